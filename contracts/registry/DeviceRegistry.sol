@@ -1,0 +1,487 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
+import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
+import {Nonces} from "@openzeppelin/contracts/utils/Nonces.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
+import {IDeviceRegistry} from "./IDeviceRegistry.sol";
+import {DeviceRecords} from "./DeviceRecords.sol";
+import {Lots} from "./Lots.sol";
+
+/**
+ * @title DeviceRegistry
+ * @notice See {IDeviceRegistry}. Device keys sign possession proofs with ECDSA; owners sign relayable
+ * actions as EOAs or ERC-1271 contracts. Every signed action has its own EIP-712 type and consumes the
+ * signer's nonce, so no signature is accepted twice.
+ */
+contract DeviceRegistry is IDeviceRegistry, AccessControl, EIP712, Nonces {
+    using DeviceRecords for DeviceRecords.Device;
+    using DeviceRecords for DeviceRecords.Key;
+    using Lots for Lots.Lot;
+
+    /// @notice Role that may register devices and commit lots.
+    bytes32 public constant MANUFACTURER_ROLE = keccak256("MANUFACTURER_ROLE");
+
+    bytes32 internal constant REGISTER_DEVICE_TYPEHASH =
+        keccak256("RegisterDevice(address key,address registrant,address owner,uint256 nonce,uint256 deadline)");
+    bytes32 internal constant CLAIM_DEVICE_TYPEHASH =
+        keccak256("ClaimDevice(address key,uint256 lotId,uint256 nonce,uint256 deadline)");
+    bytes32 internal constant ACCEPT_KEY_TYPEHASH =
+        keccak256("AcceptKey(address key,uint256 deviceId,uint256 nonce,uint256 deadline)");
+    bytes32 internal constant TRANSFER_DEVICE_TYPEHASH =
+        keccak256("TransferDevice(uint256 deviceId,address newOwner,uint256 nonce,uint256 deadline)");
+    bytes32 internal constant ACCEPT_TRANSFER_TYPEHASH =
+        keccak256("AcceptTransfer(uint256 deviceId,uint256 nonce,uint256 deadline)");
+    bytes32 internal constant SUSPEND_DEVICE_TYPEHASH =
+        keccak256("SuspendDevice(uint256 deviceId,uint16 reason,uint256 nonce,uint256 deadline)");
+    bytes32 internal constant RESUME_DEVICE_TYPEHASH =
+        keccak256("ResumeDevice(uint256 deviceId,uint256 nonce,uint256 deadline)");
+    bytes32 internal constant REVOKE_DEVICE_TYPEHASH =
+        keccak256("RevokeDevice(uint256 deviceId,uint16 reason,uint256 nonce,uint256 deadline)");
+    bytes32 internal constant ROTATE_KEY_TYPEHASH =
+        keccak256("RotateKey(uint256 deviceId,address newKey,uint256 nonce,uint256 deadline)");
+
+    mapping(uint256 deviceId => DeviceRecords.Device) private _devices;
+    mapping(address key => DeviceRecords.Key) private _keys;
+    mapping(uint256 lotId => Lots.Lot) private _lots;
+    uint256 private _lotCount;
+
+    /// @param admin Receives the default admin role, which grants and revokes `MANUFACTURER_ROLE`.
+    constructor(address admin) EIP712("iotrail DeviceRegistry", "1") {
+        _grantRole(DEFAULT_ADMIN_ROLE, admin);
+    }
+
+    // ---------------------------------------------------------------- registration
+
+    /// @inheritdoc IDeviceRegistry
+    function register(Registration calldata registration) external onlyRole(MANUFACTURER_ROLE) returns (uint256) {
+        return _register(registration);
+    }
+
+    /// @inheritdoc IDeviceRegistry
+    function registerBatch(Registration[] calldata registrations) external onlyRole(MANUFACTURER_ROLE) {
+        uint256 count = registrations.length;
+        if (count == 0) revert RegistryEmptyBatch();
+        for (uint256 i = 0; i < count; ++i) {
+            _register(registrations[i]);
+        }
+    }
+
+    /// @inheritdoc IDeviceRegistry
+    function commitLot(
+        bytes32 root,
+        address owner,
+        uint32 deviceCount,
+        string calldata metadataURI
+    ) external onlyRole(MANUFACTURER_ROLE) returns (uint256 lotId) {
+        if (root == bytes32(0)) revert RegistryInvalidLotRoot(root);
+        if (owner == address(0)) revert RegistryInvalidOwner(owner);
+        lotId = ++_lotCount;
+        _lots[lotId] = Lots.Lot({
+            root: root,
+            manufacturer: msg.sender,
+            committedAt: _now(),
+            status: LotStatus.Active,
+            owner: owner,
+            endedAt: 0,
+            deviceCount: deviceCount
+        });
+        emit LotCommitted(lotId, msg.sender, owner, root, deviceCount, metadataURI);
+    }
+
+    /// @inheritdoc IDeviceRegistry
+    function closeLot(uint256 lotId) external {
+        Lots.Lot storage lot = _lotManagedBy(lotId, msg.sender);
+        uint48 at = _now();
+        lot.end(lotId, LotStatus.Closed, at);
+        emit LotStatusChanged(lotId, LotStatus.Closed, 0, at);
+    }
+
+    /// @inheritdoc IDeviceRegistry
+    function revokeLot(uint256 lotId, uint16 reason) external {
+        Lots.Lot storage lot = _lotManagedBy(lotId, msg.sender);
+        uint48 at = _now();
+        lot.end(lotId, LotStatus.Revoked, at);
+        emit LotStatusChanged(lotId, LotStatus.Revoked, reason, at);
+    }
+
+    /// @inheritdoc IDeviceRegistry
+    function claim(
+        uint256 lotId,
+        bytes32 metadataHash,
+        bytes32[] calldata proof,
+        KeyProof calldata keyProof
+    ) external returns (uint256 deviceId) {
+        Lots.Lot storage lot = _lots[lotId];
+        lot.requireOpen(lotId, false);
+        address key = keyProof.key;
+        _requireLotEntry(lot, lotId, key, metadataHash, proof);
+        _requireFreshKey(key);
+        _requirePossession(
+            keyProof,
+            keccak256(abi.encode(CLAIM_DEVICE_TYPEHASH, key, lotId, _useNonce(key), keyProof.deadline))
+        );
+        deviceId = uint160(key);
+        address owner = lot.owner;
+        _devices[deviceId].create(owner, lot.committedAt, metadataHash);
+        emit DeviceClaimed(deviceId, key, lotId, owner, metadataHash);
+    }
+
+    /// @inheritdoc IDeviceRegistry
+    function revokeLotDevice(
+        uint256 lotId,
+        address key,
+        bytes32 metadataHash,
+        bytes32[] calldata proof,
+        uint16 reason
+    ) external {
+        Lots.Lot storage lot = _lots[lotId];
+        lot.requireOpen(lotId, true);
+        if (msg.sender != lot.owner && msg.sender != lot.manufacturer) revert RegistryNotLotManager(lotId, msg.sender);
+        _requireLotEntry(lot, lotId, key, metadataHash, proof);
+        _requireFreshKey(key);
+        uint256 deviceId = uint160(key);
+        DeviceRecords.Device storage device = _devices[deviceId];
+        // The entry counted as an active device since the lot's commit; the record keeps that history.
+        device.create(lot.owner, lot.committedAt, metadataHash);
+        _setStatus(device, deviceId, DeviceStatus.Revoked, reason);
+    }
+
+    // ---------------------------------------------------------------- ownership
+
+    /// @inheritdoc IDeviceRegistry
+    function startTransfer(uint256 deviceId, address newOwner) external {
+        _startTransfer(_ownedBy(deviceId, msg.sender), deviceId, newOwner);
+    }
+
+    /// @inheritdoc IDeviceRegistry
+    function startTransferBySig(
+        uint256 deviceId,
+        address newOwner,
+        uint256 deadline,
+        bytes calldata signature
+    ) external {
+        DeviceRecords.Device storage device = _knownDevice(deviceId);
+        address owner = device.owner;
+        _requireSignature(
+            owner,
+            keccak256(abi.encode(TRANSFER_DEVICE_TYPEHASH, deviceId, newOwner, _useNonce(owner), deadline)),
+            deadline,
+            signature
+        );
+        _startTransfer(device, deviceId, newOwner);
+    }
+
+    /// @inheritdoc IDeviceRegistry
+    function acceptTransfer(uint256 deviceId) external {
+        DeviceRecords.Device storage device = _knownDevice(deviceId);
+        if (msg.sender != device.pendingOwner) revert RegistryNotPendingOwner(deviceId, msg.sender);
+        _acceptTransfer(device, deviceId);
+    }
+
+    /// @inheritdoc IDeviceRegistry
+    function acceptTransferBySig(uint256 deviceId, uint256 deadline, bytes calldata signature) external {
+        DeviceRecords.Device storage device = _knownDevice(deviceId);
+        address pending = device.pendingOwner;
+        if (pending == address(0)) revert RegistryNotPendingOwner(deviceId, pending);
+        _requireSignature(
+            pending,
+            keccak256(abi.encode(ACCEPT_TRANSFER_TYPEHASH, deviceId, _useNonce(pending), deadline)),
+            deadline,
+            signature
+        );
+        _acceptTransfer(device, deviceId);
+    }
+
+    // ---------------------------------------------------------------- status
+
+    /// @inheritdoc IDeviceRegistry
+    function suspend(uint256 deviceId, uint16 reason) external {
+        _setStatus(_ownedBy(deviceId, msg.sender), deviceId, DeviceStatus.Suspended, reason);
+    }
+
+    /// @inheritdoc IDeviceRegistry
+    function suspendBySig(uint256 deviceId, uint16 reason, uint256 deadline, bytes calldata signature) external {
+        DeviceRecords.Device storage device = _knownDevice(deviceId);
+        address owner = device.owner;
+        _requireSignature(
+            owner,
+            keccak256(abi.encode(SUSPEND_DEVICE_TYPEHASH, deviceId, reason, _useNonce(owner), deadline)),
+            deadline,
+            signature
+        );
+        _setStatus(device, deviceId, DeviceStatus.Suspended, reason);
+    }
+
+    /// @inheritdoc IDeviceRegistry
+    function resume(uint256 deviceId) external {
+        _setStatus(_ownedBy(deviceId, msg.sender), deviceId, DeviceStatus.Active, 0);
+    }
+
+    /// @inheritdoc IDeviceRegistry
+    function resumeBySig(uint256 deviceId, uint256 deadline, bytes calldata signature) external {
+        DeviceRecords.Device storage device = _knownDevice(deviceId);
+        address owner = device.owner;
+        _requireSignature(
+            owner,
+            keccak256(abi.encode(RESUME_DEVICE_TYPEHASH, deviceId, _useNonce(owner), deadline)),
+            deadline,
+            signature
+        );
+        _setStatus(device, deviceId, DeviceStatus.Active, 0);
+    }
+
+    /// @inheritdoc IDeviceRegistry
+    function revoke(uint256 deviceId, uint16 reason) external {
+        _setStatus(_ownedBy(deviceId, msg.sender), deviceId, DeviceStatus.Revoked, reason);
+    }
+
+    /// @inheritdoc IDeviceRegistry
+    function revokeBySig(uint256 deviceId, uint16 reason, uint256 deadline, bytes calldata signature) external {
+        DeviceRecords.Device storage device = _knownDevice(deviceId);
+        address owner = device.owner;
+        _requireSignature(
+            owner,
+            keccak256(abi.encode(REVOKE_DEVICE_TYPEHASH, deviceId, reason, _useNonce(owner), deadline)),
+            deadline,
+            signature
+        );
+        _setStatus(device, deviceId, DeviceStatus.Revoked, reason);
+    }
+
+    // ---------------------------------------------------------------- keys
+
+    /// @inheritdoc IDeviceRegistry
+    function rotateKey(uint256 deviceId, KeyProof calldata newKey) external {
+        _rotateKey(_ownedBy(deviceId, msg.sender), deviceId, newKey);
+    }
+
+    /// @inheritdoc IDeviceRegistry
+    function rotateKeyBySig(
+        uint256 deviceId,
+        KeyProof calldata newKey,
+        uint256 deadline,
+        bytes calldata signature
+    ) external {
+        DeviceRecords.Device storage device = _knownDevice(deviceId);
+        address owner = device.owner;
+        _requireSignature(
+            owner,
+            keccak256(abi.encode(ROTATE_KEY_TYPEHASH, deviceId, newKey.key, _useNonce(owner), deadline)),
+            deadline,
+            signature
+        );
+        _rotateKey(device, deviceId, newKey);
+    }
+
+    // ---------------------------------------------------------------- views
+
+    /// @inheritdoc IDeviceRegistry
+    function validAt(address key, uint48 timestamp) public view returns (bool) {
+        _requirePast(timestamp);
+        KeyInfo memory info = getKey(key);
+        DeviceRecords.Key memory window = DeviceRecords.Key(uint160(info.deviceId), info.validFrom, info.validUntil);
+        return window.covers(timestamp) && _devices[info.deviceId].statusAt(timestamp) == DeviceStatus.Active;
+    }
+
+    /// @inheritdoc IDeviceRegistry
+    function lotEntryValidAt(
+        uint256 lotId,
+        address key,
+        bytes32 metadataHash,
+        bytes32[] calldata proof,
+        uint48 timestamp
+    ) external view returns (bool) {
+        _requirePast(timestamp);
+        Lots.Lot storage lot = _lots[lotId];
+        if (!lot.contains(key, metadataHash, proof)) return false;
+        if (_isKnownKey(key)) return validAt(key, timestamp);
+        return lot.entryCountsAt(timestamp);
+    }
+
+    /// @inheritdoc IDeviceRegistry
+    function getKey(address key) public view returns (KeyInfo memory) {
+        DeviceRecords.Key memory record = _keys[key];
+        if (record.deviceId != 0) return KeyInfo(record.deviceId, record.validFrom, record.validUntil);
+        uint48 registeredAt = _devices[uint160(key)].registeredAt;
+        if (registeredAt != 0) return KeyInfo(uint160(key), registeredAt, 0);
+        return KeyInfo(0, 0, 0);
+    }
+
+    /// @inheritdoc IDeviceRegistry
+    function getDevice(uint256 deviceId) external view returns (DeviceInfo memory) {
+        DeviceRecords.Device storage device = _devices[deviceId];
+        if (!device.exists()) return DeviceInfo(address(0), address(0), address(0), DeviceStatus.None, 0, 0, 0);
+        return
+            DeviceInfo({
+                owner: device.owner,
+                pendingOwner: device.pendingOwner,
+                currentKey: device.key(deviceId),
+                status: device.status,
+                reason: device.reason,
+                registeredAt: device.registeredAt,
+                metadataHash: device.metadataHash
+            });
+    }
+
+    /// @inheritdoc IDeviceRegistry
+    function statusAt(uint256 deviceId, uint48 timestamp) external view returns (DeviceStatus) {
+        _requirePast(timestamp);
+        return _devices[deviceId].statusAt(timestamp);
+    }
+
+    /// @inheritdoc IDeviceRegistry
+    function getLot(uint256 lotId) external view returns (LotInfo memory) {
+        Lots.Lot storage lot = _lots[lotId];
+        return
+            LotInfo({
+                root: lot.root,
+                manufacturer: lot.manufacturer,
+                owner: lot.owner,
+                status: lot.status,
+                committedAt: lot.committedAt,
+                endedAt: lot.endedAt,
+                deviceCount: lot.deviceCount
+            });
+    }
+
+    /// @inheritdoc IDeviceRegistry
+    function lotCount() external view returns (uint256) {
+        return _lotCount;
+    }
+
+    // ---------------------------------------------------------------- internals
+
+    function _register(Registration calldata registration) private returns (uint256 deviceId) {
+        address key = registration.key;
+        address owner = registration.owner;
+        if (owner == address(0)) revert RegistryInvalidOwner(owner);
+        _requireFreshKey(key);
+        _requirePossession(
+            KeyProof(key, registration.deadline, registration.signature),
+            keccak256(
+                abi.encode(REGISTER_DEVICE_TYPEHASH, key, msg.sender, owner, _useNonce(key), registration.deadline)
+            )
+        );
+        deviceId = uint160(key);
+        _devices[deviceId].create(owner, _now(), registration.metadataHash);
+        emit DeviceRegistered(deviceId, key, owner, msg.sender, registration.metadataHash, registration.metadataURI);
+    }
+
+    function _startTransfer(DeviceRecords.Device storage device, uint256 deviceId, address newOwner) private {
+        if (device.status == DeviceStatus.Revoked) revert RegistryDeviceRevoked(deviceId);
+        device.pendingOwner = newOwner;
+        emit DeviceTransferStarted(deviceId, device.owner, newOwner);
+    }
+
+    function _acceptTransfer(DeviceRecords.Device storage device, uint256 deviceId) private {
+        if (device.status == DeviceStatus.Revoked) revert RegistryDeviceRevoked(deviceId);
+        address from = device.owner;
+        address to = device.pendingOwner;
+        device.owner = to;
+        device.pendingOwner = address(0);
+        emit DeviceTransferred(deviceId, from, to);
+    }
+
+    function _setStatus(
+        DeviceRecords.Device storage device,
+        uint256 deviceId,
+        DeviceStatus status,
+        uint16 reason
+    ) private {
+        uint48 at = _now();
+        device.transition(deviceId, status, reason, at);
+        emit DeviceStatusChanged(deviceId, device.key(deviceId), status, reason, at);
+    }
+
+    function _rotateKey(DeviceRecords.Device storage device, uint256 deviceId, KeyProof calldata newKey) private {
+        if (device.status == DeviceStatus.Revoked) revert RegistryDeviceRevoked(deviceId);
+        address key = newKey.key;
+        _requireFreshKey(key);
+        _requirePossession(
+            newKey,
+            keccak256(abi.encode(ACCEPT_KEY_TYPEHASH, key, deviceId, _useNonce(key), newKey.deadline))
+        );
+        uint48 at = _now();
+        address oldKey = device.key(deviceId);
+        DeviceRecords.Key storage old = _keys[oldKey];
+        if (old.deviceId == 0) {
+            // The first key of a device gets its own record only now, when its window closes.
+            old.deviceId = uint160(deviceId);
+            old.validFrom = device.registeredAt;
+        }
+        old.validUntil = at;
+        _keys[key] = DeviceRecords.Key(uint160(deviceId), at, 0);
+        device.currentKey = key;
+        emit DeviceKeyRotated(deviceId, oldKey, key, at);
+    }
+
+    function _knownDevice(uint256 deviceId) private view returns (DeviceRecords.Device storage device) {
+        device = _devices[deviceId];
+        if (!device.exists()) revert RegistryUnknownDevice(deviceId);
+    }
+
+    function _ownedBy(uint256 deviceId, address account) private view returns (DeviceRecords.Device storage device) {
+        device = _knownDevice(deviceId);
+        if (device.owner != account) revert RegistryNotDeviceOwner(deviceId, account);
+    }
+
+    function _lotManagedBy(uint256 lotId, address account) private view returns (Lots.Lot storage lot) {
+        lot = _lots[lotId];
+        if (lot.status == LotStatus.None) revert RegistryUnknownLot(lotId);
+        if (account != lot.manufacturer && !hasRole(DEFAULT_ADMIN_ROLE, account)) {
+            revert RegistryNotLotManager(lotId, account);
+        }
+    }
+
+    function _requireLotEntry(
+        Lots.Lot storage lot,
+        uint256 lotId,
+        address key,
+        bytes32 metadataHash,
+        bytes32[] calldata proof
+    ) private view {
+        if (!lot.contains(key, metadataHash, proof)) revert RegistryInvalidLotProof(lotId, key);
+    }
+
+    function _isKnownKey(address key) private view returns (bool) {
+        return _keys[key].deviceId != 0 || _devices[uint160(key)].exists();
+    }
+
+    function _requireFreshKey(address key) private view {
+        if (_isKnownKey(key)) revert RegistryKeyAlreadyUsed(key);
+    }
+
+    /// @dev Checks a device key's possession proof over `structHash` (ECDSA only: device keys are EOAs).
+    function _requirePossession(KeyProof memory proof, bytes32 structHash) private view {
+        _requireDeadline(proof.deadline);
+        (address signer, ECDSA.RecoverError error, ) = ECDSA.tryRecover(_hashTypedDataV4(structHash), proof.signature);
+        if (error != ECDSA.RecoverError.NoError || signer != proof.key) {
+            revert RegistryInvalidPossessionProof(proof.key, signer);
+        }
+    }
+
+    /// @dev Checks an owner's signature over `structHash` (EOA or ERC-1271 contract).
+    function _requireSignature(address signer, bytes32 structHash, uint256 deadline, bytes calldata signature) private view {
+        _requireDeadline(deadline);
+        if (!SignatureChecker.isValidSignatureNow(signer, _hashTypedDataV4(structHash), signature)) {
+            revert RegistryInvalidSignature(signer);
+        }
+    }
+
+    function _requireDeadline(uint256 deadline) private view {
+        if (block.timestamp > deadline) revert RegistrySignatureExpired(deadline, block.timestamp);
+    }
+
+    function _requirePast(uint48 timestamp) private view {
+        uint48 current = _now();
+        if (timestamp > current) revert RegistryFutureLookup(timestamp, current);
+    }
+
+    function _now() private view returns (uint48) {
+        return SafeCast.toUint48(block.timestamp);
+    }
+}

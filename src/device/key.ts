@@ -1,0 +1,140 @@
+/**
+ * A device's secp256k1 key and the possession proofs it signs. Signing is synchronous and local: a
+ * device never needs a provider.
+ */
+import { promises as fs } from "node:fs";
+import { Wallet, SigningKey, isHexString } from "ethers";
+import { InvalidInputError } from "../errors";
+import { registryDigest } from "../eip712";
+import type { Eip712Domain, RegistryMessages } from "../eip712";
+
+/** Format version of a saved key file. */
+export const DEVICE_KEY_FILE_VERSION = 1;
+
+interface DeviceKeyFile {
+  version: number;
+  address: string;
+  privateKey: string;
+}
+
+export interface RegistrationProofParams {
+  domain: Eip712Domain;
+  /** The manufacturer account that will submit the registration. */
+  registrant: string;
+  owner: string;
+  /** The device key's registry nonce (0 for a new key). */
+  nonce?: bigint;
+  deadline: bigint;
+}
+
+export interface ClaimProofParams {
+  domain: Eip712Domain;
+  lotId: bigint;
+  nonce?: bigint;
+  deadline: bigint;
+}
+
+export interface KeyAcceptanceParams {
+  domain: Eip712Domain;
+  deviceId: bigint;
+  nonce?: bigint;
+  deadline: bigint;
+}
+
+export class DeviceKey {
+  private readonly signingKey: SigningKey;
+  readonly address: string;
+
+  private constructor(signingKey: SigningKey) {
+    this.signingKey = signingKey;
+    this.address = new Wallet(signingKey).address;
+  }
+
+  static generate(): DeviceKey {
+    return new DeviceKey(new SigningKey(Wallet.createRandom().privateKey));
+  }
+
+  static fromPrivateKey(privateKey: string): DeviceKey {
+    const hex = privateKey.startsWith("0x") ? privateKey : `0x${privateKey}`;
+    if (!isHexString(hex, 32)) throw new InvalidInputError("a device private key is 32 bytes of hex");
+    try {
+      return new DeviceKey(new SigningKey(hex));
+    } catch (cause) {
+      throw new InvalidInputError("not a valid secp256k1 private key", { cause });
+    }
+  }
+
+  /** Loads a key file written by {@link DeviceKey.save}. */
+  static async load(path: string): Promise<DeviceKey> {
+    let parsed: DeviceKeyFile;
+    try {
+      parsed = JSON.parse(await fs.readFile(path, "utf8")) as DeviceKeyFile;
+    } catch (cause) {
+      throw new InvalidInputError(`cannot read device key file ${path}`, { cause, details: { path } });
+    }
+    if (parsed.version !== DEVICE_KEY_FILE_VERSION) {
+      throw new InvalidInputError(`unsupported device key file version ${String(parsed.version)}`, {
+        details: { path, version: parsed.version, supported: DEVICE_KEY_FILE_VERSION },
+      });
+    }
+    const key = DeviceKey.fromPrivateKey(parsed.privateKey);
+    if (key.address !== parsed.address) {
+      throw new InvalidInputError("device key file: address does not match the private key", { details: { path } });
+    }
+    return key;
+  }
+
+  /** Writes the key to `path`, readable by the owner only. Refuses to overwrite an existing file. */
+  async save(path: string): Promise<void> {
+    const file: DeviceKeyFile = {
+      version: DEVICE_KEY_FILE_VERSION,
+      address: this.address,
+      privateKey: this.signingKey.privateKey,
+    };
+    await fs.writeFile(path, `${JSON.stringify(file, null, 2)}\n`, { mode: 0o600, flag: "wx" });
+  }
+
+  /** Signs an EIP-712 digest (65-byte r || s || v signature, low s). */
+  signDigest(digest: string): string {
+    return this.signingKey.sign(digest).serialized;
+  }
+
+  /** Proof for `register`: binds this key to the registrant that submits it and the owner it names. */
+  signRegistration(params: RegistrationProofParams): string {
+    return this.sign(params.domain, "RegisterDevice", {
+      key: this.address,
+      registrant: params.registrant,
+      owner: params.owner,
+      nonce: params.nonce ?? 0n,
+      deadline: params.deadline,
+    });
+  }
+
+  /** Proof for `claim`: binds this key to a lot. */
+  signClaim(params: ClaimProofParams): string {
+    return this.sign(params.domain, "ClaimDevice", {
+      key: this.address,
+      lotId: params.lotId,
+      nonce: params.nonce ?? 0n,
+      deadline: params.deadline,
+    });
+  }
+
+  /** Proof for `rotateKey`: this (new) key accepts to become the key of `deviceId`. */
+  signKeyAcceptance(params: KeyAcceptanceParams): string {
+    return this.sign(params.domain, "AcceptKey", {
+      key: this.address,
+      deviceId: params.deviceId,
+      nonce: params.nonce ?? 0n,
+      deadline: params.deadline,
+    });
+  }
+
+  private sign<A extends "RegisterDevice" | "ClaimDevice" | "AcceptKey">(
+    domain: Eip712Domain,
+    action: A,
+    message: RegistryMessages[A],
+  ): string {
+    return this.signDigest(registryDigest(domain, action, message));
+  }
+}

@@ -1,0 +1,52 @@
+import { TypedDataEncoder, getAddress, id } from "ethers";
+import type { TypedDataField } from "ethers";
+
+/** An EIP-712 domain as iotrail contracts use it (OpenZeppelin `EIP712`: no salt). */
+export interface Eip712Domain {
+  name: string;
+  version: string;
+  chainId: bigint;
+  verifyingContract: string;
+}
+
+export type TypeTable = Readonly<Record<string, readonly TypedDataField[]>>;
+
+export function makeDomain(
+  name: string,
+  version: string,
+  chainId: bigint | number,
+  verifyingContract: string,
+): Eip712Domain {
+  return { name, version, chainId: BigInt(chainId), verifyingContract: getAddress(verifyingContract) };
+}
+
+function single(types: TypeTable, primaryType: string): Record<string, TypedDataField[]> {
+  const fields = types[primaryType];
+  if (fields === undefined) throw new Error(`unknown EIP-712 type ${primaryType}`);
+  return { [primaryType]: [...fields] };
+}
+
+/** The EIP-712 digest of `message` as `primaryType` of `types`. */
+export function typedDigest(
+  domain: Eip712Domain,
+  types: TypeTable,
+  primaryType: string,
+  message: Record<string, unknown>,
+): string {
+  return TypedDataEncoder.hash(domain, single(types, primaryType), message);
+}
+
+/** The EIP-712 struct hash of `message` as `primaryType` of `types`. */
+export function structHash(types: TypeTable, primaryType: string, message: Record<string, unknown>): string {
+  return TypedDataEncoder.hashStruct(primaryType, single(types, primaryType), message);
+}
+
+/** The EIP-712 type hash of `primaryType`: keccak256 of its canonical encoding. */
+export function typeHash(types: TypeTable, primaryType: string): string {
+  return id(TypedDataEncoder.from(single(types, primaryType)).encodeType(primaryType));
+}
+
+/** The domain separator of `domain`. */
+export function domainSeparator(domain: Eip712Domain): string {
+  return TypedDataEncoder.hashDomain(domain);
+}

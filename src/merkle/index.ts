@@ -1,0 +1,3 @@
+export * from "./hash";
+export { MerkleTree } from "./tree";
+export type { MerkleTreeOptions } from "./tree";
