@@ -9,17 +9,18 @@ contract DeviceRegistryHarness is DeviceRegistry {
     constructor(address admin) DeviceRegistry(admin) {}
 
     function typeHashes() external pure returns (bytes32[9] memory) {
-        return [
-            REGISTER_DEVICE_TYPEHASH,
-            CLAIM_DEVICE_TYPEHASH,
-            ACCEPT_KEY_TYPEHASH,
-            TRANSFER_DEVICE_TYPEHASH,
-            ACCEPT_TRANSFER_TYPEHASH,
-            SUSPEND_DEVICE_TYPEHASH,
-            RESUME_DEVICE_TYPEHASH,
-            REVOKE_DEVICE_TYPEHASH,
-            ROTATE_KEY_TYPEHASH
-        ];
+        return
+            [
+                REGISTER_DEVICE_TYPEHASH,
+                CLAIM_DEVICE_TYPEHASH,
+                ACCEPT_KEY_TYPEHASH,
+                TRANSFER_DEVICE_TYPEHASH,
+                ACCEPT_TRANSFER_TYPEHASH,
+                SUSPEND_DEVICE_TYPEHASH,
+                RESUME_DEVICE_TYPEHASH,
+                REVOKE_DEVICE_TYPEHASH,
+                ROTATE_KEY_TYPEHASH
+            ];
     }
 
     function domainSeparator() external view returns (bytes32) {

@@ -14,7 +14,9 @@ library DeviceRecords {
     using Checkpoints for Checkpoints.Trace208;
 
     /// @dev One device. `currentKey` is zero while the device still uses its first key, whose address is the
-    /// device id; it is written only on the first rotation.
+    /// device id; it is written only on the first rotation. Slot 0 packs owner, registeredAt, status and
+    /// reason (232 bits), the only slot a registration writes besides the metadata hash.
+    // solhint-disable-next-line gas-struct-packing
     struct Device {
         address owner;
         uint48 registeredAt;
@@ -62,10 +64,11 @@ library DeviceRecords {
         uint48 at
     ) internal {
         IDeviceRegistry.DeviceStatus from = self.status;
-        bool allowed = to == IDeviceRegistry.DeviceStatus.Revoked
-            ? from != IDeviceRegistry.DeviceStatus.Revoked
-            : (from == IDeviceRegistry.DeviceStatus.Active && to == IDeviceRegistry.DeviceStatus.Suspended) ||
-                (from == IDeviceRegistry.DeviceStatus.Suspended && to == IDeviceRegistry.DeviceStatus.Active);
+        bool allowed =
+            to == IDeviceRegistry.DeviceStatus.Revoked
+                ? from != IDeviceRegistry.DeviceStatus.Revoked
+                : (from == IDeviceRegistry.DeviceStatus.Active && to == IDeviceRegistry.DeviceStatus.Suspended) ||
+                    (from == IDeviceRegistry.DeviceStatus.Suspended && to == IDeviceRegistry.DeviceStatus.Active);
         if (!allowed) revert IDeviceRegistry.RegistryInvalidStatusTransition(deviceId, from, to);
         self.status = to;
         self.reason = reason;

@@ -14,8 +14,13 @@ import {Lots} from "./Lots.sol";
 /**
  * @title DeviceRegistry
  * @notice See {IDeviceRegistry}. Device keys sign possession proofs with ECDSA; owners sign relayable
- * actions as EOAs or ERC-1271 contracts. Every signed action has its own EIP-712 type and consumes the
- * signer's nonce, so no signature is accepted twice.
+ * actions as EOAs or ERC-1271 contracts. Every signed action has its own EIP-712 type.
+ *
+ * Replay protection: an owner's signature consumes the owner's nonce. A possession proof (RegisterDevice,
+ * ClaimDevice, AcceptKey) is signed over the key's current nonce but does not consume it: such a proof is for
+ * a key the registry does not know yet, and its first successful use makes the key known for good, so every
+ * later use fails with `RegistryKeyAlreadyUsed`. Not writing a fresh nonce slot keeps a registration under
+ * 100k gas.
  */
 contract DeviceRegistry is IDeviceRegistry, AccessControl, EIP712, Nonces {
     using DeviceRecords for DeviceRecords.Device;
@@ -25,28 +30,37 @@ contract DeviceRegistry is IDeviceRegistry, AccessControl, EIP712, Nonces {
     /// @notice Role that may register devices and commit lots.
     bytes32 public constant MANUFACTURER_ROLE = keccak256("MANUFACTURER_ROLE");
 
-    bytes32 internal constant REGISTER_DEVICE_TYPEHASH =
-        keccak256("RegisterDevice(address key,address registrant,address owner,uint256 nonce,uint256 deadline)");
-    bytes32 internal constant CLAIM_DEVICE_TYPEHASH =
-        keccak256("ClaimDevice(address key,uint256 lotId,uint256 nonce,uint256 deadline)");
-    bytes32 internal constant ACCEPT_KEY_TYPEHASH =
-        keccak256("AcceptKey(address key,uint256 deviceId,uint256 nonce,uint256 deadline)");
-    bytes32 internal constant TRANSFER_DEVICE_TYPEHASH =
-        keccak256("TransferDevice(uint256 deviceId,address newOwner,uint256 nonce,uint256 deadline)");
-    bytes32 internal constant ACCEPT_TRANSFER_TYPEHASH =
-        keccak256("AcceptTransfer(uint256 deviceId,uint256 nonce,uint256 deadline)");
-    bytes32 internal constant SUSPEND_DEVICE_TYPEHASH =
-        keccak256("SuspendDevice(uint256 deviceId,uint16 reason,uint256 nonce,uint256 deadline)");
-    bytes32 internal constant RESUME_DEVICE_TYPEHASH =
-        keccak256("ResumeDevice(uint256 deviceId,uint256 nonce,uint256 deadline)");
-    bytes32 internal constant REVOKE_DEVICE_TYPEHASH =
-        keccak256("RevokeDevice(uint256 deviceId,uint16 reason,uint256 nonce,uint256 deadline)");
-    bytes32 internal constant ROTATE_KEY_TYPEHASH =
-        keccak256("RotateKey(uint256 deviceId,address newKey,uint256 nonce,uint256 deadline)");
+    bytes32 internal constant REGISTER_DEVICE_TYPEHASH = keccak256(
+        "RegisterDevice(address key,address registrant,address owner,uint256 nonce,uint256 deadline)"
+    );
+    bytes32 internal constant CLAIM_DEVICE_TYPEHASH = keccak256(
+        "ClaimDevice(address key,uint256 lotId,uint256 nonce,uint256 deadline)"
+    );
+    bytes32 internal constant ACCEPT_KEY_TYPEHASH = keccak256(
+        "AcceptKey(address key,uint256 deviceId,uint256 nonce,uint256 deadline)"
+    );
+    bytes32 internal constant TRANSFER_DEVICE_TYPEHASH = keccak256(
+        "TransferDevice(uint256 deviceId,address newOwner,uint256 nonce,uint256 deadline)"
+    );
+    bytes32 internal constant ACCEPT_TRANSFER_TYPEHASH = keccak256(
+        "AcceptTransfer(uint256 deviceId,uint256 nonce,uint256 deadline)"
+    );
+    bytes32 internal constant SUSPEND_DEVICE_TYPEHASH = keccak256(
+        "SuspendDevice(uint256 deviceId,uint16 reason,uint256 nonce,uint256 deadline)"
+    );
+    bytes32 internal constant RESUME_DEVICE_TYPEHASH = keccak256(
+        "ResumeDevice(uint256 deviceId,uint256 nonce,uint256 deadline)"
+    );
+    bytes32 internal constant REVOKE_DEVICE_TYPEHASH = keccak256(
+        "RevokeDevice(uint256 deviceId,uint16 reason,uint256 nonce,uint256 deadline)"
+    );
+    bytes32 internal constant ROTATE_KEY_TYPEHASH = keccak256(
+        "RotateKey(uint256 deviceId,address newKey,uint256 nonce,uint256 deadline)"
+    );
 
-    mapping(uint256 deviceId => DeviceRecords.Device) private _devices;
-    mapping(address key => DeviceRecords.Key) private _keys;
-    mapping(uint256 lotId => Lots.Lot) private _lots;
+    mapping(uint256 deviceId => DeviceRecords.Device record) private _devices;
+    mapping(address key => DeviceRecords.Key record) private _keys;
+    mapping(uint256 lotId => Lots.Lot lot) private _lots;
     uint256 private _lotCount;
 
     /// @param admin Receives the default admin role, which grants and revokes `MANUFACTURER_ROLE`.
@@ -122,7 +136,7 @@ contract DeviceRegistry is IDeviceRegistry, AccessControl, EIP712, Nonces {
         _requireFreshKey(key);
         _requirePossession(
             keyProof,
-            keccak256(abi.encode(CLAIM_DEVICE_TYPEHASH, key, lotId, _useNonce(key), keyProof.deadline))
+            keccak256(abi.encode(CLAIM_DEVICE_TYPEHASH, key, lotId, nonces(key), keyProof.deadline))
         );
         deviceId = uint160(key);
         address owner = lot.owner;
@@ -362,9 +376,7 @@ contract DeviceRegistry is IDeviceRegistry, AccessControl, EIP712, Nonces {
         _requireFreshKey(key);
         _requirePossession(
             KeyProof(key, registration.deadline, registration.signature),
-            keccak256(
-                abi.encode(REGISTER_DEVICE_TYPEHASH, key, msg.sender, owner, _useNonce(key), registration.deadline)
-            )
+            keccak256(abi.encode(REGISTER_DEVICE_TYPEHASH, key, msg.sender, owner, nonces(key), registration.deadline))
         );
         deviceId = uint160(key);
         _devices[deviceId].create(owner, _now(), registration.metadataHash);
@@ -403,7 +415,7 @@ contract DeviceRegistry is IDeviceRegistry, AccessControl, EIP712, Nonces {
         _requireFreshKey(key);
         _requirePossession(
             newKey,
-            keccak256(abi.encode(ACCEPT_KEY_TYPEHASH, key, deviceId, _useNonce(key), newKey.deadline))
+            keccak256(abi.encode(ACCEPT_KEY_TYPEHASH, key, deviceId, nonces(key), newKey.deadline))
         );
         uint48 at = _now();
         address oldKey = device.key(deviceId);
@@ -465,7 +477,12 @@ contract DeviceRegistry is IDeviceRegistry, AccessControl, EIP712, Nonces {
     }
 
     /// @dev Checks an owner's signature over `structHash` (EOA or ERC-1271 contract).
-    function _requireSignature(address signer, bytes32 structHash, uint256 deadline, bytes calldata signature) private view {
+    function _requireSignature(
+        address signer,
+        bytes32 structHash,
+        uint256 deadline,
+        bytes calldata signature
+    ) private view {
         _requireDeadline(deadline);
         if (!SignatureChecker.isValidSignatureNow(signer, _hashTypedDataV4(structHash), signature)) {
             revert RegistryInvalidSignature(signer);

@@ -65,6 +65,7 @@ interface IDeviceRegistry {
     /// @param registeredAt Chain time from which the device counts as registered (a lot's commit time for
     /// claimed devices).
     /// @param metadataHash Content hash of the device document.
+    // solhint-disable-next-line gas-struct-packing
     struct DeviceInfo {
         address owner;
         address pendingOwner;

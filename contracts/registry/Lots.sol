@@ -36,19 +36,20 @@ library Lots {
         return MerkleProof.verifyCalldata(proof, self.root, leaf(key, metadataHash));
     }
 
-    /// @dev Whether an unclaimed entry counts as registered at chain time `at`.
+    /// @dev Whether an unclaimed entry counts as registered at chain time `at`. Only meaningful for a lot that
+    /// exists: callers check membership first, and no proof verifies against the zero root of an unknown lot.
     function entryCountsAt(Lot storage self, uint48 at) internal view returns (bool) {
-        IDeviceRegistry.LotStatus status = self.status;
-        if (status == IDeviceRegistry.LotStatus.None || at < self.committedAt) return false;
-        return status != IDeviceRegistry.LotStatus.Revoked || at < self.endedAt;
+        if (at < self.committedAt) return false;
+        return self.status != IDeviceRegistry.LotStatus.Revoked || at < self.endedAt;
     }
 
-    /// @dev Ends the lot (Closed or Revoked) at chain time `at`: Active -> Closed, Active | Closed -> Revoked.
+    /// @dev Ends an existing lot (Closed or Revoked) at chain time `at`: Active -> Closed,
+    /// Active | Closed -> Revoked.
     function end(Lot storage self, uint256 lotId, IDeviceRegistry.LotStatus to, uint48 at) internal {
         IDeviceRegistry.LotStatus from = self.status;
-        if (from == IDeviceRegistry.LotStatus.None) revert IDeviceRegistry.RegistryUnknownLot(lotId);
-        bool allowed = from == IDeviceRegistry.LotStatus.Active ||
-            (from == IDeviceRegistry.LotStatus.Closed && to == IDeviceRegistry.LotStatus.Revoked);
+        bool allowed =
+            from == IDeviceRegistry.LotStatus.Active ||
+                (from == IDeviceRegistry.LotStatus.Closed && to == IDeviceRegistry.LotStatus.Revoked);
         if (!allowed) revert IDeviceRegistry.RegistryLotNotActive(lotId, from);
         self.status = to;
         self.endedAt = at;
@@ -59,9 +60,8 @@ library Lots {
     function requireOpen(Lot storage self, uint256 lotId, bool allowClosed) internal view {
         IDeviceRegistry.LotStatus status = self.status;
         if (status == IDeviceRegistry.LotStatus.None) revert IDeviceRegistry.RegistryUnknownLot(lotId);
-        if (
-            status == IDeviceRegistry.LotStatus.Active || (allowClosed && status == IDeviceRegistry.LotStatus.Closed)
-        ) return;
+        if (status == IDeviceRegistry.LotStatus.Active || (allowClosed && status == IDeviceRegistry.LotStatus.Closed))
+            return;
         revert IDeviceRegistry.RegistryLotNotActive(lotId, status);
     }
 }

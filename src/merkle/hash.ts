@@ -1,15 +1,54 @@
 import { keccak_256 } from "@noble/hashes/sha3";
-import { AbiCoder, getBytes, hexlify } from "ethers";
+import { AbiCoder, getBytes, hexlify, isHexString } from "ethers";
 
 export const keccak256Bytes = (data: Uint8Array): Uint8Array => keccak_256(data);
+
+const WORD = 32;
+
+/** Writes one static ABI value into `out` at `offset`; returns false if the type is not handled here. */
+function encodeStaticWord(type: string, value: unknown, out: Uint8Array, offset: number): boolean {
+  if (type === "address" || type === "bytes32") {
+    const size = type === "address" ? 20 : 32;
+    if (typeof value !== "string" || !isHexString(value, size)) return false;
+    const bytes = getBytes(value);
+    out.set(bytes, offset + WORD - size);
+    return true;
+  }
+  const match = /^(u?)int(\d*)$/.exec(type);
+  if (match === null) return false;
+  const bits = match[2] === "" ? 256 : Number(match[2]);
+  const unsigned = match[1] === "u";
+  if (typeof value !== "bigint" && typeof value !== "number") return false;
+  let n = BigInt(value);
+  const limit = 1n << BigInt(unsigned ? bits : bits - 1);
+  if (unsigned ? n < 0n || n >= limit : n < -limit || n >= limit) return false;
+  if (n < 0n) n += 1n << 256n; // two's complement, sign-extended to 256 bits
+  for (let i = WORD - 1; i >= 0; i--) {
+    out[offset + i] = Number(n & 0xffn);
+    n >>= 8n;
+  }
+  return true;
+}
+
+/**
+ * `abi.encode(values)` as bytes. Static address, bytes32 and (u)intN values are encoded directly; anything
+ * else (and any value the fast path cannot take) goes through ethers' AbiCoder, which also produces its
+ * errors for bad input.
+ */
+export function abiEncode(types: readonly string[], values: readonly unknown[]): Uint8Array {
+  if (types.length === values.length) {
+    const out = new Uint8Array(types.length * WORD);
+    if (types.every((type, i) => encodeStaticWord(type, values[i], out, i * WORD))) return out;
+  }
+  return getBytes(AbiCoder.defaultAbiCoder().encode(types, values));
+}
 
 /**
  * OpenZeppelin's standard leaf: keccak256(bytes.concat(keccak256(abi.encode(values)))).
  * Hashing twice keeps a leaf from ever equalling an inner node (second-preimage resistance).
  */
 export function standardLeafHash(types: readonly string[], values: readonly unknown[]): Uint8Array {
-  const encoded = getBytes(AbiCoder.defaultAbiCoder().encode(types, values));
-  return keccak_256(keccak_256(encoded));
+  return keccak_256(keccak_256(abiEncode(types, values)));
 }
 
 export function standardLeafHex(types: readonly string[], values: readonly unknown[]): string {

@@ -193,7 +193,11 @@ export class DeviceRegistryClient {
 
   // ------------------------------------------------------------------ owner actions
 
-  async startTransfer(params: { deviceId: bigint; newOwner: string; authorization?: Authorization }): Promise<TxResult> {
+  async startTransfer(params: {
+    deviceId: bigint;
+    newOwner: string;
+    authorization?: Authorization;
+  }): Promise<TxResult> {
     const { deviceId, newOwner, authorization: auth } = params;
     return {
       receipt: await this.send(() =>

@@ -3,7 +3,7 @@
  * proof. Leaves are OpenZeppelin standard leaves over `(address key, bytes32 metadataHash)`, as the
  * `Lots` library computes them on-chain.
  */
-import { getAddress, isAddress, isHexString } from "ethers";
+import { getAddress, isHexString } from "ethers";
 import { InvalidInputError } from "../errors";
 import { MerkleTree, standardLeafHash, standardLeafHex } from "../merkle";
 
@@ -20,6 +20,14 @@ export interface LotEntry {
 /** The standard leaf of a lot entry (hex). */
 export function lotLeaf(entry: LotEntry): string {
   return standardLeafHex(LOT_LEAF_TYPES, [entry.key, entry.metadataHash]);
+}
+
+function checksummed(key: string): string | undefined {
+  try {
+    return getAddress(key);
+  } catch {
+    return undefined;
+  }
 }
 
 export class Lot {
@@ -42,15 +50,17 @@ export class Lot {
     const normalized: LotEntry[] = [];
     const indexByKey = new Map<string, number>();
     entries.forEach((entry, index) => {
-      if (!isAddress(entry.key)) {
-        throw new InvalidInputError(`lot entry ${index}: key is not an address`, { details: { index, key: entry.key } });
+      const key = checksummed(entry.key);
+      if (key === undefined) {
+        throw new InvalidInputError(`lot entry ${index}: key is not an address`, {
+          details: { index, key: entry.key },
+        });
       }
       if (!isHexString(entry.metadataHash, 32)) {
         throw new InvalidInputError(`lot entry ${index}: metadataHash is not 32 bytes of hex`, {
           details: { index, metadataHash: entry.metadataHash },
         });
       }
-      const key = getAddress(entry.key);
       if (indexByKey.has(key)) {
         throw new InvalidInputError(`lot entry ${index}: duplicate key ${key}`, { details: { index, key } });
       }
@@ -76,7 +86,8 @@ export class Lot {
   }
 
   private indexOf(key: string): number {
-    const index = isAddress(key) ? this.indexByKey.get(getAddress(key)) : undefined;
+    const normalized = checksummed(key);
+    const index = normalized === undefined ? undefined : this.indexByKey.get(normalized);
     if (index === undefined) throw new InvalidInputError(`the lot holds no device ${key}`, { details: { key } });
     return index;
   }

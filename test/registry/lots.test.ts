@@ -74,7 +74,13 @@ describe("DeviceRegistry: lots", function () {
         for (const [i, key] of keys.entries()) {
           expect(lot.proof(key.address)).to.deep.equal(reference.getProof(i));
           expect(
-            await fx.registry.lotEntryValidAt(lotId, key.address, lot.entries[i]!.metadataHash, lot.proof(key.address), now),
+            await fx.registry.lotEntryValidAt(
+              lotId,
+              key.address,
+              lot.entries[i]!.metadataHash,
+              lot.proof(key.address),
+              now,
+            ),
           ).to.equal(true);
         }
       });
@@ -141,7 +147,12 @@ describe("DeviceRegistry: lots", function () {
       const { keys, lot, lotId } = await committedLot(fx);
       await fx.registry.connect(fx.manufacturer).closeLot(lotId);
       const key = keys[0]!;
-      const args = [lotId, lot.entry(key.address).metadataHash, lot.proof(key.address), claimProof(fx, key, lotId)] as const;
+      const args = [
+        lotId,
+        lot.entry(key.address).metadataHash,
+        lot.proof(key.address),
+        claimProof(fx, key, lotId),
+      ] as const;
       await expect(fx.registry.claim(...args))
         .to.be.revertedWithCustomError(fx.registry, "RegistryLotNotActive")
         .withArgs(lotId, LotStatus.Closed);
@@ -157,7 +168,12 @@ describe("DeviceRegistry: lots", function () {
       const key = keys[0]!;
       const outsider = DeviceKey.generate();
       await expect(
-        fx.registry.claim(lotId, lot.entry(key.address).metadataHash, lot.proof(key.address), claimProof(fx, outsider, lotId)),
+        fx.registry.claim(
+          lotId,
+          lot.entry(key.address).metadataHash,
+          lot.proof(key.address),
+          claimProof(fx, outsider, lotId),
+        ),
       )
         .to.be.revertedWithCustomError(fx.registry, "RegistryInvalidLotProof")
         .withArgs(lotId, outsider.address);
@@ -170,7 +186,12 @@ describe("DeviceRegistry: lots", function () {
       const fx = await loadFixture(registryFixture);
       const { keys, lot, lotId } = await committedLot(fx);
       const key = keys[1]!;
-      const args = [lotId, lot.entry(key.address).metadataHash, lot.proof(key.address), claimProof(fx, key, lotId)] as const;
+      const args = [
+        lotId,
+        lot.entry(key.address).metadataHash,
+        lot.proof(key.address),
+        claimProof(fx, key, lotId),
+      ] as const;
       await fx.registry.claim(...args);
       await expect(fx.registry.claim(...args))
         .to.be.revertedWithCustomError(fx.registry, "RegistryKeyAlreadyUsed")
@@ -182,7 +203,12 @@ describe("DeviceRegistry: lots", function () {
       const { keys, lot, lotId } = await committedLot(fx);
       const key = keys[0]!;
       await expect(
-        fx.registry.claim(lotId, lot.entry(key.address).metadataHash, lot.proof(key.address), claimProof(fx, key, lotId + 1n)),
+        fx.registry.claim(
+          lotId,
+          lot.entry(key.address).metadataHash,
+          lot.proof(key.address),
+          claimProof(fx, key, lotId + 1n),
+        ),
       ).to.be.revertedWithCustomError(fx.registry, "RegistryInvalidPossessionProof");
     });
 
@@ -193,7 +219,12 @@ describe("DeviceRegistry: lots", function () {
       const deadline = BigInt(await time.latest());
       await time.setNextBlockTimestamp(deadline + 1n);
       await expect(
-        fx.registry.claim(lotId, lot.entry(key.address).metadataHash, lot.proof(key.address), claimProof(fx, key, lotId, deadline)),
+        fx.registry.claim(
+          lotId,
+          lot.entry(key.address).metadataHash,
+          lot.proof(key.address),
+          claimProof(fx, key, lotId, deadline),
+        ),
       )
         .to.be.revertedWithCustomError(fx.registry, "RegistrySignatureExpired")
         .withArgs(deadline, deadline + 1n);
@@ -210,7 +241,13 @@ describe("DeviceRegistry: lots", function () {
       await time.increase(100);
       const key = keys[0]!;
       expect(
-        await fx.registry.lotEntryValidAt(lotId, key.address, lot.entry(key.address).metadataHash, lot.proof(key.address), await time.latest()),
+        await fx.registry.lotEntryValidAt(
+          lotId,
+          key.address,
+          lot.entry(key.address).metadataHash,
+          lot.proof(key.address),
+          await time.latest(),
+        ),
       ).to.equal(true);
     });
 
@@ -246,7 +283,12 @@ describe("DeviceRegistry: lots", function () {
       const fx = await loadFixture(registryFixture);
       const { keys, lot, lotId } = await committedLot(fx);
       const [claimed, unclaimed] = [keys[0]!, keys[1]!];
-      await fx.registry.claim(lotId, lot.entry(claimed.address).metadataHash, lot.proof(claimed.address), claimProof(fx, claimed, lotId));
+      await fx.registry.claim(
+        lotId,
+        lot.entry(claimed.address).metadataHash,
+        lot.proof(claimed.address),
+        claimProof(fx, claimed, lotId),
+      );
       const before = await time.latest();
       await time.increase(10);
       await expect(fx.registry.connect(fx.manufacturer).revokeLot(lotId, 42))
@@ -254,7 +296,13 @@ describe("DeviceRegistry: lots", function () {
         .withArgs(lotId, LotStatus.Revoked, 42, (await time.latest()) + 1);
       const revokedAt = (await fx.client.getLot(lotId)).endedAt;
       const check = (key: DeviceKey, at: number | bigint) =>
-        fx.registry.lotEntryValidAt(lotId, key.address, lot.entry(key.address).metadataHash, lot.proof(key.address), at);
+        fx.registry.lotEntryValidAt(
+          lotId,
+          key.address,
+          lot.entry(key.address).metadataHash,
+          lot.proof(key.address),
+          at,
+        );
       expect(await check(unclaimed, before)).to.equal(true);
       expect(await check(unclaimed, revokedAt - 1n)).to.equal(true);
       expect(await check(unclaimed, revokedAt)).to.equal(false);
@@ -291,12 +339,18 @@ describe("DeviceRegistry: lots", function () {
       const { metadataHash } = lot.entry(key.address);
       const before = await time.latest();
       await time.increase(5);
-      await expect(fx.registry.connect(fx.owner).revokeLotDevice(lotId, key.address, metadataHash, lot.proof(key.address), 9))
+      await expect(
+        fx.registry.connect(fx.owner).revokeLotDevice(lotId, key.address, metadataHash, lot.proof(key.address), 9),
+      )
         .to.emit(fx.registry, "DeviceStatusChanged")
         .withArgs(BigInt(key.address), key.address, DeviceStatus.Revoked, 9, (await time.latest()) + 1);
       const now = await time.latest();
-      expect(await fx.registry.lotEntryValidAt(lotId, key.address, metadataHash, lot.proof(key.address), before)).to.equal(true);
-      expect(await fx.registry.lotEntryValidAt(lotId, key.address, metadataHash, lot.proof(key.address), now)).to.equal(false);
+      expect(
+        await fx.registry.lotEntryValidAt(lotId, key.address, metadataHash, lot.proof(key.address), before),
+      ).to.equal(true);
+      expect(await fx.registry.lotEntryValidAt(lotId, key.address, metadataHash, lot.proof(key.address), now)).to.equal(
+        false,
+      );
       expect(await fx.registry.validAt(key.address, now)).to.equal(false);
       expect((await fx.client.getDevice(BigInt(key.address))).status).to.equal(DeviceStatus.Revoked);
       // It can no longer be claimed.
@@ -311,7 +365,9 @@ describe("DeviceRegistry: lots", function () {
       await fx.registry.connect(fx.manufacturer).closeLot(lotId);
       const key = keys[0]!;
       await expect(
-        fx.registry.connect(fx.manufacturer).revokeLotDevice(lotId, key.address, lot.entry(key.address).metadataHash, lot.proof(key.address), 1),
+        fx.registry
+          .connect(fx.manufacturer)
+          .revokeLotDevice(lotId, key.address, lot.entry(key.address).metadataHash, lot.proof(key.address), 1),
       ).to.emit(fx.registry, "DeviceStatusChanged");
     });
 
@@ -320,7 +376,9 @@ describe("DeviceRegistry: lots", function () {
       const { keys, lot, lotId } = await committedLot(fx);
       const key = keys[0]!;
       await expect(
-        fx.registry.connect(fx.other).revokeLotDevice(lotId, key.address, lot.entry(key.address).metadataHash, lot.proof(key.address), 1),
+        fx.registry
+          .connect(fx.other)
+          .revokeLotDevice(lotId, key.address, lot.entry(key.address).metadataHash, lot.proof(key.address), 1),
       )
         .to.be.revertedWithCustomError(fx.registry, "RegistryNotLotManager")
         .withArgs(lotId, fx.other.address);
@@ -331,17 +389,23 @@ describe("DeviceRegistry: lots", function () {
       const { keys, lot, lotId } = await committedLot(fx);
       const key = keys[0]!;
       const { metadataHash } = lot.entry(key.address);
-      await expect(fx.registry.connect(fx.owner).revokeLotDevice(lotId, key.address, ethers.id("x"), lot.proof(key.address), 1))
+      await expect(
+        fx.registry.connect(fx.owner).revokeLotDevice(lotId, key.address, ethers.id("x"), lot.proof(key.address), 1),
+      )
         .to.be.revertedWithCustomError(fx.registry, "RegistryInvalidLotProof")
         .withArgs(lotId, key.address);
       await fx.registry.claim(lotId, metadataHash, lot.proof(key.address), claimProof(fx, key, lotId));
-      await expect(fx.registry.connect(fx.owner).revokeLotDevice(lotId, key.address, metadataHash, lot.proof(key.address), 1))
+      await expect(
+        fx.registry.connect(fx.owner).revokeLotDevice(lotId, key.address, metadataHash, lot.proof(key.address), 1),
+      )
         .to.be.revertedWithCustomError(fx.registry, "RegistryKeyAlreadyUsed")
         .withArgs(key.address);
       await fx.registry.connect(fx.manufacturer).revokeLot(lotId, 1);
       const other = keys[1]!;
       await expect(
-        fx.registry.connect(fx.owner).revokeLotDevice(lotId, other.address, lot.entry(other.address).metadataHash, lot.proof(other.address), 1),
+        fx.registry
+          .connect(fx.owner)
+          .revokeLotDevice(lotId, other.address, lot.entry(other.address).metadataHash, lot.proof(other.address), 1),
       )
         .to.be.revertedWithCustomError(fx.registry, "RegistryLotNotActive")
         .withArgs(lotId, LotStatus.Revoked);
@@ -356,9 +420,15 @@ describe("DeviceRegistry: lots", function () {
       const key = keys[0]!;
       const { metadataHash } = lot.entry(key.address);
       const now = await time.latest();
-      expect(await fx.registry.lotEntryValidAt(lotId, key.address, metadataHash, lot.proof(key.address), before)).to.equal(false);
-      expect(await fx.registry.lotEntryValidAt(lotId, key.address, metadataHash, lot.proof(keys[1]!.address), now)).to.equal(false);
-      expect(await fx.registry.lotEntryValidAt(lotId + 1n, key.address, metadataHash, lot.proof(key.address), now)).to.equal(false);
+      expect(
+        await fx.registry.lotEntryValidAt(lotId, key.address, metadataHash, lot.proof(key.address), before),
+      ).to.equal(false);
+      expect(
+        await fx.registry.lotEntryValidAt(lotId, key.address, metadataHash, lot.proof(keys[1]!.address), now),
+      ).to.equal(false);
+      expect(
+        await fx.registry.lotEntryValidAt(lotId + 1n, key.address, metadataHash, lot.proof(key.address), now),
+      ).to.equal(false);
       await expect(fx.registry.lotEntryValidAt(lotId, key.address, metadataHash, lot.proof(key.address), now + 1))
         .to.be.revertedWithCustomError(fx.registry, "RegistryFutureLookup")
         .withArgs(now + 1, now);
@@ -371,7 +441,15 @@ describe("DeviceRegistry: lots", function () {
       const { metadataHash } = lot.entry(key.address);
       await fx.registry.claim(lotId, metadataHash, lot.proof(key.address), claimProof(fx, key, lotId));
       await fx.registry.connect(fx.owner).suspend(BigInt(key.address), 3);
-      expect(await fx.registry.lotEntryValidAt(lotId, key.address, metadataHash, lot.proof(key.address), await time.latest())).to.equal(false);
+      expect(
+        await fx.registry.lotEntryValidAt(
+          lotId,
+          key.address,
+          metadataHash,
+          lot.proof(key.address),
+          await time.latest(),
+        ),
+      ).to.equal(false);
     });
   });
 });

@@ -21,7 +21,15 @@ describe("DeviceRegistry: registration", function () {
       expect(device.status).to.equal(DeviceStatus.Active);
       expect(device.metadataHash).to.equal(METADATA);
       expect(device.registeredAt).to.equal(BigInt(await time.latest()));
-      expect(await fx.registry.nonces(key.address)).to.equal(1n);
+      // A possession proof is single-use through the key's registration, not through its nonce.
+      expect(await fx.registry.nonces(key.address)).to.equal(0n);
+    });
+
+    it("accepts a device without metadata hash", async function () {
+      const fx = await loadFixture(registryFixture);
+      const key = DeviceKey.generate();
+      const { deviceId } = await fx.client.register(registration(fx, key, { metadataHash: ethers.ZeroHash }));
+      expect((await fx.client.getDevice(deviceId)).metadataHash).to.equal(ethers.ZeroHash);
     });
 
     it("reverts for an account without the manufacturer role", async function () {
@@ -123,7 +131,9 @@ describe("DeviceRegistry: registration", function () {
       const { deviceId } = await fx.client.register(registration(fx, first));
       const second = DeviceKey.generate();
       const signature = second.signKeyAcceptance({ domain: fx.domain, deviceId, deadline: FAR_DEADLINE });
-      await fx.registry.connect(fx.owner).rotateKey(deviceId, { key: second.address, deadline: FAR_DEADLINE, signature });
+      await fx.registry
+        .connect(fx.owner)
+        .rotateKey(deviceId, { key: second.address, deadline: FAR_DEADLINE, signature });
       for (const key of [first, second]) {
         await expect(fx.registry.connect(fx.manufacturer).register(registration(fx, key)))
           .to.be.revertedWithCustomError(fx.registry, "RegistryKeyAlreadyUsed")

@@ -1,0 +1,5 @@
+module.exports = {
+  skipFiles: ["mocks/"],
+  istanbulReporter: ["text", "json-summary", "html"],
+  configureYulOptimizer: true,
+};

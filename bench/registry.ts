@@ -1,0 +1,48 @@
+// npm run bench: registry gas targets, measured on the in-process Hardhat network.
+//   - a single registration costs at most 100k gas;
+//   - committing a lot costs the same for 10 and for 1,000,000 devices (real roots of real lots).
+import { ethers } from "hardhat";
+import { DeviceRegistry__factory } from "../typechain-types";
+import { Lot } from "../src/registry";
+import { measureRegistryGas } from "../src/tooling/registry-gas";
+
+function syntheticLot(size: number): Lot {
+  const entries = Array.from({ length: size }, (_, i) => ({
+    key: ethers.zeroPadValue(ethers.toBeHex(i + 1), 20),
+    metadataHash: ethers.zeroPadValue(ethers.toBeHex(size + i), 32),
+  }));
+  return Lot.build(entries);
+}
+
+async function main(): Promise<void> {
+  const signers = await ethers.getSigners();
+  const gas = await measureRegistryGas(signers);
+  const register = gas.get("DeviceRegistry.register")!;
+  console.log(`register: ${register} gas (target <= 100000: ${register <= 100_000n ? "met" : "MISSED"})`);
+  console.log(`registerBatch per device: ${gas.get("DeviceRegistry.registerBatch(10).perDevice")} gas`);
+
+  const [admin, manufacturer, owner] = signers as [(typeof signers)[0], (typeof signers)[0], (typeof signers)[0]];
+  const registry = await new DeviceRegistry__factory(admin).deploy(admin.address);
+  await registry.grantRole(await registry.MANUFACTURER_ROLE(), manufacturer.address);
+  const costs: bigint[] = [];
+  for (const size of [10, 1_000_000]) {
+    const started = process.hrtime.bigint();
+    const lot = syntheticLot(size);
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    const receipt = await (await registry.connect(manufacturer).commitLot(lot.root, owner.address, size, "")).wait();
+    costs.push(receipt!.gasUsed);
+    const rss = Math.round(process.memoryUsage().rss / 2 ** 20);
+    console.log(
+      `commitLot(${size} devices): ${receipt!.gasUsed} gas (lot built in ${seconds.toFixed(1)} s, rss ${rss} MiB)`,
+    );
+  }
+  const ratio = Number(costs[1]!) / Number(costs[0]!);
+  console.log(
+    `commitLot gas ratio 1,000,000 / 10 devices: ${ratio.toFixed(4)} (target 1.0000: ${ratio === 1 ? "met" : "MISSED"})`,
+  );
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exitCode = 1;
+});
