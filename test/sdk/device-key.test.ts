@@ -4,7 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import { ethers } from "ethers";
 import { DEVICE_KEY_FILE_VERSION, DeviceKey } from "../../src/device";
-import { registryDigest, registryDomain } from "../../src/eip712";
+import { REGISTRY_TYPES, registryDigest, registryDomain } from "../../src/eip712";
 import { InvalidInputError } from "../../src/errors";
 
 /** The error a promise rejects with; fails the test if it resolves. */
@@ -80,20 +80,7 @@ describe("DeviceKey", function () {
       expect(ethers.recoverAddress(registryDigest(domain, "RegisterDevice", message), signature)).to.equal(key.address);
       // ethers' own EIP-712 implementation verifies it too.
       expect(
-        ethers.verifyTypedData(
-          domain,
-          {
-            RegisterDevice: [
-              { name: "key", type: "address" },
-              { name: "registrant", type: "address" },
-              { name: "owner", type: "address" },
-              { name: "nonce", type: "uint256" },
-              { name: "deadline", type: "uint256" },
-            ],
-          },
-          message,
-          signature,
-        ),
+        ethers.verifyTypedData(domain, { RegisterDevice: [...REGISTRY_TYPES.RegisterDevice] }, message, signature),
       ).to.equal(key.address);
     });
   });
