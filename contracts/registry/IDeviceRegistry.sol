@@ -36,7 +36,8 @@ interface IDeviceRegistry {
     /// @param metadataHash Content hash of the device document (model, firmware hash, ...).
     /// @param metadataURI Where the device document is published (emitted, not stored).
     /// @param deadline Last chain timestamp at which the possession proof is accepted.
-    /// @param signature The device key's EIP-712 `RegisterDevice` signature.
+    /// @param signature The device key's EIP-712 `RegisterDevice` signature over `nonces(key)`. Possession proofs
+    /// do not consume the nonce: their first use makes the key known, and a known key is never accepted again.
     struct Registration {
         address key;
         address owner;
