@@ -5,8 +5,8 @@
 import { promises as fs } from "node:fs";
 import { Wallet, SigningKey, isHexString } from "ethers";
 import { InvalidInputError } from "../errors";
-import { registryDigest } from "../eip712";
-import type { Eip712Domain, RegistryMessages } from "../eip712";
+import { readingDigest, registryDigest } from "../eip712";
+import type { Eip712Domain, Reading, RegistryMessages } from "../eip712";
 
 /** Format version of a saved key file. */
 export const DEVICE_KEY_FILE_VERSION = 1;
@@ -128,6 +128,19 @@ export class DeviceKey {
       nonce: params.nonce ?? 0n,
       deadline: params.deadline,
     });
+  }
+
+  /**
+   * Signs a telemetry reading under the TelemetryAnchor's domain (see `telemetryDomain`). The reading's
+   * `device` must be this key.
+   */
+  signReading(domain: Eip712Domain, reading: Reading): string {
+    if (reading.device.toLowerCase() !== this.address.toLowerCase()) {
+      throw new InvalidInputError("a device signs only its own readings", {
+        details: { device: reading.device, key: this.address },
+      });
+    }
+    return this.signDigest(readingDigest(domain, reading));
   }
 
   private sign<A extends "RegisterDevice" | "ClaimDevice" | "AcceptKey">(

@@ -1,2 +1,3 @@
 export * from "./domain";
 export * from "./registry";
+export * from "./telemetry";

@@ -1,7 +1,5 @@
-import { keccak_256 } from "@noble/hashes/sha3";
 import { AbiCoder, getBytes, hexlify, isHexString } from "ethers";
-
-export const keccak256Bytes = (data: Uint8Array): Uint8Array => keccak_256(data);
+import { keccak256 } from "./keccak";
 
 const WORD = 32;
 
@@ -48,7 +46,7 @@ export function abiEncode(types: readonly string[], values: readonly unknown[]):
  * Hashing twice keeps a leaf from ever equalling an inner node (second-preimage resistance).
  */
 export function standardLeafHash(types: readonly string[], values: readonly unknown[]): Uint8Array {
-  return keccak_256(keccak_256(abiEncode(types, values)));
+  return keccak256(keccak256(abiEncode(types, values)));
 }
 
 export function standardLeafHex(types: readonly string[], values: readonly unknown[]): string {
@@ -74,5 +72,5 @@ export function hashPair(a: Uint8Array, b: Uint8Array): Uint8Array {
     buffer.set(b, 0);
     buffer.set(a, 32);
   }
-  return keccak_256(buffer);
+  return keccak256(buffer);
 }

@@ -1,18 +1,32 @@
 /**
  * A Merkle tree with the exact layout of `@openzeppelin/merkle-tree` (`StandardMerkleTree` /
  * `SimpleMerkleTree`): leaves sorted ascending (stable), stored from the end of a flat array of 2n-1 nodes,
- * inner node i = hashPair(node 2i+1, node 2i+2). Roots and proofs are therefore identical to OpenZeppelin's
- * and verify with OpenZeppelin's `MerkleProof`. Nodes live in one `Uint8Array`.
+ * inner node i = hashPair(node 2i+1, node 2i+2). Roots, proofs and multiproofs are therefore identical to
+ * OpenZeppelin's and verify with OpenZeppelin's `MerkleProof`.
+ *
+ * All nodes live in one `Uint8Array` (64 MB for a million leaves) and inner nodes are hashed with the
+ * WebAssembly keccak when {@link initKeccak} has run ({@link MerkleTree.build} does it for you).
  */
 import { getBytes, hexlify, isHexString } from "ethers";
 import { InvalidInputError } from "../errors";
 import { compareNodes, hashPair } from "./hash";
+import { initKeccak, keccak256 } from "./keccak";
 
 const NODE = 32;
 
 export interface MerkleTreeOptions {
   /** Sort leaves by hash before building (OpenZeppelin's default). */
   sortLeaves?: boolean;
+}
+
+/** A multiproof in OpenZeppelin's format, plus the input indices of its leaves in proof order. */
+export interface MultiProof {
+  /** Input indices of the proven leaves, in the order of `leaves`. */
+  indices: number[];
+  /** Leaf hashes in the order `MerkleProof.multiProofVerify` consumes them. */
+  leaves: string[];
+  proof: string[];
+  proofFlags: boolean[];
 }
 
 function toNode(value: Uint8Array | string, index: number): Uint8Array {
@@ -23,43 +37,76 @@ function toNode(value: Uint8Array | string, index: number): Uint8Array {
   return bytes;
 }
 
+/** Input order sorted by leaf hash, ties by input index (a stable sort, like OpenZeppelin's). */
+function sortedOrder(packed: Uint8Array, count: number): Uint32Array {
+  const prefix = new Uint32Array(count);
+  const view = new DataView(packed.buffer, packed.byteOffset, packed.byteLength);
+  for (let i = 0; i < count; i++) prefix[i] = view.getUint32(i * NODE);
+  const order = new Uint32Array(count);
+  for (let i = 0; i < count; i++) order[i] = i;
+  return order.sort((a, b) => prefix[a]! - prefix[b]! || compareNodes(packed, a * NODE, packed, b * NODE) || a - b);
+}
+
 export class MerkleTree {
   /** All 2n-1 nodes, 32 bytes each; node 0 is the root. */
   private readonly nodes: Uint8Array;
   /** Tree position of each leaf, by the leaf's input index. */
   private readonly positions: Uint32Array;
+  readonly sortLeaves: boolean;
 
-  private constructor(nodes: Uint8Array, positions: Uint32Array) {
+  private constructor(nodes: Uint8Array, positions: Uint32Array, sortLeaves: boolean) {
     this.nodes = nodes;
     this.positions = positions;
+    this.sortLeaves = sortLeaves;
+  }
+
+  /** Loads the fast keccak backend, then builds (see {@link fromLeafHashes}). */
+  static async build(leaves: readonly (Uint8Array | string)[], options: MerkleTreeOptions = {}): Promise<MerkleTree> {
+    await initKeccak();
+    return MerkleTree.fromLeafHashes(leaves, options);
   }
 
   /** Builds a tree over leaf hashes (already hashed leaves, e.g. {@link standardLeafHash}). */
   static fromLeafHashes(leaves: readonly (Uint8Array | string)[], options: MerkleTreeOptions = {}): MerkleTree {
-    const count = leaves.length;
-    if (count === 0) throw new InvalidInputError("a Merkle tree needs at least one leaf");
-    const flat = new Uint8Array(count * NODE);
-    leaves.forEach((leaf, i) => flat.set(toNode(leaf, i), i * NODE));
+    const packed = new Uint8Array(leaves.length * NODE);
+    leaves.forEach((leaf, i) => packed.set(toNode(leaf, i), i * NODE));
+    return MerkleTree.fromPackedLeafHashes(packed, options);
+  }
 
-    const order = Array.from({ length: count }, (_, i) => i);
-    if (options.sortLeaves ?? true) {
-      order.sort((a, b) => compareNodes(flat, a * NODE, flat, b * NODE) || a - b);
+  /**
+   * Builds a tree over leaf hashes packed back to back (32 bytes each, input order). The fastest entry
+   * point: no per-leaf objects are made.
+   */
+  static fromPackedLeafHashes(packed: Uint8Array, options: MerkleTreeOptions = {}): MerkleTree {
+    if (packed.length === 0) throw new InvalidInputError("a Merkle tree needs at least one leaf");
+    if (packed.length % NODE !== 0) {
+      throw new InvalidInputError("packed leaf hashes must be a multiple of 32 bytes", {
+        details: { length: packed.length },
+      });
     }
-
+    const count = packed.length / NODE;
+    if (count > 0x7fffffff) throw new InvalidInputError("a Merkle tree holds at most 2^31-1 leaves");
+    const sortLeaves = options.sortLeaves ?? true;
     const size = 2 * count - 1;
     const nodes = new Uint8Array(size * NODE);
     const positions = new Uint32Array(count);
-    order.forEach((input, rank) => {
+    const order = sortLeaves ? sortedOrder(packed, count) : undefined;
+    for (let rank = 0; rank < count; rank++) {
+      const input = order === undefined ? rank : order[rank]!;
       const position = size - 1 - rank;
       positions[input] = position;
-      nodes.set(flat.subarray(input * NODE, input * NODE + NODE), position * NODE);
-    });
-    for (let i = size - 1 - count; i >= 0; i--) {
-      const left = nodes.subarray((2 * i + 1) * NODE, (2 * i + 2) * NODE);
-      const right = nodes.subarray((2 * i + 2) * NODE, (2 * i + 3) * NODE);
-      nodes.set(hashPair(left, right), i * NODE);
+      nodes.set(packed.subarray(input * NODE, input * NODE + NODE), position * NODE);
     }
-    return new MerkleTree(nodes, positions);
+    const pair = new Uint8Array(2 * NODE);
+    for (let i = size - 1 - count; i >= 0; i--) {
+      const left = (2 * i + 1) * NODE;
+      const right = left + NODE;
+      const leftFirst = compareNodes(nodes, left, nodes, right) <= 0;
+      pair.set(nodes.subarray(left, left + NODE), leftFirst ? 0 : NODE);
+      pair.set(nodes.subarray(right, right + NODE), leftFirst ? NODE : 0);
+      nodes.set(keccak256(pair), i * NODE);
+    }
+    return new MerkleTree(nodes, positions, sortLeaves);
   }
 
   /** Number of leaves. */
@@ -76,6 +123,13 @@ export class MerkleTree {
     return hexlify(this.node(this.position(index)));
   }
 
+  /** All leaf hashes packed in input order (32 bytes each). */
+  packedLeafHashes(): Uint8Array {
+    const packed = new Uint8Array(this.length * NODE);
+    this.positions.forEach((position, input) => packed.set(this.node(position), input * NODE));
+    return packed;
+  }
+
   /** The proof of the leaf at input index `index`, bottom-up, as OpenZeppelin's `getProof`. */
   proof(index: number): string[] {
     let position = this.position(index);
@@ -86,6 +140,45 @@ export class MerkleTree {
       position = (position - 1) >> 1;
     }
     return proof;
+  }
+
+  /**
+   * A multiproof of several leaves (input indices), as OpenZeppelin's `getMultiProof`: it verifies with
+   * `MerkleProof.multiProofVerify(proof, proofFlags, root, leaves)`.
+   */
+  multiProof(indices: readonly number[]): MultiProof {
+    if (indices.length === 0) throw new InvalidInputError("a multiproof needs at least one leaf");
+    const byPosition = new Map<number, number>();
+    for (const index of indices) {
+      const position = this.position(index);
+      if (byPosition.has(position)) {
+        throw new InvalidInputError(`index ${index} appears twice in the multiproof`, { details: { index } });
+      }
+      byPosition.set(position, index);
+    }
+    const positions = [...byPosition.keys()].sort((a, b) => b - a);
+    const queue = positions.slice();
+    const proof: string[] = [];
+    const proofFlags: boolean[] = [];
+    let head = 0;
+    while (head < queue.length && queue[head]! > 0) {
+      const j = queue[head++]!;
+      const sibling = j % 2 === 1 ? j + 1 : j - 1;
+      if (queue[head] === sibling) {
+        proofFlags.push(true);
+        head++;
+      } else {
+        proofFlags.push(false);
+        proof.push(hexlify(this.node(sibling)));
+      }
+      queue.push((j - 1) >> 1);
+    }
+    return {
+      indices: positions.map((position) => byPosition.get(position)!),
+      leaves: positions.map((position) => hexlify(this.node(position))),
+      proof,
+      proofFlags,
+    };
   }
 
   /** Recomputes a root from a leaf hash and its proof (OpenZeppelin `MerkleProof.processProof`). */
@@ -101,14 +194,48 @@ export class MerkleTree {
     return MerkleTree.processProof(leafHash, proof) === root.toLowerCase();
   }
 
-  private position(index: number): number {
+  /**
+   * Recomputes a root from a multiproof (OpenZeppelin `MerkleProof.processMultiProof`). Rejects an empty
+   * leaf set, which would otherwise "prove" any root passed as the single proof element.
+   */
+  static processMultiProof(multiProof: Pick<MultiProof, "leaves" | "proof" | "proofFlags">): string {
+    const { leaves, proof, proofFlags } = multiProof;
+    if (leaves.length === 0) throw new InvalidInputError("a multiproof needs at least one leaf");
+    if (leaves.length + proof.length !== proofFlags.length + 1) {
+      throw new InvalidInputError("multiproof leaves, proof and flags do not fit together", {
+        details: { leaves: leaves.length, proof: proof.length, flags: proofFlags.length },
+      });
+    }
+    const queue = leaves.map((leaf, i) => toNode(leaf, i));
+    const siblings = proof.map((node, i) => toNode(node, i));
+    let head = 0;
+    let next = 0;
+    for (const flag of proofFlags) {
+      const a = queue[head++];
+      const b = flag ? queue[head++] : siblings[next++];
+      if (a === undefined || b === undefined) throw new InvalidInputError("multiproof is malformed");
+      queue.push(hashPair(a, b));
+    }
+    if (next !== siblings.length || head !== queue.length - 1) {
+      throw new InvalidInputError("multiproof is malformed");
+    }
+    return hexlify(queue[queue.length - 1]!);
+  }
+
+  static verifyMultiProof(root: string, multiProof: Pick<MultiProof, "leaves" | "proof" | "proofFlags">): boolean {
+    return MerkleTree.processMultiProof(multiProof) === root.toLowerCase();
+  }
+
+  /** @internal Tree position of input leaf `index`. */
+  position(index: number): number {
     if (!Number.isInteger(index) || index < 0 || index >= this.positions.length) {
       throw new InvalidInputError(`no leaf at index ${index}`, { details: { index, length: this.length } });
     }
     return this.positions[index]!;
   }
 
-  private node(position: number): Uint8Array {
+  /** @internal The 32 bytes of the node at tree position `position`. */
+  node(position: number): Uint8Array {
     return this.nodes.subarray(position * NODE, position * NODE + NODE);
   }
 }

@@ -13,7 +13,7 @@ import type {
 } from "ethers";
 import { DeviceRegistry__factory } from "../../typechain-types";
 import type { DeviceRegistry } from "../../typechain-types";
-import { decodeContractError, TransactionError } from "../errors";
+import { callDecoded, eventIn, eventsIn, sendDecoded } from "../contract-calls";
 import { makeDomain, signRegistryAction } from "../eip712";
 import type { Eip712Domain, OwnerAction, RegistryMessages } from "../eip712";
 
@@ -321,33 +321,19 @@ export class DeviceRegistryClient {
 
   // ------------------------------------------------------------------ plumbing
 
-  private async call<T>(fn: () => Promise<T>): Promise<T> {
-    try {
-      return await fn();
-    } catch (error) {
-      throw decodeContractError(error, this.contract.interface);
-    }
+  private call<T>(fn: () => Promise<T>): Promise<T> {
+    return callDecoded(this.contract.interface, fn);
   }
 
-  private async send(fn: () => Promise<ContractTransactionResponse>): Promise<ContractTransactionReceipt> {
-    const receipt = await this.call(async () => (await fn()).wait());
-    if (receipt === null) throw new TransactionError("the transaction was replaced or dropped before it was mined");
-    return receipt;
+  private send(fn: () => Promise<ContractTransactionResponse>): Promise<ContractTransactionReceipt> {
+    return sendDecoded(this.contract.interface, fn);
   }
 
-  /** Logs of `name` emitted by this contract in `receipt`, matched by the ABI's topic hash. */
   private events(receipt: ContractTransactionReceipt, name: RegistryEventName): LogDescription[] {
-    const iface = this.contract.interface;
-    const topic = iface.getEvent(name)!.topicHash;
-    const address = String(this.contract.target).toLowerCase();
-    return receipt.logs
-      .filter((log) => log.address.toLowerCase() === address && log.topics[0] === topic)
-      .map((log) => iface.parseLog(log)!);
+    return eventsIn(this.contract, receipt, name);
   }
 
   private event(receipt: ContractTransactionReceipt, name: RegistryEventName): LogDescription {
-    const [first] = this.events(receipt, name);
-    if (first === undefined) throw new TransactionError(`the transaction emitted no ${name} event`);
-    return first;
+    return eventIn(this.contract, receipt, name);
   }
 }

@@ -3,7 +3,16 @@ import { ethers } from "hardhat";
 import fc from "fast-check";
 import { SimpleMerkleTree, StandardMerkleTree } from "@openzeppelin/merkle-tree";
 import { InvalidInputError } from "../../src/errors";
-import { MerkleTree, standardLeafHex } from "../../src/merkle";
+import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
+import {
+  MerkleTree,
+  dumpMerkleTree,
+  initKeccak,
+  keccakBackend,
+  loadMerkleTree,
+  standardLeafHex,
+  toSimpleDump,
+} from "../../src/merkle";
 
 const TYPES = ["address", "bytes32"];
 const entry = fc
@@ -11,7 +20,16 @@ const entry = fc
   .map(([k, h]) => [ethers.getAddress(ethers.hexlify(k)), ethers.hexlify(h)] as [string, string]);
 const sizes = fc.oneof(fc.constantFrom(1, 2, 3), fc.integer({ min: 1, max: 40 }), fc.integer({ min: 100, max: 600 }));
 
+async function harness() {
+  return ethers.deployContract("ReadingsHarness");
+}
+
 describe("MerkleTree (OpenZeppelin-compatible)", function () {
+  before(async function () {
+    await initKeccak();
+    expect(keccakBackend()).to.equal("wasm");
+  });
+
   describe("fromLeafHashes", function () {
     it("property: roots and proofs equal StandardMerkleTree's for random sizes", function () {
       fc.assert(
@@ -78,4 +96,150 @@ describe("MerkleTree (OpenZeppelin-compatible)", function () {
       );
     });
   });
+
+  describe("multiProof", function () {
+    it("property: equals StandardMerkleTree.getMultiProof and verifies off-chain", function () {
+      fc.assert(
+        fc.property(
+          fc
+            .integer({ min: 1, max: 300 })
+            .chain((n) =>
+              fc.tuple(
+                fc.array(entry, { minLength: n, maxLength: n }),
+                fc.uniqueArray(fc.nat(n - 1), { minLength: 1 }),
+              ),
+            ),
+          ([values, picks]) => {
+            const reference = StandardMerkleTree.of(values, TYPES);
+            const tree = MerkleTree.fromLeafHashes(values.map((v) => standardLeafHex(TYPES, v)));
+            const expected = reference.getMultiProof(picks);
+            const actual = tree.multiProof(picks);
+            expect(actual.proof).to.deep.equal(expected.proof);
+            expect(actual.proofFlags).to.deep.equal(expected.proofFlags);
+            expect(actual.leaves).to.deep.equal(expected.leaves.map((v) => reference.leafHash(v)));
+            expect(actual.indices.map((i) => values[i])).to.deep.equal(expected.leaves);
+            expect(MerkleTree.verifyMultiProof(tree.root, actual)).to.equal(true);
+          },
+        ),
+        { numRuns: 60 },
+      );
+    });
+
+    it("rejects an empty, duplicated or out-of-range index set", function () {
+      const tree = MerkleTree.fromLeafHashes([ethers.id("a"), ethers.id("b"), ethers.id("c")]);
+      expect(() => tree.multiProof([])).to.throw(InvalidInputError, "at least one leaf");
+      expect(() => tree.multiProof([1, 1])).to.throw(InvalidInputError, "twice");
+      expect(() => tree.multiProof([3])).to.throw(InvalidInputError, "no leaf");
+    });
+
+    it("security: processMultiProof refuses an empty leaf set and malformed proofs", function () {
+      const tree = MerkleTree.fromLeafHashes([ethers.id("a"), ethers.id("b"), ethers.id("c")]);
+      expect(() => MerkleTree.processMultiProof({ leaves: [], proof: [tree.root], proofFlags: [] })).to.throw(
+        InvalidInputError,
+      );
+      const good = tree.multiProof([0, 2]);
+      expect(() => MerkleTree.processMultiProof({ ...good, proofFlags: [...good.proofFlags, true] })).to.throw(
+        InvalidInputError,
+      );
+      const tampered = { ...good, leaves: [ethers.id("not a leaf"), ...good.leaves.slice(1)] };
+      expect(MerkleTree.verifyMultiProof(tree.root, tampered)).to.equal(false);
+    });
+  });
+
+  describe("on-chain (OpenZeppelin MerkleProof)", function () {
+    it("property: every proof and multiproof verifies with MerkleProof; tampered ones fail", async function () {
+      const h = await loadFixture(harness);
+      await fc.assert(
+        fc.asyncProperty(
+          fc
+            .oneof(fc.constantFrom(1, 2, 3), fc.integer({ min: 1, max: 200 }))
+            .chain((n) =>
+              fc.tuple(
+                fc.array(entry, { minLength: n, maxLength: n }),
+                fc.nat(n - 1),
+                fc.uniqueArray(fc.nat(n - 1), { minLength: 1, maxLength: 8 }),
+              ),
+            ),
+          async ([values, pick, picks]) => {
+            const leaves = values.map((v) => standardLeafHex(TYPES, v));
+            const tree = MerkleTree.fromLeafHashes(leaves);
+            expect(await h.verify(tree.proof(pick), tree.root, leaves[pick]!)).to.equal(true);
+            const other = ethers.id(`not in the tree ${pick}`);
+            expect(await h.verify(tree.proof(pick), tree.root, other)).to.equal(false);
+            const multi = tree.multiProof(picks);
+            expect(await h.multiProofVerify(multi.proof, multi.proofFlags, tree.root, multi.leaves)).to.equal(true);
+            const swapped = [other, ...multi.leaves.slice(1)];
+            expect(await h.multiProofVerify(multi.proof, multi.proofFlags, tree.root, swapped)).to.equal(false);
+          },
+        ),
+        { numRuns: 40 },
+      );
+    });
+  });
+
+  describe("dumpMerkleTree / loadMerkleTree", function () {
+    it("round-trips a tree, sorted and unsorted", async function () {
+      const leaves = Array.from({ length: 37 }, (_, i) => ethers.id(`leaf ${i}`));
+      for (const sortLeaves of [true, false]) {
+        const tree = MerkleTree.fromLeafHashes(leaves, { sortLeaves });
+        const loaded = await loadMerkleTree(dumpMerkleTree(tree));
+        expect(loaded.root).to.equal(tree.root);
+        expect(loaded.sortLeaves).to.equal(sortLeaves);
+        leaves.forEach((_, i) => expect(loaded.proof(i)).to.deep.equal(tree.proof(i)));
+      }
+    });
+
+    it("compatibility: a version-1 dump written by this release still loads", async function () {
+      // Golden bytes: header (magic IOTRAILM, version 1, sorted, 2 leaves, root) + leaves id("a"), id("b").
+      const tree = MerkleTree.fromLeafHashes([ethers.id("a"), ethers.id("b")]);
+      const golden = ethers.getBytes(
+        ethers.concat([
+          ethers.toUtf8Bytes("IOTRAILM"),
+          "0x01010000",
+          "0x00000002",
+          tree.root,
+          ethers.id("a"),
+          ethers.id("b"),
+        ]),
+      );
+      expect(ethers.hexlify(dumpMerkleTree(tree))).to.equal(ethers.hexlify(golden));
+      expect((await loadMerkleTree(golden)).root).to.equal(tree.root);
+    });
+
+    it("rejects a bad magic, an unknown version, a truncated dump and a corrupted leaf", async function () {
+      const dump = dumpMerkleTree(MerkleTree.fromLeafHashes([ethers.id("a"), ethers.id("b"), ethers.id("c")]));
+      const badMagic = dump.slice();
+      badMagic[0] = 0;
+      await expectReject(loadMerkleTree(badMagic), "bad magic");
+      const badVersion = dump.slice();
+      badVersion[8] = 2;
+      await expectReject(loadMerkleTree(badVersion), "unsupported Merkle dump version 2");
+      await expectReject(loadMerkleTree(dump.slice(0, dump.length - 1)), "length");
+      const corrupt = dump.slice();
+      corrupt[dump.length - 1]! ^= 1;
+      await expectReject(loadMerkleTree(corrupt), "corrupt");
+    });
+  });
+
+  describe("toSimpleDump", function () {
+    it("is loaded by OpenZeppelin's SimpleMerkleTree with the same root and proofs", function () {
+      const leaves = Array.from({ length: 11 }, (_, i) => ethers.id(`leaf ${i}`));
+      const tree = MerkleTree.fromLeafHashes(leaves);
+      const loaded = SimpleMerkleTree.load(toSimpleDump(tree));
+      loaded.validate();
+      expect(loaded.root).to.equal(tree.root);
+      leaves.forEach((_, i) => expect(loaded.getProof(i)).to.deep.equal(tree.proof(i)));
+    });
+  });
 });
+
+async function expectReject(promise: Promise<unknown>, message: string): Promise<void> {
+  try {
+    await promise;
+  } catch (error) {
+    expect(error).to.be.instanceOf(InvalidInputError);
+    expect((error as Error).message).to.contain(message);
+    return;
+  }
+  expect.fail(`expected a rejection containing "${message}"`);
+}
