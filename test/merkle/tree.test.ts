@@ -13,6 +13,7 @@ import {
   standardLeafHex,
   toSimpleDump,
 } from "../../src/merkle";
+import { expectRejected } from "../helpers/expect";
 
 const TYPES = ["address", "bytes32"];
 const entry = fc
@@ -210,14 +211,14 @@ describe("MerkleTree (OpenZeppelin-compatible)", function () {
       const dump = dumpMerkleTree(MerkleTree.fromLeafHashes([ethers.id("a"), ethers.id("b"), ethers.id("c")]));
       const badMagic = dump.slice();
       badMagic[0] = 0;
-      await expectReject(loadMerkleTree(badMagic), "bad magic");
+      await expectRejected(loadMerkleTree(badMagic), "bad magic");
       const badVersion = dump.slice();
       badVersion[8] = 2;
-      await expectReject(loadMerkleTree(badVersion), "unsupported Merkle dump version 2");
-      await expectReject(loadMerkleTree(dump.slice(0, dump.length - 1)), "length");
+      await expectRejected(loadMerkleTree(badVersion), "unsupported Merkle dump version 2");
+      await expectRejected(loadMerkleTree(dump.slice(0, dump.length - 1)), "length");
       const corrupt = dump.slice();
       corrupt[dump.length - 1]! ^= 1;
-      await expectReject(loadMerkleTree(corrupt), "corrupt");
+      await expectRejected(loadMerkleTree(corrupt), "corrupt");
     });
   });
 
@@ -232,14 +233,3 @@ describe("MerkleTree (OpenZeppelin-compatible)", function () {
     });
   });
 });
-
-async function expectReject(promise: Promise<unknown>, message: string): Promise<void> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).to.be.instanceOf(InvalidInputError);
-    expect((error as Error).message).to.contain(message);
-    return;
-  }
-  expect.fail(`expected a rejection containing "${message}"`);
-}

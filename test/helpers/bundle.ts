@@ -1,0 +1,55 @@
+import { ethers } from "hardhat";
+import { DeviceKey } from "../../src/device";
+import { buildProofBundle } from "../../src/proof";
+import type { ProofBundle } from "../../src/proof";
+import { ReadingBatch } from "../../src/telemetry";
+import { anchorFixture, readingsOf, sign } from "./anchor";
+import type { AnchorFixture } from "./anchor";
+
+export interface BundleFixture extends AnchorFixture {
+  first: Awaited<ReturnType<typeof anchorBatch>>;
+  second: Awaited<ReturnType<typeof anchorBatch>>;
+  bundle: ProofBundle;
+}
+
+export async function anchorBatch(fx: AnchorFixture, batch: ReadingBatch) {
+  const anchored = await fx.anchorClient.anchor(batch.header());
+  const { anchoredAt } = await fx.anchorClient.getAnchor(batch.root);
+  return { batch, anchored: { ...anchored, anchoredAt } };
+}
+
+/** The device's readings 1..12 over two anchored batches (mixed with another device's), and a bundle of all. */
+export async function bundleFixture(): Promise<BundleFixture> {
+  const fx = await anchorFixture();
+  const neighbour = DeviceKey.generate();
+  const mine = sign(fx, fx.device, readingsOf(fx.device, 12));
+  const theirs = sign(fx, neighbour, readingsOf(neighbour, 6));
+  const first = await anchorBatch(fx, await ReadingBatch.build([...mine.slice(0, 8), ...theirs.slice(0, 3)]));
+  const second = await anchorBatch(fx, await ReadingBatch.build([...theirs.slice(3), ...mine.slice(8)]));
+  const bundle = bundleOf(fx, [
+    { source: first, indices: [0, 1, 2, 3, 4, 5, 6, 7] },
+    { source: second, indices: [3, 4, 5, 6] },
+  ]);
+  return { ...fx, first, second, bundle };
+}
+
+export function bundleOf(
+  fx: AnchorFixture,
+  parts: { source: Awaited<ReturnType<typeof anchorBatch>>; indices: number[] }[],
+  extra: Partial<Parameters<typeof buildProofBundle>[0]> = {},
+): ProofBundle {
+  return buildProofBundle({
+    chainId: fx.telemetry.chainId,
+    anchor: fx.telemetry.verifyingContract,
+    registry: String(fx.registry.target),
+    sources: parts.map(({ source, indices }) => ({ ...source, indices })),
+    ...extra,
+  });
+}
+
+/** A deep copy that tests may mutate. */
+export function clone<T>(value: T): T {
+  return JSON.parse(JSON.stringify(value)) as T;
+}
+
+export const provider = () => ethers.provider;
