@@ -38,10 +38,10 @@ export async function measureAnchorGas(signers: Signer[]): Promise<Map<string, b
 
   // The first anchor also initializes the batch counter (a fresh slot); steady state is the second.
   gas.set("TelemetryAnchor.anchor.first", await gasOf(asAnchorer.anchor(header("first", 1))));
-  gas.set("TelemetryAnchor.anchor(1 reading)", await gasOf(asAnchorer.anchor(header("one", 1))));
-  gas.set("TelemetryAnchor.anchor(1000000 readings)", await gasOf(asAnchorer.anchor(header("million", 1_000_000))));
+  gas.set("TelemetryAnchor.anchor(readings=1)", await gasOf(asAnchorer.anchor(header("one", 1))));
+  gas.set("TelemetryAnchor.anchor(readings=1000000)", await gasOf(asAnchorer.anchor(header("million", 1_000_000))));
   gas.set(
-    "TelemetryAnchor.anchor(no URI)",
+    "TelemetryAnchor.anchor(noURI)",
     await gasOf(asAnchorer.anchor({ ...header("no uri", 1000), contentURI: "" })),
   );
   const many = Array.from({ length: 10 }, (_, i) => header(`many ${i}`, 1000));
@@ -66,13 +66,13 @@ export async function measureAnchorGas(signers: Signer[]): Promise<Map<string, b
   await (await asAnchorer.anchor(batch.header())).wait();
   const batchId = await anchor.batchCount();
   gas.set(
-    "TelemetryAnchor.verifyReading(1024 leaves)",
+    "TelemetryAnchor.verifyReading(leaves=1024)",
     await anchor.verifyReading.estimateGas(batchId, readings[7]!, batch.proof(7)),
   );
   const indices = [3, 100, 511, 900];
   const multi = batch.multiProof(indices);
   gas.set(
-    "TelemetryAnchor.verifyReadings(4 of 1024)",
+    "TelemetryAnchor.verifyReadings(4of1024)",
     await anchor.verifyReadings.estimateGas(
       batchId,
       multi.indices.map((i) => readings[i]!),
