@@ -13,6 +13,7 @@ import { compareNodes, hashPair } from "./hash";
 import { initKeccak, keccak256 } from "./keccak";
 
 const NODE = 32;
+const INDEX_LIMIT = 2 ** 21;
 
 export interface MerkleTreeOptions {
   /** Sort leaves by hash before building (OpenZeppelin's default). */
@@ -37,14 +38,32 @@ function toNode(value: Uint8Array | string, index: number): Uint8Array {
   return bytes;
 }
 
-/** Input order sorted by leaf hash, ties by input index (a stable sort, like OpenZeppelin's). */
+/**
+ * Input order sorted by leaf hash, ties by input index (a stable sort, like OpenZeppelin's). Leaves are
+ * first ordered by their leading 32 bits with a numeric sort of `prefix * 2^21 + index` keys (exact in a
+ * float64 for up to 2^21 leaves); runs that share a prefix are then ordered by their full hash.
+ */
 function sortedOrder(packed: Uint8Array, count: number): Uint32Array {
-  const prefix = new Uint32Array(count);
   const view = new DataView(packed.buffer, packed.byteOffset, packed.byteLength);
-  for (let i = 0; i < count; i++) prefix[i] = view.getUint32(i * NODE);
+  const prefix = (i: number) => view.getUint32(i * NODE);
+  const byHash = (a: number, b: number) =>
+    prefix(a) - prefix(b) || compareNodes(packed, a * NODE, packed, b * NODE) || a - b;
   const order = new Uint32Array(count);
-  for (let i = 0; i < count; i++) order[i] = i;
-  return order.sort((a, b) => prefix[a]! - prefix[b]! || compareNodes(packed, a * NODE, packed, b * NODE) || a - b);
+  if (count > INDEX_LIMIT) {
+    for (let i = 0; i < count; i++) order[i] = i;
+    return order.sort(byHash);
+  }
+  const keys = new Float64Array(count);
+  for (let i = 0; i < count; i++) keys[i] = prefix(i) * INDEX_LIMIT + i;
+  keys.sort();
+  for (let i = 0; i < count; i++) order[i] = keys[i]! % INDEX_LIMIT;
+  for (let start = 0; start < count;) {
+    let end = start + 1;
+    while (end < count && prefix(order[end]!) === prefix(order[start]!)) end++;
+    if (end - start > 1) order.subarray(start, end).sort(byHash);
+    start = end;
+  }
+  return order;
 }
 
 export class MerkleTree {

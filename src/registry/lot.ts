@@ -5,7 +5,8 @@
  */
 import { getAddress, isHexString } from "ethers";
 import { InvalidInputError } from "../errors";
-import { MerkleTree, standardLeafHash, standardLeafHex } from "../merkle";
+import { decodeHexInto } from "../bytes";
+import { MerkleTree, keccak256, standardLeafHex } from "../merkle";
 
 /** ABI types of a lot leaf, in order. */
 export const LOT_LEAF_TYPES = ["address", "bytes32"] as const;
@@ -22,12 +23,18 @@ export function lotLeaf(entry: LotEntry): string {
   return standardLeafHex(LOT_LEAF_TYPES, [entry.key, entry.metadataHash]);
 }
 
-function checksummed(key: string): string | undefined {
-  try {
-    return getAddress(key);
-  } catch {
-    return undefined;
+/** The canonical (lower-case) form of an address; a mixed-case address must carry a valid checksum. */
+function canonicalKey(key: unknown): string | undefined {
+  if (typeof key !== "string" || !isHexString(key, 20)) return undefined;
+  const lower = key.toLowerCase();
+  if (key !== lower && key.slice(2) !== key.slice(2).toUpperCase()) {
+    try {
+      getAddress(key);
+    } catch {
+      return undefined;
+    }
   }
+  return lower;
 }
 
 export class Lot {
@@ -43,20 +50,25 @@ export class Lot {
     this.root = tree.root;
   }
 
-  /** Builds a lot; rejects malformed entries and duplicate keys. */
+  /**
+   * Builds a lot; rejects malformed entries and duplicate keys. Entries keep their order (the leaf order
+   * of the tree); keys are stored in lower case. Call `initKeccak()` first to hash with WebAssembly.
+   */
   static build(entries: readonly LotEntry[]): Lot {
     if (entries.length === 0) throw new InvalidInputError("a lot needs at least one device");
     if (entries.length > 0xffffffff) throw new InvalidInputError("a lot holds at most 2^32-1 devices");
-    const normalized: LotEntry[] = [];
+    const normalized: LotEntry[] = new Array<LotEntry>(entries.length);
     const indexByKey = new Map<string, number>();
+    const packed = new Uint8Array(entries.length * 32);
+    const encoded = new Uint8Array(64); // abi.encode(address, bytes32): the address padding stays zero
     entries.forEach((entry, index) => {
-      const key = checksummed(entry.key);
-      if (key === undefined) {
+      const key = canonicalKey(entry.key);
+      if (key === undefined || !decodeHexInto(encoded, 12, key, 20)) {
         throw new InvalidInputError(`lot entry ${index}: key is not an address`, {
           details: { index, key: entry.key },
         });
       }
-      if (!isHexString(entry.metadataHash, 32)) {
+      if (!decodeHexInto(encoded, 32, entry.metadataHash, 32)) {
         throw new InvalidInputError(`lot entry ${index}: metadataHash is not 32 bytes of hex`, {
           details: { index, metadataHash: entry.metadataHash },
         });
@@ -65,10 +77,10 @@ export class Lot {
         throw new InvalidInputError(`lot entry ${index}: duplicate key ${key}`, { details: { index, key } });
       }
       indexByKey.set(key, index);
-      normalized.push({ key, metadataHash: entry.metadataHash.toLowerCase() });
+      normalized[index] = { key, metadataHash: entry.metadataHash.toLowerCase() };
+      packed.set(keccak256(keccak256(encoded)), index * 32);
     });
-    const leaves = normalized.map((entry) => standardLeafHash(LOT_LEAF_TYPES, [entry.key, entry.metadataHash]));
-    return new Lot(normalized, MerkleTree.fromLeafHashes(leaves), indexByKey);
+    return new Lot(normalized, MerkleTree.fromPackedLeafHashes(packed), indexByKey);
   }
 
   get deviceCount(): number {
@@ -86,7 +98,7 @@ export class Lot {
   }
 
   private indexOf(key: string): number {
-    const normalized = checksummed(key);
+    const normalized = canonicalKey(key);
     const index = normalized === undefined ? undefined : this.indexByKey.get(normalized);
     if (index === undefined) throw new InvalidInputError(`the lot holds no device ${key}`, { details: { key } });
     return index;

@@ -12,7 +12,7 @@ import {
   recoverAddress,
 } from "ethers";
 import { InvalidInputError, SignatureError } from "../errors";
-import { encodeReading, readingDigest } from "../eip712/telemetry";
+import { encodeReadingInto, readingDigest } from "../eip712/telemetry";
 import type { Eip712Domain, Reading } from "../eip712";
 import { keccak256 } from "../merkle/keccak";
 
@@ -121,7 +121,9 @@ export function readingToJson(reading: Reading): ReadingJson {
 
 /** The OpenZeppelin standard leaf of a reading (as `Readings.leaf` computes it on-chain). */
 export function readingLeafBytes(reading: Reading): Uint8Array {
-  return keccak256(keccak256(encodeReading(reading)));
+  const encoded = new Uint8Array(192);
+  encodeReadingInto(reading, encoded, 0);
+  return keccak256(keccak256(encoded));
 }
 
 export function readingLeaf(reading: Reading): string {

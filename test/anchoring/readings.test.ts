@@ -6,6 +6,7 @@ import { StandardMerkleTree } from "@openzeppelin/merkle-tree";
 import { DeviceKey } from "../../src/device";
 import {
   READING_ABI_TYPES,
+  encodeReading,
   TELEMETRY_TYPES,
   readingDigest,
   readingValues,
@@ -47,6 +48,9 @@ describe("TelemetryAnchor: readings", function () {
       const { fx, h } = await loadFixture(parityFixture);
       await fc.assert(
         fc.asyncProperty(reading, async (r: Reading) => {
+          expect(ethers.hexlify(encodeReading(r))).to.equal(
+            ethers.AbiCoder.defaultAbiCoder().encode(READING_ABI_TYPES, readingValues(r)),
+          );
           expect(await h.leaf(r)).to.equal(readingLeaf(r));
           expect(StandardMerkleTree.of([readingValues(r)], READING_ABI_TYPES).leafHash(readingValues(r))).to.equal(
             readingLeaf(r),

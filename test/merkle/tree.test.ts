@@ -57,6 +57,26 @@ describe("MerkleTree (OpenZeppelin-compatible)", function () {
       }
     });
 
+    it("orders leaves that share their leading bytes (and duplicates) exactly as SimpleMerkleTree", function () {
+      fc.assert(
+        fc.property(
+          fc.array(fc.tuple(fc.nat(3), fc.uint8Array({ minLength: 28, maxLength: 28 })), {
+            minLength: 1,
+            maxLength: 80,
+          }),
+          (parts) => {
+            const leaves = parts.map(([p, rest]) => ethers.hexlify(ethers.concat([ethers.toBeHex(p, 4), rest])));
+            const withDuplicates = [...leaves, ...leaves.slice(0, 3)];
+            const reference = SimpleMerkleTree.of(withDuplicates);
+            const tree = MerkleTree.fromLeafHashes(withDuplicates);
+            expect(tree.root).to.equal(reference.root);
+            withDuplicates.forEach((_, i) => expect(tree.proof(i)).to.deep.equal(reference.getProof(i)));
+          },
+        ),
+        { numRuns: 50 },
+      );
+    });
+
     it("rejects an empty leaf set and malformed leaves with InvalidInputError", function () {
       expect(() => MerkleTree.fromLeafHashes([])).to.throw(InvalidInputError);
       expect(() => MerkleTree.fromLeafHashes(["0x1234"])).to.throw(InvalidInputError, "leaf 0");

@@ -2,7 +2,8 @@ import { expect } from "chai";
 import { ethers } from "hardhat";
 import { DeviceKey } from "../../src/device";
 import { InvalidInputError, SignatureError } from "../../src/errors";
-import { telemetryDomain } from "../../src/eip712";
+import { encodeReading, telemetryDomain } from "../../src/eip712";
+import type { Reading } from "../../src/eip712";
 import { buildProofBundle } from "../../src/proof";
 import {
   ReadingBatch,
@@ -52,6 +53,22 @@ describe("telemetry (SDK)", function () {
       ];
       for (const [input, message] of cases) {
         expect(() => parseReading(input)).to.throw(InvalidInputError, message);
+      }
+    });
+  });
+
+  describe("encodeReading", function () {
+    it("refuses out-of-range integers and malformed hex with the field named", function () {
+      const cases: [object, string][] = [
+        [{ sequence: -1n }, "reading.sequence"],
+        [{ timestamp: 2n ** 64n }, "reading.timestamp"],
+        [{ value: 2n ** 255n }, "reading.value"],
+        [{ device: "0x12" }, "reading.device"],
+        [{ metric: "0x" + "zz".repeat(32) }, "reading.metric"],
+        [{ payloadHash: 5 }, "reading.payloadHash"],
+      ];
+      for (const [patch, field] of cases) {
+        expect(() => encodeReading({ ...reading!, ...patch } as Reading)).to.throw(InvalidInputError, field);
       }
     });
   });

@@ -1,0 +1,25 @@
+/** Small byte helpers for hot paths (no intermediate strings or arrays). */
+
+const HEX_VALUES = new Int8Array(128).fill(-1);
+for (let i = 0; i < 16; i++) {
+  HEX_VALUES["0123456789abcdef".charCodeAt(i)] = i;
+  HEX_VALUES["0123456789ABCDEF".charCodeAt(i)] = i;
+}
+
+/**
+ * Decodes exactly `bytes` bytes of 0x-prefixed hex into `out` at `offset`. Returns false (leaving `out`
+ * partly written) if `hex` is not a string of that shape.
+ */
+export function decodeHexInto(out: Uint8Array, offset: number, hex: unknown, bytes: number): boolean {
+  if (typeof hex !== "string" || hex.length !== 2 + 2 * bytes || hex.charCodeAt(0) !== 48) return false;
+  if ((hex.charCodeAt(1) | 32) !== 120) return false;
+  for (let i = 0; i < bytes; i++) {
+    const a = hex.charCodeAt(2 + 2 * i);
+    const b = hex.charCodeAt(3 + 2 * i);
+    const hi = a < 128 ? HEX_VALUES[a]! : -1;
+    const lo = b < 128 ? HEX_VALUES[b]! : -1;
+    if (hi < 0 || lo < 0) return false;
+    out[offset + i] = (hi << 4) | lo;
+  }
+  return true;
+}
