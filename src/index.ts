@@ -3,3 +3,7 @@ export * from "./eip712";
 export * from "./merkle";
 export * from "./registry";
 export * from "./device";
+export * from "./telemetry";
+export * from "./anchor";
+export * from "./proof";
+export * from "./verify";

@@ -19,10 +19,18 @@ export function verifyCommand(): Command {
     .option("--anchor <address>", "the TelemetryAnchor address you trust (default: the bundle's)")
     .option("--confirmations <n>", "confirmations required for each anchoring transaction", positiveInteger, 1)
     .option("--json", "print the report as JSON")
+    .option("--verbose", "list every per-reading check, not only failures and a summary")
     .action(
       async (
         path: string,
-        opts: { rpc?: string; offline?: boolean; anchor?: string; confirmations: number; json?: boolean },
+        opts: {
+          rpc?: string;
+          offline?: boolean;
+          anchor?: string;
+          confirmations: number;
+          json?: boolean;
+          verbose?: boolean;
+        },
       ) => {
         const text = path === "-" ? await readStdin() : await readFile(path, "utf8");
         const url = opts.offline === true ? undefined : opts.rpc || process.env.RPC_URL || undefined;
@@ -33,7 +41,11 @@ export function verifyCommand(): Command {
             minConfirmations: opts.confirmations,
             ...(opts.anchor === undefined ? {} : { expectedAnchor: opts.anchor }),
           });
-          process.stdout.write(opts.json === true ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report));
+          process.stdout.write(
+            opts.json === true
+              ? `${JSON.stringify(report, null, 2)}\n`
+              : formatReport(report, { verbose: opts.verbose === true }),
+          );
           if (!report.ok) process.exitCode = 1;
         } finally {
           provider?.destroy();

@@ -87,9 +87,10 @@ export class Lot {
     return this.entries.length;
   }
 
-  /** The entry of `key`, or an error if the lot does not hold it. */
+  /** The entry of `key` (checksummed), or an error if the lot does not hold it. */
   entry(key: string): LotEntry {
-    return this.entries[this.indexOf(key)]!;
+    const entry = this.entries[this.indexOf(key)]!;
+    return { key: getAddress(entry.key), metadataHash: entry.metadataHash };
   }
 
   /** The Merkle proof of `key`'s leaf. */
