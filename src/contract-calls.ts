@@ -9,6 +9,8 @@ import type {
   Interface,
   LogDescription,
 } from "ethers";
+import { makeDomain } from "./eip712/domain";
+import type { Eip712Domain } from "./eip712/domain";
 import { decodeContractError, TransactionError } from "./errors";
 
 /** Runs a contract call, turning a revert into a `ContractRevertError` decoded with `iface`. */
@@ -45,4 +47,12 @@ export function eventIn(contract: BaseContract, receipt: ContractTransactionRece
   const [first] = eventsIn(contract, receipt, name);
   if (first === undefined) throw new TransactionError(`the transaction emitted no ${name} event`);
   return first;
+}
+
+/** A contract's EIP-712 domain from its ERC-5267 `eip712Domain()`. */
+export async function readEip712Domain(contract: {
+  eip712Domain(): Promise<[string, string, string, bigint, string, string, bigint[]]>;
+}): Promise<Eip712Domain> {
+  const [, name, version, chainId, verifyingContract] = await contract.eip712Domain();
+  return makeDomain(name, version, chainId, verifyingContract);
 }

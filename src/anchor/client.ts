@@ -5,8 +5,7 @@
 import type { ContractRunner, ContractTransactionReceipt } from "ethers";
 import { TelemetryAnchor__factory } from "../../typechain-types";
 import type { TelemetryAnchor } from "../../typechain-types";
-import { callDecoded, eventsIn, sendDecoded } from "../contract-calls";
-import { makeDomain } from "../eip712";
+import { callDecoded, eventsIn, readEip712Domain, sendDecoded } from "../contract-calls";
 import type { Eip712Domain, Reading } from "../eip712";
 import type { MultiProof } from "../merkle";
 
@@ -51,9 +50,7 @@ export class TelemetryAnchorClient {
 
   /** The EIP-712 domain devices sign readings under, read once from ERC-5267 `eip712Domain()`. */
   domain(): Promise<Eip712Domain> {
-    this.domainPromise ??= this.contract
-      .eip712Domain()
-      .then(([, name, version, chainId, verifyingContract]) => makeDomain(name, version, chainId, verifyingContract));
+    this.domainPromise ??= readEip712Domain(this.contract);
     return this.domainPromise;
   }
 

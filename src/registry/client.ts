@@ -13,8 +13,8 @@ import type {
 } from "ethers";
 import { DeviceRegistry__factory } from "../../typechain-types";
 import type { DeviceRegistry } from "../../typechain-types";
-import { callDecoded, eventIn, eventsIn, sendDecoded } from "../contract-calls";
-import { makeDomain, signRegistryAction } from "../eip712";
+import { callDecoded, eventIn, eventsIn, readEip712Domain, sendDecoded } from "../contract-calls";
+import { signRegistryAction } from "../eip712";
 import type { Eip712Domain, OwnerAction, RegistryMessages } from "../eip712";
 
 export enum DeviceStatus {
@@ -109,9 +109,7 @@ export class DeviceRegistryClient {
 
   /** The contract's EIP-712 domain, read once from its ERC-5267 `eip712Domain()`. */
   domain(): Promise<Eip712Domain> {
-    this.domainPromise ??= this.contract
-      .eip712Domain()
-      .then(([, name, version, chainId, verifyingContract]) => makeDomain(name, version, chainId, verifyingContract));
+    this.domainPromise ??= readEip712Domain(this.contract);
     return this.domainPromise;
   }
 
