@@ -1,13 +1,18 @@
 // Measures DeviceRegistry and TelemetryAnchor gas and writes gas-snapshot.txt, or with GAS_SNAPSHOT_CHECK=1 fails on any change.
 import { ethers, network } from "hardhat";
 import { measureAnchorGas } from "../src/tooling/anchor-gas";
+import { measurePaymentsGas } from "../src/tooling/payments-gas";
 import { measureRegistryGas } from "../src/tooling/registry-gas";
 import { formatSnapshot, saveOrCheck } from "../src/tooling/gas-snapshot";
 
 async function main(): Promise<void> {
   if (network.name !== "hardhat") throw new Error("the gas snapshot is measured on the in-process Hardhat network");
   const signers = await ethers.getSigners();
-  const measured = new Map([...(await measureRegistryGas(signers)), ...(await measureAnchorGas(signers))]);
+  const measured = new Map([
+    ...(await measureRegistryGas(signers)),
+    ...(await measureAnchorGas(signers)),
+    ...(await measurePaymentsGas(signers)),
+  ]);
   const check = process.env.GAS_SNAPSHOT_CHECK === "1";
   const diffs = saveOrCheck("gas-snapshot.txt", measured, check);
   process.stdout.write(formatSnapshot(measured));

@@ -7,3 +7,4 @@ export * from "./telemetry";
 export * from "./anchor";
 export * from "./proof";
 export * from "./verify";
+export * from "./payments";

@@ -5,7 +5,7 @@
 import { promises as fs } from "node:fs";
 import { Wallet, SigningKey, isHexString } from "ethers";
 import { InvalidInputError } from "../errors";
-import { readingDigest, registryDigest } from "../eip712";
+import { readingDigest, registryDigest, voucherDigest } from "../eip712";
 import type { Eip712Domain, Reading, RegistryMessages } from "../eip712";
 
 /** Format version of a saved key file. */
@@ -141,6 +141,14 @@ export class DeviceKey {
       });
     }
     return this.signDigest(readingDigest(domain, reading));
+  }
+
+  /**
+   * Signs a payment-channel voucher for the cumulative `amount` owed on `channelId`, under the
+   * PaymentChannels domain (see `paymentsDomain`). Each voucher supersedes the previous ones.
+   */
+  signVoucher(domain: Eip712Domain, channelId: bigint, amount: bigint): string {
+    return this.signDigest(voucherDigest(domain, channelId, amount));
   }
 
   private sign<A extends "RegisterDevice" | "ClaimDevice" | "AcceptKey">(

@@ -1,3 +1,4 @@
 export * from "./domain";
 export * from "./registry";
 export * from "./telemetry";
+export * from "./payments";

@@ -1,0 +1,229 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+import {IDeviceRegistry} from "../registry/IDeviceRegistry.sol";
+
+/**
+ * @title IPaymentChannels
+ * @notice Unidirectional payment channels for machine-to-machine micro-payments, in ETH or any ERC-20.
+ * A funder (the payer) deposits; a device key (the signer, an active registered device key when the channel
+ * opens, fixed for the channel's life) signs EIP-712 vouchers for the **cumulative** amount owed to the
+ * payee. The payee redeems the latest voucher at any time (anyone may submit it: the money always goes to
+ * the payee), closes the channel with it, or answers a close the payer started within the challenge period.
+ * Channel ids are sequential and never reused.
+ *
+ * A revocation of the signer's device after the channel opened does not void vouchers already signed: the
+ * payee is fixed, so a stolen key can only pay the chosen payee up to the channel's cap and deposit, and the
+ * payer limits that exposure by starting a close. Letting a revocation void vouchers would let a payer who
+ * owns the device dodge a payment it signed for.
+ *
+ * Payouts go straight to their recipient (ETH with a 30,000 gas stipend); a transfer that fails (a reverting
+ * or gas-burning contract, a token blocklist, a token returning false) is credited instead and withdrawn
+ * later with `withdraw`, so a recipient can never lock the other party.
+ */
+interface IPaymentChannels {
+    /// @notice Life cycle of a channel.
+    enum ChannelStatus {
+        None,
+        Open,
+        Closing,
+        Closed
+    }
+
+    /// @notice Parameters of a new channel.
+    /// @param payee Who is paid.
+    /// @param signer Device key whose vouchers pay the payee; must be an active device key now.
+    /// @param token ERC-20 token, or the zero address for ETH.
+    /// @param amount Deposit (for ETH: msg.value).
+    /// @param cap Most the signer may ever authorize in total (0: no cap but the deposit).
+    /// @param expiry Last chain time at which vouchers are accepted (0: none). After it, the payer may
+    /// finalize without a challenge period.
+    struct OpenParams {
+        address payee;
+        address signer;
+        address token;
+        uint96 amount;
+        uint96 cap;
+        uint48 expiry;
+    }
+
+    /// @notice An EIP-2612 permit for the deposit.
+    struct Permit {
+        uint256 deadline;
+        uint8 v;
+        bytes32 r;
+        bytes32 s;
+    }
+
+    /// @notice A channel as returned by `getChannel`.
+    struct ChannelInfo {
+        address payer;
+        address payee;
+        address signer;
+        address token;
+        uint96 deposit;
+        uint96 paid;
+        uint96 cap;
+        uint48 expiry;
+        uint48 closesAt;
+        ChannelStatus status;
+    }
+
+    /// @notice A channel was opened.
+    event ChannelOpened(
+        uint256 indexed channelId,
+        address indexed payer,
+        address indexed payee,
+        address signer,
+        address token,
+        uint96 deposit,
+        uint96 cap,
+        uint48 expiry
+    );
+
+    /// @notice The deposit of a channel grew.
+    event ChannelToppedUp(uint256 indexed channelId, address indexed from, uint96 amount, uint96 deposit);
+
+    /// @notice A voucher was redeemed: the payee has now been paid `paid` in total, `payout` of it now.
+    event VoucherRedeemed(uint256 indexed channelId, uint96 paid, uint96 payout);
+
+    /// @notice The payer started a close; the payee has until `closesAt` to submit its best voucher.
+    event ChannelCloseStarted(uint256 indexed channelId, uint48 closesAt);
+
+    /// @notice A channel closed: the payee got `paid` in total, the payer `refunded`.
+    event ChannelClosed(uint256 indexed channelId, uint96 paid, uint96 refunded);
+
+    /// @notice A payout could not be transferred and was credited for `withdraw`.
+    event PayoutCredited(address indexed account, address indexed token, uint256 amount);
+
+    /// @notice Credited payouts were withdrawn.
+    event Withdrawn(address indexed account, address indexed token, address to, uint256 amount);
+
+    error ChannelUnknown(uint256 channelId);
+    error ChannelNotOpen(uint256 channelId, ChannelStatus status);
+    error ChannelInvalidPayee(address payee);
+    error ChannelSignerNotValid(address signer);
+    error ChannelInvalidDeposit(uint256 expected, uint256 received);
+    error ChannelInvalidExpiry(uint48 expiry);
+    error ChannelExpired(uint256 channelId, uint48 expiry);
+    error ChannelStaleVoucher(uint256 channelId, uint96 amount, uint96 paid);
+    error ChannelAmountExceedsDeposit(uint256 channelId, uint256 amount, uint96 deposit);
+    error ChannelCapExceeded(uint256 channelId, uint256 amount, uint96 cap);
+    error ChannelInvalidVoucher(uint256 channelId, address signer, address recovered);
+    error ChannelUnauthorized(uint256 channelId, address account);
+    error ChannelInvalidSignature(address expectedSigner);
+    error ChannelSignatureExpired(uint256 deadline, uint256 timestamp);
+    error ChannelChallengePeriod(uint256 channelId, uint48 closesAt);
+    error ChannelNothingToWithdraw(address account, address token);
+    error ChannelTokenRequired();
+
+    /**
+     * @notice Opens a channel funded by msg.sender (ETH in msg.value, or an ERC-20 deposit pulled with
+     * `transferFrom`; a fee-on-transfer token credits what actually arrived).
+     * @param params The channel.
+     * @return channelId The new channel's id.
+     */
+    function open(OpenParams calldata params) external payable returns (uint256 channelId);
+
+    /**
+     * @notice Opens an ERC-20 channel for a funder that signed `OpenChannel` and an EIP-2612 permit, so
+     * that the funder (a device without ETH) needs no transaction of its own. Anyone may submit.
+     * @param funder The account that deposits and signed.
+     * @param params The channel.
+     * @param deadline Last chain time at which the `OpenChannel` signature is accepted.
+     * @param signature The funder's EIP-712 `OpenChannel` signature (ECDSA or ERC-1271).
+     * @param permit The funder's permit for `params.amount` to this contract.
+     * @return channelId The new channel's id.
+     */
+    function openBySig(
+        address funder,
+        OpenParams calldata params,
+        uint256 deadline,
+        bytes calldata signature,
+        Permit calldata permit
+    ) external returns (uint256 channelId);
+
+    /**
+     * @notice Adds to the deposit of an open channel (not once a close started). Anyone may top up.
+     * @param channelId The channel.
+     * @param amount The amount (for ETH: msg.value).
+     */
+    function topUp(uint256 channelId, uint96 amount) external payable;
+
+    /**
+     * @notice Pays the payee up to a voucher's cumulative `amount`, keeping the channel open. Anyone may
+     * submit; the payout always goes to the payee.
+     * @param channelId The channel.
+     * @param amount The voucher's cumulative amount; must exceed what was paid so far.
+     * @param signature The signer's EIP-712 `Voucher(channelId, amount)` signature.
+     */
+    function redeem(uint256 channelId, uint96 amount, bytes calldata signature) external;
+
+    /**
+     * @notice Closes the channel at a voucher's cumulative amount (or at what was paid, with `amount` 0):
+     * the payee gets the rest of that amount, the payer the rest of the deposit. Only the payee.
+     * @param channelId The channel.
+     * @param amount The voucher's cumulative amount, or 0 to close at what was paid.
+     * @param signature The signer's voucher signature (ignored when `amount` is 0).
+     */
+    function close(uint256 channelId, uint96 amount, bytes calldata signature) external;
+
+    /**
+     * @notice `close` for a payee that signed `CloseChannel(channelId, amount, nonce, deadline)`. Anyone may
+     * submit.
+     */
+    function closeBySig(
+        uint256 channelId,
+        uint96 amount,
+        bytes calldata voucherSignature,
+        uint256 deadline,
+        bytes calldata payeeSignature
+    ) external;
+
+    /**
+     * @notice Starts a close by the payer: the payee has the challenge period to redeem or close with its
+     * best voucher; then anyone may `finalize`. No top-up is accepted afterwards.
+     * @param channelId The channel.
+     */
+    function startClose(uint256 channelId) external;
+
+    /**
+     * @notice `startClose` for a payer that signed `StartClose(channelId, nonce, deadline)`. Anyone may submit.
+     */
+    function startCloseBySig(uint256 channelId, uint256 deadline, bytes calldata signature) external;
+
+    /**
+     * @notice Ends a channel whose challenge period is over, or whose expiry passed: the payer gets the
+     * deposit minus what was paid. Anyone may call.
+     * @param channelId The channel.
+     */
+    function finalize(uint256 channelId) external;
+
+    /**
+     * @notice Withdraws payouts credited to msg.sender in `token` (zero address: ETH) to `to`.
+     * @param token The token.
+     * @param to The recipient.
+     */
+    function withdraw(address token, address to) external;
+
+    /**
+     * @notice A channel.
+     * @param channelId The channel.
+     * @return The channel (status None if it does not exist).
+     */
+    function getChannel(uint256 channelId) external view returns (ChannelInfo memory);
+
+    /**
+     * @notice Payouts credited to `account` in `token`.
+     */
+    function credited(address account, address token) external view returns (uint256);
+
+    /// @notice Number of channels opened so far (also the latest id).
+    function channelCount() external view returns (uint256);
+
+    /// @notice Seconds the payee has to answer a payer's close.
+    function challengePeriod() external view returns (uint48);
+
+    /// @notice The device registry that vets signers.
+    function registry() external view returns (IDeviceRegistry);
+}

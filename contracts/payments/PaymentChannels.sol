@@ -1,0 +1,351 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {Address} from "@openzeppelin/contracts/utils/Address.sol";
+import {IERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Permit.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
+import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
+import {Nonces} from "@openzeppelin/contracts/utils/Nonces.sol";
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
+import {Time} from "@openzeppelin/contracts/utils/types/Time.sol";
+import {IDeviceRegistry} from "../registry/IDeviceRegistry.sol";
+import {IPaymentChannels} from "./IPaymentChannels.sol";
+import {Channels} from "./Channels.sol";
+
+/**
+ * @title PaymentChannels
+ * @notice See {IPaymentChannels}. Signatures: vouchers by the channel's device key (ECDSA, low s only);
+ * relayed actions by the payer or payee (ECDSA or ERC-1271), each with its own type hash and nonce.
+ */
+contract PaymentChannels is IPaymentChannels, EIP712, Nonces, ReentrancyGuardTransient {
+    using SafeERC20 for IERC20;
+    using Channels for Channels.Channel;
+
+    bytes32 internal constant VOUCHER_TYPEHASH = keccak256("Voucher(uint256 channelId,uint256 amount)");
+    bytes32 internal constant OPEN_CHANNEL_TYPEHASH = keccak256(
+        "OpenChannel(address payee,address signer,address token,uint256 amount,uint256 cap,uint256 expiry,uint256 nonce,uint256 deadline)"
+    );
+    bytes32 internal constant CLOSE_CHANNEL_TYPEHASH = keccak256(
+        "CloseChannel(uint256 channelId,uint256 amount,uint256 nonce,uint256 deadline)"
+    );
+    bytes32 internal constant START_CLOSE_TYPEHASH = keccak256(
+        "StartClose(uint256 channelId,uint256 nonce,uint256 deadline)"
+    );
+
+    /// @dev Gas forwarded with an ETH payout: enough for smart-contract wallets, too little to grief.
+    uint256 internal constant PAYOUT_GAS = 30_000;
+
+    IDeviceRegistry private immutable _registry;
+    uint48 private immutable _challengePeriod;
+    uint256 private _channelCount;
+    mapping(uint256 channelId => Channels.Channel channel) private _channels;
+    mapping(address account => mapping(address token => uint256 amount)) private _credits;
+
+    /// @param registry_ The device registry that vets signers.
+    /// @param challengePeriod_ Seconds the payee has to answer a payer's close.
+    constructor(IDeviceRegistry registry_, uint48 challengePeriod_) EIP712("iotrail PaymentChannels", "1") {
+        _registry = registry_;
+        _challengePeriod = challengePeriod_;
+    }
+
+    /// @inheritdoc IPaymentChannels
+    function open(OpenParams calldata params) external payable nonReentrant returns (uint256 channelId) {
+        uint96 deposit;
+        if (params.token == address(0)) {
+            if (msg.value != params.amount) revert ChannelInvalidDeposit(params.amount, msg.value);
+            deposit = params.amount;
+        } else {
+            if (msg.value != 0) revert ChannelInvalidDeposit(0, msg.value);
+            deposit = _pull(params.token, msg.sender, params.amount);
+        }
+        return _open(msg.sender, params, deposit);
+    }
+
+    /// @inheritdoc IPaymentChannels
+    function openBySig(
+        address funder,
+        OpenParams calldata params,
+        uint256 deadline,
+        bytes calldata signature,
+        Permit calldata permit
+    ) external nonReentrant returns (uint256 channelId) {
+        if (params.token == address(0)) revert ChannelTokenRequired();
+        bytes32 structHash = keccak256(
+            abi.encode(
+                OPEN_CHANNEL_TYPEHASH,
+                params.payee,
+                params.signer,
+                params.token,
+                params.amount,
+                params.cap,
+                params.expiry,
+                _useNonce(funder),
+                deadline
+            )
+        );
+        _checkSignature(funder, structHash, deadline, signature);
+        // A front-runner may have used the permit already; the allowance then suffices.
+        try
+            IERC20Permit(params.token).permit(
+                funder,
+                address(this),
+                params.amount,
+                permit.deadline,
+                permit.v,
+                permit.r,
+                permit.s
+            )
+        {} catch {} // solhint-disable-line no-empty-blocks
+        return _open(funder, params, _pull(params.token, funder, params.amount));
+    }
+
+    /// @inheritdoc IPaymentChannels
+    function topUp(uint256 channelId, uint96 amount) external payable nonReentrant {
+        Channels.Channel storage channel = _channels[channelId];
+        channel.requireOpen(channelId);
+        address token = channel.token;
+        uint96 received;
+        if (token == address(0)) {
+            if (msg.value != amount) revert ChannelInvalidDeposit(amount, msg.value);
+            received = amount;
+        } else {
+            if (msg.value != 0) revert ChannelInvalidDeposit(0, msg.value);
+            received = _pull(token, msg.sender, amount);
+        }
+        uint96 deposit = channel.deposit + received;
+        channel.deposit = deposit;
+        emit ChannelToppedUp(channelId, msg.sender, received, deposit);
+    }
+
+    /// @inheritdoc IPaymentChannels
+    function redeem(uint256 channelId, uint96 amount, bytes calldata signature) external nonReentrant {
+        Channels.Channel storage channel = _channels[channelId];
+        uint96 owed = _acceptVoucher(channel, channelId, amount, signature);
+        emit VoucherRedeemed(channelId, amount, owed);
+        _payout(channel.payee, channel.token, owed);
+    }
+
+    /// @inheritdoc IPaymentChannels
+    function close(uint256 channelId, uint96 amount, bytes calldata signature) external nonReentrant {
+        address payee = _channels[channelId].payee;
+        if (msg.sender != payee) revert ChannelUnauthorized(channelId, msg.sender);
+        _close(channelId, amount, signature);
+    }
+
+    /// @inheritdoc IPaymentChannels
+    function closeBySig(
+        uint256 channelId,
+        uint96 amount,
+        bytes calldata voucherSignature,
+        uint256 deadline,
+        bytes calldata payeeSignature
+    ) external nonReentrant {
+        address payee = _channels[channelId].payee;
+        if (payee == address(0)) revert ChannelUnknown(channelId);
+        bytes32 structHash = keccak256(
+            abi.encode(CLOSE_CHANNEL_TYPEHASH, channelId, amount, _useNonce(payee), deadline)
+        );
+        _checkSignature(payee, structHash, deadline, payeeSignature);
+        _close(channelId, amount, voucherSignature);
+    }
+
+    /// @inheritdoc IPaymentChannels
+    function startClose(uint256 channelId) external {
+        if (msg.sender != _channels[channelId].payer) revert ChannelUnauthorized(channelId, msg.sender);
+        _startClose(channelId);
+    }
+
+    /// @inheritdoc IPaymentChannels
+    function startCloseBySig(uint256 channelId, uint256 deadline, bytes calldata signature) external {
+        address payer = _channels[channelId].payer;
+        if (payer == address(0)) revert ChannelUnknown(channelId);
+        bytes32 structHash = keccak256(abi.encode(START_CLOSE_TYPEHASH, channelId, _useNonce(payer), deadline));
+        _checkSignature(payer, structHash, deadline, signature);
+        _startClose(channelId);
+    }
+
+    /// @inheritdoc IPaymentChannels
+    function finalize(uint256 channelId) external nonReentrant {
+        Channels.Channel storage channel = _channels[channelId];
+        ChannelStatus current = channel.status();
+        if (current == ChannelStatus.None) revert ChannelUnknown(channelId);
+        if (current == ChannelStatus.Closed) revert ChannelNotOpen(channelId, current);
+        if (!channel.finalizable()) revert ChannelChallengePeriod(channelId, channel.closesAt);
+        _settle(channel, channelId);
+    }
+
+    /// @inheritdoc IPaymentChannels
+    function withdraw(address token, address to) external nonReentrant {
+        uint256 amount = _credits[msg.sender][token];
+        if (amount == 0) revert ChannelNothingToWithdraw(msg.sender, token);
+        _credits[msg.sender][token] = 0;
+        emit Withdrawn(msg.sender, token, to, amount);
+        if (token == address(0)) {
+            Address.sendValue(payable(to), amount);
+        } else {
+            IERC20(token).safeTransfer(to, amount);
+        }
+    }
+
+    /// @inheritdoc IPaymentChannels
+    function getChannel(uint256 channelId) external view returns (ChannelInfo memory) {
+        Channels.Channel storage channel = _channels[channelId];
+        uint48 closesAt = channel.closesAt;
+        return
+            ChannelInfo({
+                payer: channel.payer,
+                payee: channel.payee,
+                signer: channel.signer,
+                token: channel.token,
+                deposit: channel.deposit,
+                paid: channel.paid,
+                cap: channel.cap,
+                expiry: channel.expiry,
+                closesAt: closesAt == Channels.CLOSED ? 0 : closesAt,
+                status: channel.status()
+            });
+    }
+
+    /// @inheritdoc IPaymentChannels
+    function credited(address account, address token) external view returns (uint256) {
+        return _credits[account][token];
+    }
+
+    /// @inheritdoc IPaymentChannels
+    function channelCount() external view returns (uint256) {
+        return _channelCount;
+    }
+
+    /// @inheritdoc IPaymentChannels
+    function challengePeriod() external view returns (uint48) {
+        return _challengePeriod;
+    }
+
+    /// @inheritdoc IPaymentChannels
+    function registry() external view returns (IDeviceRegistry) {
+        return _registry;
+    }
+
+    function _open(address payer, OpenParams calldata params, uint96 deposit) private returns (uint256 channelId) {
+        if (params.payee == address(0) || params.payee == payer) revert ChannelInvalidPayee(params.payee);
+        if (params.expiry != 0 && params.expiry <= block.timestamp) revert ChannelInvalidExpiry(params.expiry);
+        if (!_registry.validAt(params.signer, Time.timestamp())) revert ChannelSignerNotValid(params.signer);
+        channelId = ++_channelCount;
+        Channels.Channel storage channel = _channels[channelId];
+        channel.payer = payer;
+        channel.deposit = deposit;
+        channel.payee = params.payee;
+        channel.signer = params.signer;
+        channel.expiry = params.expiry;
+        if (params.token != address(0) || params.cap != 0) {
+            channel.token = params.token;
+            channel.cap = params.cap;
+        }
+        emit ChannelOpened(
+            channelId,
+            payer,
+            params.payee,
+            params.signer,
+            params.token,
+            deposit,
+            params.cap,
+            params.expiry
+        );
+    }
+
+    /// @dev Validates a voucher, records it as paid and returns what is newly owed to the payee.
+    function _acceptVoucher(
+        Channels.Channel storage channel,
+        uint256 channelId,
+        uint96 amount,
+        bytes calldata signature
+    ) private returns (uint96 owed) {
+        channel.requireAcceptsVouchers(channelId);
+        channel.checkAmount(channelId, amount);
+        address signer = channel.signer;
+        bytes32 digest = _hashTypedDataV4(keccak256(abi.encode(VOUCHER_TYPEHASH, channelId, amount)));
+        (address recovered, ECDSA.RecoverError error, ) = ECDSA.tryRecover(digest, signature);
+        if (error != ECDSA.RecoverError.NoError || recovered != signer) {
+            revert ChannelInvalidVoucher(channelId, signer, recovered);
+        }
+        // checkAmount proved amount > paid.
+        unchecked {
+            owed = amount - channel.paid;
+        }
+        channel.paid = amount;
+    }
+
+    function _close(uint256 channelId, uint96 amount, bytes calldata signature) private {
+        Channels.Channel storage channel = _channels[channelId];
+        if (amount == 0) {
+            ChannelStatus current = channel.status();
+            if (current != ChannelStatus.Open && current != ChannelStatus.Closing) {
+                revert ChannelNotOpen(channelId, current);
+            }
+        } else {
+            uint96 owed = _acceptVoucher(channel, channelId, amount, signature);
+            emit VoucherRedeemed(channelId, amount, owed);
+            _payout(channel.payee, channel.token, owed);
+        }
+        _settle(channel, channelId);
+    }
+
+    function _startClose(uint256 channelId) private {
+        Channels.Channel storage channel = _channels[channelId];
+        channel.requireOpen(channelId);
+        uint48 closesAt = Time.timestamp() + _challengePeriod;
+        channel.closesAt = closesAt;
+        emit ChannelCloseStarted(channelId, closesAt);
+    }
+
+    /// @dev Closes the channel and refunds the payer the deposit minus what was paid.
+    function _settle(Channels.Channel storage channel, uint256 channelId) private {
+        channel.closesAt = Channels.CLOSED;
+        uint96 paid = channel.paid;
+        // paid never exceeds deposit (checkAmount).
+        uint96 refund;
+        unchecked {
+            refund = channel.deposit - paid;
+        }
+        emit ChannelClosed(channelId, paid, refund);
+        _payout(channel.payer, channel.token, refund);
+    }
+
+    /// @dev Transfers `amount` to `account`; if the transfer fails, credits it for `withdraw` instead.
+    function _payout(address account, address token, uint256 amount) private {
+        if (amount == 0) return;
+        bool sent;
+        if (token == address(0)) {
+            (sent, ) = account.call{value: amount, gas: PAYOUT_GAS}("");
+        } else {
+            sent = IERC20(token).trySafeTransfer(account, amount);
+        }
+        if (!sent) {
+            _credits[account][token] += amount;
+            emit PayoutCredited(account, token, amount);
+        }
+    }
+
+    /// @dev Pulls `amount` of `token` from `from`; returns what arrived (fee-on-transfer tokens deliver less).
+    function _pull(address token, address from, uint96 amount) private returns (uint96) {
+        uint256 before = IERC20(token).balanceOf(address(this));
+        IERC20(token).safeTransferFrom(from, address(this), amount);
+        return SafeCast.toUint96(IERC20(token).balanceOf(address(this)) - before);
+    }
+
+    function _checkSignature(
+        address signer,
+        bytes32 structHash,
+        uint256 deadline,
+        bytes calldata signature
+    ) private view {
+        if (block.timestamp > deadline) revert ChannelSignatureExpired(deadline, block.timestamp);
+        if (!SignatureChecker.isValidSignatureNow(signer, _hashTypedDataV4(structHash), signature)) {
+            revert ChannelInvalidSignature(signer);
+        }
+    }
+}

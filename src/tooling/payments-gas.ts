@@ -1,0 +1,101 @@
+/**
+ * Gas of PaymentChannels actions on a fresh deployment with deterministic keys. Open and close are
+ * measured in the steady state (after a first channel initialized the channel counter), as µRaiden's
+ * published figures are.
+ */
+import { id } from "ethers";
+import type { ContractTransactionResponse, Signer } from "ethers";
+import { DeviceRegistry__factory, MockToken__factory, PaymentChannels__factory } from "../../typechain-types";
+import { DeviceKey } from "../device";
+import { DeviceRegistryClient } from "../registry";
+import { ETH, PaymentChannelsClient } from "../payments";
+
+const DEADLINE = 2n ** 40n;
+
+async function gasOf(tx: Promise<ContractTransactionResponse>): Promise<bigint> {
+  const receipt = await (await tx).wait();
+  if (receipt === null) throw new Error("transaction dropped");
+  return receipt.gasUsed;
+}
+
+export async function measurePaymentsGas(signers: Signer[]): Promise<Map<string, bigint>> {
+  const [admin, manufacturer, payer, payee, relayer] = signers as [Signer, Signer, Signer, Signer, Signer];
+  const [payerAddress, payeeAddress, manufacturerAddress] = await Promise.all([
+    payer.getAddress(),
+    payee.getAddress(),
+    manufacturer.getAddress(),
+  ]);
+  const registry = await new DeviceRegistry__factory(admin).deploy(await admin.getAddress());
+  await registry.grantRole(await registry.MANUFACTURER_ROLE(), manufacturerAddress);
+  const registryClient = new DeviceRegistryClient({ contract: registry.connect(manufacturer) });
+  const device = DeviceKey.fromPrivateKey(id("iotrail gas payment device"));
+  const registryDomain = await registryClient.domain();
+  await registryClient.register({
+    key: device.address,
+    owner: payerAddress,
+    metadataHash: id("meter"),
+    metadataURI: "",
+    deadline: DEADLINE,
+    signature: device.signRegistration({
+      domain: registryDomain,
+      registrant: manufacturerAddress,
+      owner: payerAddress,
+      deadline: DEADLINE,
+    }),
+  });
+  const contract = await new PaymentChannels__factory(admin).deploy(await registry.getAddress(), 86_400);
+  const channels = contract.connect(payer);
+  const client = new PaymentChannelsClient({ contract: channels });
+  const domain = await client.domain();
+  const token = await new MockToken__factory(admin).deploy();
+  await token.mint(payerAddress, 10n ** 24n);
+  await token.connect(payer).approve(await contract.getAddress(), 2n ** 255n);
+  const ethParams = {
+    payee: payeeAddress,
+    signer: device.address,
+    token: ETH,
+    amount: 10n ** 18n,
+    cap: 0n,
+    expiry: 0n,
+  };
+  const tokenParams = { ...ethParams, token: await token.getAddress() };
+  const gas = new Map<string, bigint>();
+
+  await gasOf(channels.open(ethParams, { value: ethParams.amount })); // initializes the counter
+  await gasOf(channels.open(tokenParams)); // and the contract's token balance
+  gas.set("PaymentChannels.open(ETH)", await gasOf(channels.open(ethParams, { value: ethParams.amount })));
+  const ethId = await contract.channelCount();
+  gas.set("PaymentChannels.open(ERC20)", await gasOf(channels.open(tokenParams)));
+  const tokenId = await contract.channelCount();
+  gas.set("PaymentChannels.topUp(ETH)", await gasOf(channels.topUp(ethId, 1000n, { value: 1000n })));
+  gas.set("PaymentChannels.topUp(ERC20)", await gasOf(channels.topUp(tokenId, 1000n)));
+  const v = (channelId: bigint, amount: bigint) => device.signVoucher(domain, channelId, amount);
+  gas.set(
+    "PaymentChannels.redeem(ETH).first",
+    await gasOf(contract.connect(relayer).redeem(ethId, 100n, v(ethId, 100n))),
+  );
+  gas.set("PaymentChannels.redeem(ETH)", await gasOf(contract.connect(relayer).redeem(ethId, 200n, v(ethId, 200n))));
+  gas.set(
+    "PaymentChannels.redeem(ERC20)",
+    await gasOf(contract.connect(relayer).redeem(tokenId, 100n, v(tokenId, 100n))),
+  );
+  gas.set(
+    "PaymentChannels.close(cooperative,ETH)",
+    await gasOf(contract.connect(payee).close(ethId, 300n, v(ethId, 300n))),
+  );
+  gas.set(
+    "PaymentChannels.close(cooperative,ERC20)",
+    await gasOf(contract.connect(payee).close(tokenId, 300n, v(tokenId, 300n))),
+  );
+
+  await gasOf(channels.open(ethParams, { value: ethParams.amount }));
+  const closing = await contract.channelCount();
+  gas.set("PaymentChannels.startClose", await gasOf(channels.startClose(closing)));
+  await (payer.provider as unknown as { send(m: string, p: unknown[]): Promise<unknown> }).send(
+    "evm_increaseTime",
+    [86_401],
+  );
+  gas.set("PaymentChannels.finalize", await gasOf(contract.connect(relayer).finalize(closing)));
+
+  return gas;
+}

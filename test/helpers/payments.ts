@@ -1,0 +1,57 @@
+import { ethers } from "hardhat";
+import { DeviceKey } from "../../src/device";
+import { PaymentChannelsClient } from "../../src/payments";
+import type { Eip712Domain } from "../../src/eip712";
+import type { MockToken, PaymentChannels } from "../../typechain-types";
+import { registeredDevice, registryFixture } from "./registry";
+import type { RegistryFixture } from "./registry";
+
+export const DAY = 86_400n;
+export const ONE = 10n ** 18n;
+
+export interface ChannelsFixture extends RegistryFixture {
+  channels: PaymentChannels;
+  pay: PaymentChannelsClient;
+  payments: Eip712Domain;
+  token: MockToken;
+  /** The payer's device key, a registered device owned by fx.owner. */
+  device: DeviceKey;
+  deviceId: bigint;
+}
+
+export async function channelsFixture(): Promise<ChannelsFixture> {
+  const fx = await registryFixture();
+  const channels = await ethers.deployContract("PaymentChannels", [await fx.registry.getAddress(), DAY]);
+  const token = await ethers.deployContract("MockToken");
+  await token.mint(fx.owner.address, 1_000n * ONE);
+  await token.connect(fx.owner).approve(await channels.getAddress(), ethers.MaxUint256);
+  const { key, deviceId } = await registeredDevice(fx);
+  const pay = new PaymentChannelsClient({ contract: channels.connect(fx.owner) });
+  return { ...fx, channels, pay, payments: await pay.domain(), token, device: key, deviceId };
+}
+
+/** An ETH channel from fx.owner (payer) to fx.buyer (payee), vouchers signed by fx.device. */
+export async function ethChannel(fx: ChannelsFixture, amount = ONE, extra: { cap?: bigint; expiry?: bigint } = {}) {
+  const { channelId } = await fx.pay.open({
+    payee: fx.buyer.address,
+    signer: fx.device.address,
+    token: ethers.ZeroAddress,
+    amount,
+    ...extra,
+  });
+  return channelId;
+}
+
+export async function tokenChannel(fx: ChannelsFixture, amount = 100n * ONE) {
+  const { channelId } = await fx.pay.open({
+    payee: fx.buyer.address,
+    signer: fx.device.address,
+    token: await fx.token.getAddress(),
+    amount,
+  });
+  return channelId;
+}
+
+export function voucher(fx: ChannelsFixture, channelId: bigint, amount: bigint, key: DeviceKey = fx.device) {
+  return { channelId, amount, signature: key.signVoucher(fx.payments, channelId, amount) };
+}

@@ -1,0 +1,507 @@
+import { expect } from "chai";
+import { ethers } from "hardhat";
+import { loadFixture, time, mine } from "@nomicfoundation/hardhat-network-helpers";
+import { DeviceKey } from "../../src/device";
+import { ChannelStatus, ETH } from "../../src/payments";
+import { highS } from "../helpers/registry";
+import { DAY, ONE, channelsFixture, ethChannel, tokenChannel, voucher } from "../helpers/payments";
+
+describe("PaymentChannels", function () {
+  describe("constructor", function () {
+    it("records the registry, the challenge period and the EIP-712 domain", async function () {
+      const fx = await loadFixture(channelsFixture);
+      expect(await fx.channels.registry()).to.equal(await fx.registry.getAddress());
+      expect(await fx.channels.challengePeriod()).to.equal(DAY);
+      expect(fx.payments.name).to.equal("iotrail PaymentChannels");
+      expect(fx.payments.verifyingContract).to.equal(await fx.channels.getAddress());
+      expect(await fx.channels.channelCount()).to.equal(0n);
+    });
+  });
+
+  describe("open", function () {
+    it("opens an ETH channel with sequential ids and emits ChannelOpened", async function () {
+      const fx = await loadFixture(channelsFixture);
+      const params = {
+        payee: fx.buyer.address,
+        signer: fx.device.address,
+        token: ETH,
+        amount: ONE,
+        cap: 0n,
+        expiry: 0n,
+      };
+      await expect(fx.channels.connect(fx.owner).open(params, { value: ONE }))
+        .to.emit(fx.channels, "ChannelOpened")
+        .withArgs(1n, fx.owner.address, fx.buyer.address, fx.device.address, ETH, ONE, 0n, 0n);
+      expect(await ethChannel(fx)).to.equal(2n);
+      const channel = await fx.pay.getChannel(1n);
+      expect(channel).to.deep.include({ payer: fx.owner.address, payee: fx.buyer.address, deposit: ONE, paid: 0n });
+      expect(channel.status).to.equal(ChannelStatus.Open);
+      expect(await fx.channels.channelCount()).to.equal(2n);
+      expect(await ethers.provider.getBalance(await fx.channels.getAddress())).to.equal(2n * ONE);
+    });
+
+    it("opens a token channel by pulling the deposit", async function () {
+      const fx = await loadFixture(channelsFixture);
+      const channelId = await tokenChannel(fx, 40n * ONE);
+      expect((await fx.pay.getChannel(channelId)).deposit).to.equal(40n * ONE);
+      expect(await fx.token.balanceOf(await fx.channels.getAddress())).to.equal(40n * ONE);
+    });
+
+    it("security: a fee-on-transfer token credits only what arrived", async function () {
+      const fx = await loadFixture(channelsFixture);
+      const fee = await ethers.deployContract("FeeOnTransferToken");
+      await fee.mint(fx.owner.address, 1000n);
+      await fee.connect(fx.owner).approve(await fx.channels.getAddress(), 1000n);
+      const { channelId } = await fx.pay.open({
+        payee: fx.buyer.address,
+        signer: fx.device.address,
+        token: await fee.getAddress(),
+        amount: 1000n,
+      });
+      expect((await fx.pay.getChannel(channelId)).deposit).to.equal(990n);
+      const over = voucher(fx, channelId, 991n);
+      await expect(fx.channels.redeem(channelId, 991n, over.signature)).to.be.revertedWithCustomError(
+        fx.channels,
+        "ChannelAmountExceedsDeposit",
+      );
+    });
+
+    it("reverts with ChannelInvalidDeposit when the ETH sent differs, or ETH comes with a token", async function () {
+      const fx = await loadFixture(channelsFixture);
+      const base = { payee: fx.buyer.address, signer: fx.device.address, token: ETH, amount: ONE, cap: 0n, expiry: 0n };
+      await expect(fx.channels.connect(fx.owner).open(base, { value: ONE - 1n }))
+        .to.be.revertedWithCustomError(fx.channels, "ChannelInvalidDeposit")
+        .withArgs(ONE, ONE - 1n);
+      const withToken = { ...base, token: await fx.token.getAddress() };
+      await expect(fx.channels.connect(fx.owner).open(withToken, { value: 1n }))
+        .to.be.revertedWithCustomError(fx.channels, "ChannelInvalidDeposit")
+        .withArgs(0n, 1n);
+    });
+
+    it("reverts with ChannelInvalidPayee for the zero address or the payer itself", async function () {
+      const fx = await loadFixture(channelsFixture);
+      for (const payee of [ethers.ZeroAddress, fx.owner.address]) {
+        const params = { payee, signer: fx.device.address, token: ETH, amount: 1n, cap: 0n, expiry: 0n };
+        await expect(fx.channels.connect(fx.owner).open(params, { value: 1n }))
+          .to.be.revertedWithCustomError(fx.channels, "ChannelInvalidPayee")
+          .withArgs(payee);
+      }
+    });
+
+    it("reverts with ChannelInvalidExpiry for an expiry not in the future", async function () {
+      const fx = await loadFixture(channelsFixture);
+      const now = BigInt(await time.latest());
+      const params = {
+        payee: fx.buyer.address,
+        signer: fx.device.address,
+        token: ETH,
+        amount: 1n,
+        cap: 0n,
+        expiry: now,
+      };
+      await expect(fx.channels.connect(fx.owner).open(params, { value: 1n }))
+        .to.be.revertedWithCustomError(fx.channels, "ChannelInvalidExpiry")
+        .withArgs(now);
+    });
+
+    it("security: a revoked device or an unknown key cannot become a channel signer (ChannelSignerNotValid)", async function () {
+      const fx = await loadFixture(channelsFixture);
+      const stranger = DeviceKey.generate();
+      const params = { payee: fx.buyer.address, signer: stranger.address, token: ETH, amount: 1n, cap: 0n, expiry: 0n };
+      await expect(fx.channels.connect(fx.owner).open(params, { value: 1n }))
+        .to.be.revertedWithCustomError(fx.channels, "ChannelSignerNotValid")
+        .withArgs(stranger.address);
+      await fx.registry.connect(fx.owner).revoke(fx.deviceId, 1);
+      await expect(fx.channels.connect(fx.owner).open({ ...params, signer: fx.device.address }, { value: 1n }))
+        .to.be.revertedWithCustomError(fx.channels, "ChannelSignerNotValid")
+        .withArgs(fx.device.address);
+    });
+  });
+
+  describe("openBySig", function () {
+    it("a relayer opens a token channel for a funder without ETH (OpenChannel + permit)", async function () {
+      const fx = await loadFixture(channelsFixture);
+      const funder = ethers.Wallet.createRandom().connect(ethers.provider);
+      await fx.token.mint(funder.address, 50n * ONE);
+      const channel = {
+        payee: fx.buyer.address,
+        signer: fx.device.address,
+        token: await fx.token.getAddress(),
+        amount: 50n * ONE,
+      };
+      const deadline = BigInt(await time.latest()) + 3600n;
+      const authorization = await fx.pay.authorizeOpen({ funder, channel, deadline });
+      const { channelId } = await fx.pay.connect(fx.relayer).openBySig({ channel, authorization });
+      expect((await fx.pay.getChannel(channelId)).payer).to.equal(funder.address);
+      expect(await fx.token.balanceOf(funder.address)).to.equal(0n);
+      expect(await ethers.provider.getBalance(funder.address)).to.equal(0n);
+    });
+
+    it("still opens when the permit was front-run (the allowance is there)", async function () {
+      const fx = await loadFixture(channelsFixture);
+      const funder = ethers.Wallet.createRandom().connect(ethers.provider);
+      await fx.token.mint(funder.address, 5n * ONE);
+      const channel = {
+        payee: fx.buyer.address,
+        signer: fx.device.address,
+        token: await fx.token.getAddress(),
+        amount: 5n * ONE,
+      };
+      const deadline = BigInt(await time.latest()) + 3600n;
+      const authorization = await fx.pay.authorizeOpen({ funder, channel, deadline });
+      const { permit } = authorization;
+      await fx.token.permit(
+        funder.address,
+        await fx.channels.getAddress(),
+        channel.amount,
+        permit.deadline,
+        permit.v,
+        permit.r,
+        permit.s,
+      );
+      const { channelId } = await fx.pay.connect(fx.relayer).openBySig({ channel, authorization });
+      expect((await fx.pay.getChannel(channelId)).deposit).to.equal(channel.amount);
+    });
+
+    it("reverts with ChannelInvalidSignature for a replayed or foreign signature, ChannelSignatureExpired when late", async function () {
+      const fx = await loadFixture(channelsFixture);
+      const funder = ethers.Wallet.createRandom().connect(ethers.provider);
+      await fx.token.mint(funder.address, 10n * ONE);
+      const channel = {
+        payee: fx.buyer.address,
+        signer: fx.device.address,
+        token: await fx.token.getAddress(),
+        amount: ONE,
+      };
+      const deadline = BigInt(await time.latest()) + 3600n;
+      const authorization = await fx.pay.authorizeOpen({ funder, channel, deadline });
+      await fx.pay.connect(fx.relayer).openBySig({ channel, authorization });
+      const c = fx.channels.connect(fx.relayer);
+      const p = { ...channel, cap: 0n, expiry: 0n };
+      await expect(c.openBySig(funder.address, p, deadline, authorization.signature, authorization.permit))
+        .to.be.revertedWithCustomError(fx.channels, "ChannelInvalidSignature")
+        .withArgs(funder.address);
+      const fresh = await fx.pay.authorizeOpen({ funder, channel, deadline });
+      await expect(
+        c.openBySig(fx.other.address, p, deadline, fresh.signature, fresh.permit),
+      ).to.be.revertedWithCustomError(fx.channels, "ChannelInvalidSignature");
+      await time.setNextBlockTimestamp(deadline + 1n);
+      await expect(c.openBySig(funder.address, p, deadline, fresh.signature, fresh.permit))
+        .to.be.revertedWithCustomError(fx.channels, "ChannelSignatureExpired")
+        .withArgs(deadline, deadline + 1n);
+    });
+
+    it("reverts with ChannelTokenRequired for ETH", async function () {
+      const fx = await loadFixture(channelsFixture);
+      const p = { payee: fx.buyer.address, signer: fx.device.address, token: ETH, amount: 1n, cap: 0n, expiry: 0n };
+      const permit = { deadline: 0n, v: 27, r: ethers.ZeroHash, s: ethers.ZeroHash };
+      await expect(fx.channels.openBySig(fx.owner.address, p, 0n, "0x", permit)).to.be.revertedWithCustomError(
+        fx.channels,
+        "ChannelTokenRequired",
+      );
+    });
+  });
+
+  describe("topUp", function () {
+    it("adds to the deposit, in ETH and in tokens, from anyone", async function () {
+      const fx = await loadFixture(channelsFixture);
+      const eth = await ethChannel(fx);
+      await expect(fx.channels.connect(fx.other).topUp(eth, ONE, { value: ONE }))
+        .to.emit(fx.channels, "ChannelToppedUp")
+        .withArgs(eth, fx.other.address, ONE, 2n * ONE);
+      const tok = await tokenChannel(fx, ONE);
+      await fx.pay.topUp({ channelId: tok, amount: ONE, token: await fx.token.getAddress() });
+      expect((await fx.pay.getChannel(tok)).deposit).to.equal(2n * ONE);
+    });
+
+    it("reverts with ChannelInvalidDeposit for a wrong msg.value", async function () {
+      const fx = await loadFixture(channelsFixture);
+      const eth = await ethChannel(fx);
+      await expect(fx.channels.topUp(eth, ONE, { value: 1n })).to.be.revertedWithCustomError(
+        fx.channels,
+        "ChannelInvalidDeposit",
+      );
+      const tok = await tokenChannel(fx, ONE);
+      await expect(fx.channels.connect(fx.owner).topUp(tok, 1n, { value: 1n })).to.be.revertedWithCustomError(
+        fx.channels,
+        "ChannelInvalidDeposit",
+      );
+    });
+
+    it("security: no top-up once a close started (ChannelNotOpen)", async function () {
+      const fx = await loadFixture(channelsFixture);
+      const channelId = await ethChannel(fx);
+      await fx.pay.startClose({ channelId });
+      await expect(fx.channels.topUp(channelId, 1n, { value: 1n }))
+        .to.be.revertedWithCustomError(fx.channels, "ChannelNotOpen")
+        .withArgs(channelId, ChannelStatus.Closing);
+      await expect(fx.channels.topUp(99n, 1n, { value: 1n }))
+        .to.be.revertedWithCustomError(fx.channels, "ChannelNotOpen")
+        .withArgs(99n, ChannelStatus.None);
+    });
+  });
+
+  describe("redeem", function () {
+    it("pays the payee the increase of each cumulative voucher; anyone may submit", async function () {
+      const fx = await loadFixture(channelsFixture);
+      const channelId = await ethChannel(fx);
+      const v1 = voucher(fx, channelId, ONE / 10n);
+      await expect(fx.channels.connect(fx.relayer).redeem(channelId, v1.amount, v1.signature)).to.changeEtherBalance(
+        fx.buyer,
+        ONE / 10n,
+      );
+      const v2 = voucher(fx, channelId, ONE / 4n);
+      await expect(fx.channels.connect(fx.other).redeem(channelId, v2.amount, v2.signature))
+        .to.emit(fx.channels, "VoucherRedeemed")
+        .withArgs(channelId, ONE / 4n, ONE / 4n - ONE / 10n);
+      expect((await fx.pay.getChannel(channelId)).paid).to.equal(ONE / 4n);
+    });
+
+    it("security: stale and equal vouchers revert with ChannelStaleVoucher", async function () {
+      const fx = await loadFixture(channelsFixture);
+      const channelId = await ethChannel(fx);
+      const v5 = voucher(fx, channelId, 5n);
+      await fx.pay.redeem(v5);
+      await expect(fx.channels.redeem(channelId, 5n, v5.signature))
+        .to.be.revertedWithCustomError(fx.channels, "ChannelStaleVoucher")
+        .withArgs(channelId, 5n, 5n);
+      const v3 = voucher(fx, channelId, 3n);
+      await expect(fx.channels.redeem(channelId, 3n, v3.signature))
+        .to.be.revertedWithCustomError(fx.channels, "ChannelStaleVoucher")
+        .withArgs(channelId, 3n, 5n);
+    });
+
+    it("reverts with ChannelAmountExceedsDeposit and ChannelCapExceeded", async function () {
+      const fx = await loadFixture(channelsFixture);
+      const channelId = await ethChannel(fx, 100n, { cap: 60n });
+      const over = voucher(fx, channelId, 101n);
+      await expect(fx.channels.redeem(channelId, 101n, over.signature))
+        .to.be.revertedWithCustomError(fx.channels, "ChannelAmountExceedsDeposit")
+        .withArgs(channelId, 101n, 100n);
+      const capped = voucher(fx, channelId, 61n);
+      await expect(fx.channels.redeem(channelId, 61n, capped.signature))
+        .to.be.revertedWithCustomError(fx.channels, "ChannelCapExceeded")
+        .withArgs(channelId, 61n, 60n);
+    });
+
+    it("security: a forged or malleable (high-s) voucher reverts with ChannelInvalidVoucher", async function () {
+      const fx = await loadFixture(channelsFixture);
+      const channelId = await ethChannel(fx);
+      const intruder = DeviceKey.generate();
+      const forged = voucher(fx, channelId, 10n, intruder);
+      await expect(fx.channels.redeem(channelId, 10n, forged.signature))
+        .to.be.revertedWithCustomError(fx.channels, "ChannelInvalidVoucher")
+        .withArgs(channelId, fx.device.address, intruder.address);
+      const good = voucher(fx, channelId, 10n);
+      await expect(fx.channels.redeem(channelId, 10n, highS(good.signature)))
+        .to.be.revertedWithCustomError(fx.channels, "ChannelInvalidVoucher")
+        .withArgs(channelId, fx.device.address, ethers.ZeroAddress);
+      await expect(fx.channels.redeem(channelId, 11n, good.signature)).to.be.revertedWithCustomError(
+        fx.channels,
+        "ChannelInvalidVoucher",
+      );
+    });
+
+    it("security: replay on another channel, another chain or a reopened channel fails", async function () {
+      const fx = await loadFixture(channelsFixture);
+      const first = await ethChannel(fx);
+      const v = voucher(fx, first, 10n);
+      const second = await ethChannel(fx);
+      await expect(fx.channels.redeem(second, 10n, v.signature)).to.be.revertedWithCustomError(
+        fx.channels,
+        "ChannelInvalidVoucher",
+      );
+      const otherChain = fx.device.signVoucher({ ...fx.payments, chainId: fx.payments.chainId + 1n }, first, 10n);
+      await expect(fx.channels.redeem(first, 10n, otherChain)).to.be.revertedWithCustomError(
+        fx.channels,
+        "ChannelInvalidVoucher",
+      );
+      // Close the first channel; the same parties open again and get a new id: the old voucher is dead.
+      await fx.pay.connect(fx.buyer).close({ channelId: first, amount: 0n, signature: "0x" });
+      const reopened = await ethChannel(fx);
+      expect(reopened).to.equal(3n);
+      await expect(fx.channels.redeem(first, 10n, v.signature))
+        .to.be.revertedWithCustomError(fx.channels, "ChannelNotOpen")
+        .withArgs(first, ChannelStatus.Closed);
+      await expect(fx.channels.redeem(reopened, 10n, v.signature)).to.be.revertedWithCustomError(
+        fx.channels,
+        "ChannelInvalidVoucher",
+      );
+    });
+
+    it("reverts with ChannelExpired after the expiry and ChannelUnknown for no channel", async function () {
+      const fx = await loadFixture(channelsFixture);
+      const expiry = BigInt(await time.latest()) + 100n;
+      const channelId = await ethChannel(fx, ONE, { expiry });
+      await time.setNextBlockTimestamp(expiry);
+      await fx.pay.redeem(voucher(fx, channelId, 1n)); // at the expiry: still accepted
+      const late = voucher(fx, channelId, 2n);
+      await expect(fx.channels.redeem(channelId, 2n, late.signature))
+        .to.be.revertedWithCustomError(fx.channels, "ChannelExpired")
+        .withArgs(channelId, expiry);
+      await expect(fx.channels.redeem(42n, 2n, late.signature))
+        .to.be.revertedWithCustomError(fx.channels, "ChannelUnknown")
+        .withArgs(42n);
+    });
+
+    it("security: a device revoked after opening does not void vouchers it already signed", async function () {
+      const fx = await loadFixture(channelsFixture);
+      const channelId = await ethChannel(fx);
+      const signed = voucher(fx, channelId, 77n);
+      await fx.registry.connect(fx.owner).revoke(fx.deviceId, 1); // the payer owns the device
+      await expect(fx.channels.redeem(channelId, 77n, signed.signature)).to.changeEtherBalance(fx.buyer, 77n);
+    });
+  });
+
+  describe("close", function () {
+    it("the payee closes with its best voucher: payee paid, payer refunded", async function () {
+      const fx = await loadFixture(channelsFixture);
+      const channelId = await ethChannel(fx, 1000n);
+      await fx.pay.redeem(voucher(fx, channelId, 100n));
+      const v = voucher(fx, channelId, 300n);
+      await expect(fx.channels.connect(fx.buyer).close(channelId, 300n, v.signature)).to.changeEtherBalances(
+        [fx.buyer, fx.owner],
+        [200n, 700n],
+      );
+      const channel = await fx.pay.getChannel(channelId);
+      expect(channel.status).to.equal(ChannelStatus.Closed);
+      expect(channel.closesAt).to.equal(0n);
+    });
+
+    it("a voucher for the whole deposit leaves no refund", async function () {
+      const fx = await loadFixture(channelsFixture);
+      const channelId = await ethChannel(fx, 1000n);
+      const v = voucher(fx, channelId, 1000n);
+      await expect(fx.channels.connect(fx.buyer).close(channelId, 1000n, v.signature))
+        .to.emit(fx.channels, "ChannelClosed")
+        .withArgs(channelId, 1000n, 0n)
+        .and.not.to.emit(fx.channels, "PayoutCredited");
+    });
+
+    it("with amount 0 closes at what was paid", async function () {
+      const fx = await loadFixture(channelsFixture);
+      const channelId = await ethChannel(fx, 1000n);
+      await fx.pay.redeem(voucher(fx, channelId, 100n));
+      await expect(fx.channels.connect(fx.buyer).close(channelId, 0n, "0x"))
+        .to.emit(fx.channels, "ChannelClosed")
+        .withArgs(channelId, 100n, 900n);
+      await expect(fx.channels.connect(fx.buyer).close(channelId, 0n, "0x"))
+        .to.be.revertedWithCustomError(fx.channels, "ChannelNotOpen")
+        .withArgs(channelId, ChannelStatus.Closed);
+    });
+
+    it("only the payee may close (ChannelUnauthorized)", async function () {
+      const fx = await loadFixture(channelsFixture);
+      const channelId = await ethChannel(fx);
+      await expect(fx.channels.connect(fx.owner).close(channelId, 0n, "0x"))
+        .to.be.revertedWithCustomError(fx.channels, "ChannelUnauthorized")
+        .withArgs(channelId, fx.owner.address);
+    });
+  });
+
+  describe("closeBySig", function () {
+    it("a relayer closes for a payee that signed CloseChannel; the signature works once", async function () {
+      const fx = await loadFixture(channelsFixture);
+      const channelId = await ethChannel(fx, 1000n);
+      const v = voucher(fx, channelId, 250n);
+      const deadline = BigInt(await time.latest()) + 3600n;
+      const authorization = await fx.pay.authorizeClose({ payee: fx.buyer, channelId, amount: 250n, deadline });
+      await expect(
+        fx.channels.connect(fx.relayer).closeBySig(channelId, 250n, v.signature, deadline, authorization.signature),
+      ).to.changeEtherBalances([fx.buyer, fx.owner], [250n, 750n]);
+      await expect(
+        fx.channels.closeBySig(channelId, 250n, v.signature, deadline, authorization.signature),
+      ).to.be.revertedWithCustomError(fx.channels, "ChannelInvalidSignature");
+      await expect(fx.channels.closeBySig(77n, 1n, "0x", deadline, "0x"))
+        .to.be.revertedWithCustomError(fx.channels, "ChannelUnknown")
+        .withArgs(77n);
+    });
+  });
+
+  describe("startClose and finalize", function () {
+    it("the payer starts a close; the payee answers within the challenge period; then anyone finalizes", async function () {
+      const fx = await loadFixture(channelsFixture);
+      const channelId = await ethChannel(fx, 1000n);
+      await expect(fx.pay.startClose({ channelId })).to.emit(fx.channels, "ChannelCloseStarted");
+      const { closesAt } = await fx.pay.getChannel(channelId);
+      expect(closesAt).to.equal(BigInt(await time.latest()) + DAY);
+      await fx.pay.redeem(voucher(fx, channelId, 400n));
+      await time.setNextBlockTimestamp(closesAt - 1n);
+      await expect(fx.channels.finalize(channelId))
+        .to.be.revertedWithCustomError(fx.channels, "ChannelChallengePeriod")
+        .withArgs(channelId, closesAt);
+      await time.setNextBlockTimestamp(closesAt);
+      await expect(fx.channels.finalize(channelId)).to.be.revertedWithCustomError(
+        fx.channels,
+        "ChannelChallengePeriod",
+      );
+      await time.setNextBlockTimestamp(closesAt + 1n);
+      await expect(fx.channels.connect(fx.other).finalize(channelId)).to.changeEtherBalance(fx.owner, 600n);
+      await expect(fx.channels.finalize(channelId))
+        .to.be.revertedWithCustomError(fx.channels, "ChannelNotOpen")
+        .withArgs(channelId, ChannelStatus.Closed);
+    });
+
+    it("vouchers are accepted up to the end of the challenge period, not after", async function () {
+      const fx = await loadFixture(channelsFixture);
+      const channelId = await ethChannel(fx, 1000n);
+      await fx.pay.startClose({ channelId });
+      const { closesAt } = await fx.pay.getChannel(channelId);
+      await time.setNextBlockTimestamp(closesAt);
+      await fx.pay.redeem(voucher(fx, channelId, 10n));
+      const late = voucher(fx, channelId, 20n);
+      await expect(fx.channels.redeem(channelId, 20n, late.signature))
+        .to.be.revertedWithCustomError(fx.channels, "ChannelExpired")
+        .withArgs(channelId, closesAt);
+    });
+
+    it("close vs redeem in the same block (automine off): the payee's voucher still counts", async function () {
+      const fx = await loadFixture(channelsFixture);
+      const channelId = await ethChannel(fx, 1000n);
+      const v = voucher(fx, channelId, 300n);
+      await ethers.provider.send("evm_setAutomine", [false]);
+      try {
+        const start = await fx.channels.connect(fx.owner).startClose(channelId);
+        const redeem = await fx.channels.connect(fx.buyer).redeem(channelId, v.amount, v.signature);
+        await mine();
+        expect((await start.wait())!.blockNumber).to.equal((await redeem.wait())!.blockNumber);
+      } finally {
+        await ethers.provider.send("evm_setAutomine", [true]);
+      }
+      const channel = await fx.pay.getChannel(channelId);
+      expect(channel.paid).to.equal(300n);
+      expect(channel.status).to.equal(ChannelStatus.Closing);
+    });
+
+    it("finalizes without a challenge once the expiry passed", async function () {
+      const fx = await loadFixture(channelsFixture);
+      const expiry = BigInt(await time.latest()) + 100n;
+      const channelId = await ethChannel(fx, 1000n, { expiry });
+      await expect(fx.channels.finalize(channelId))
+        .to.be.revertedWithCustomError(fx.channels, "ChannelChallengePeriod")
+        .withArgs(channelId, 0n);
+      await time.increaseTo(expiry + 1n);
+      await expect(fx.channels.finalize(channelId)).to.changeEtherBalance(fx.owner, 1000n);
+      await expect(fx.channels.finalize(5n)).to.be.revertedWithCustomError(fx.channels, "ChannelUnknown");
+    });
+
+    it("only the payer starts a close; a relayer may submit the payer's StartClose signature", async function () {
+      const fx = await loadFixture(channelsFixture);
+      const channelId = await ethChannel(fx);
+      await expect(fx.channels.connect(fx.buyer).startClose(channelId))
+        .to.be.revertedWithCustomError(fx.channels, "ChannelUnauthorized")
+        .withArgs(channelId, fx.buyer.address);
+      const deadline = BigInt(await time.latest()) + 3600n;
+      const authorization = await fx.pay.authorizeStartClose({ payer: fx.owner, channelId, deadline });
+      await fx.pay.connect(fx.relayer).startClose({ channelId, authorization });
+      expect((await fx.pay.getChannel(channelId)).status).to.equal(ChannelStatus.Closing);
+      await expect(fx.channels.startClose(channelId)).to.be.revertedWithCustomError(fx.channels, "ChannelUnauthorized");
+      await expect(fx.channels.connect(fx.owner).startClose(channelId))
+        .to.be.revertedWithCustomError(fx.channels, "ChannelNotOpen")
+        .withArgs(channelId, ChannelStatus.Closing);
+      await expect(fx.channels.startCloseBySig(9n, deadline, "0x"))
+        .to.be.revertedWithCustomError(fx.channels, "ChannelUnknown")
+        .withArgs(9n);
+    });
+  });
+});

@@ -1,0 +1,133 @@
+import { expect } from "chai";
+import { ethers } from "hardhat";
+import fc from "fast-check";
+import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
+import { DeviceKey } from "../../src/device";
+import { ChannelStatus } from "../../src/payments";
+import { channelsFixture, voucher } from "../helpers/payments";
+import type { ChannelsFixture } from "../helpers/payments";
+
+type Action =
+  | { kind: "open"; amount: bigint }
+  | { kind: "redeem"; channel: number; delta: bigint; forged: boolean }
+  | { kind: "topUp"; channel: number; amount: bigint }
+  | { kind: "close"; channel: number; delta: bigint }
+  | { kind: "startClose"; channel: number }
+  | { kind: "wait"; seconds: number }
+  | { kind: "finalize"; channel: number };
+
+const amount = fc.bigInt({ min: 1n, max: 3_000n });
+const channel = fc.nat(3);
+/** A voucher's step over what the channel paid so far (0: an equal, stale voucher). */
+const delta = fc.oneof(
+  { arbitrary: fc.constant(0n), weight: 1 },
+  { arbitrary: fc.bigInt({ min: 1n, max: 300n }), weight: 4 },
+);
+const open = fc.record({ kind: fc.constant("open" as const), amount });
+const action: fc.Arbitrary<Action> = fc.oneof(
+  { arbitrary: open, weight: 1 },
+  {
+    arbitrary: fc.record({
+      kind: fc.constant("redeem" as const),
+      channel,
+      delta,
+      forged: fc.constantFrom(false, false, false, true),
+    }),
+    weight: 5,
+  },
+  { arbitrary: fc.record({ kind: fc.constant("topUp" as const), channel, amount }), weight: 2 },
+  {
+    arbitrary: fc.record({ kind: fc.constant("close" as const), channel, delta }),
+    weight: 1,
+  },
+  { arbitrary: fc.record({ kind: fc.constant("startClose" as const), channel }), weight: 1 },
+  {
+    arbitrary: fc.record({
+      kind: fc.constant("wait" as const),
+      seconds: fc.oneof(fc.constant(86_401), fc.integer({ min: 1, max: 3600 })),
+    }),
+    weight: 1,
+  },
+  { arbitrary: fc.record({ kind: fc.constant("finalize" as const), channel }), weight: 1 },
+);
+/** One to three channels first, then random actions on them. */
+const scenario = fc
+  .tuple(fc.array(open, { minLength: 1, maxLength: 3 }), fc.array(action, { minLength: 1, maxLength: 20 }))
+  .map(([opens, rest]): Action[] => [...opens, ...rest]);
+
+/** Runs one action; a revert with a custom error is an allowed outcome, anything else fails the test. */
+async function run(fx: ChannelsFixture, ids: bigint[], signed: Map<bigint, bigint>, a: Action, intruder: DeviceKey) {
+  if (a.kind === "wait") return time.increase(a.seconds);
+  if (a.kind === "open") {
+    const params = {
+      payee: fx.buyer.address,
+      signer: fx.device.address,
+      token: ethers.ZeroAddress,
+      amount: a.amount,
+      cap: 0n,
+      expiry: 0n,
+    };
+    await (await fx.channels.connect(fx.owner).open(params, { value: a.amount })).wait();
+    ids.push(await fx.channels.channelCount());
+    return;
+  }
+  if (ids.length === 0) return;
+  const id = ids[a.channel % ids.length]!;
+  try {
+    if (a.kind === "redeem" || a.kind === "close") {
+      const forged = a.kind === "redeem" && a.forged;
+      // close with delta 0 closes at what was paid (amount 0); otherwise the next voucher.
+      const paid = (await fx.pay.getChannel(id)).paid;
+      const amount = a.kind === "close" && a.delta === 0n ? 0n : paid + a.delta;
+      const v = voucher(fx, id, amount, forged ? intruder : fx.device);
+      if (!forged && amount > (signed.get(id) ?? 0n)) signed.set(id, amount);
+      const tx =
+        a.kind === "redeem"
+          ? fx.channels.connect(fx.relayer).redeem(id, amount, v.signature)
+          : fx.channels.connect(fx.buyer).close(id, amount, v.signature);
+      await (await tx).wait();
+    } else if (a.kind === "topUp") {
+      await (await fx.channels.connect(fx.other).topUp(id, a.amount, { value: a.amount })).wait();
+    } else if (a.kind === "startClose") {
+      await (await fx.channels.connect(fx.owner).startClose(id)).wait();
+    } else {
+      await (await fx.channels.connect(fx.other).finalize(id)).wait();
+    }
+  } catch (error) {
+    if (!String(error).includes("reverted with custom error")) throw error;
+  }
+}
+
+describe("PaymentChannels: invariants", function () {
+  it("property: under random actions the balance covers every open channel and nobody gets more than owed", async function () {
+    const intruder = DeviceKey.generate();
+    await fc.assert(
+      fc.asyncProperty(scenario, async (actions) => {
+        const fx = await loadFixture(channelsFixture);
+        const address = await fx.channels.getAddress();
+        const ids: bigint[] = [];
+        const signed = new Map<bigint, bigint>();
+        for (const a of actions) {
+          await run(fx, ids, signed, a, intruder);
+          let owed = 0n;
+          for (const id of ids) {
+            const c = await fx.pay.getChannel(id);
+            // The payee never gets more than the largest voucher the device signed, nor more than the deposit.
+            expect(c.paid <= c.deposit && c.paid <= (signed.get(id) ?? 0n)).to.equal(true);
+            if (c.status !== ChannelStatus.Closed) owed += c.deposit - c.paid;
+          }
+          // All recipients here accept ETH, so nothing is credited: the balance is exactly what is owed.
+          expect(await ethers.provider.getBalance(address)).to.equal(owed);
+        }
+        // A closed channel refunded the payer exactly the deposit minus what the payee got.
+        const closed = await fx.channels.queryFilter(fx.channels.filters.ChannelClosed());
+        for (const event of closed) {
+          const c = await fx.pay.getChannel(event.args.channelId);
+          expect(event.args.paid).to.equal(c.paid);
+          expect(event.args.refunded).to.equal(c.deposit - c.paid);
+        }
+      }),
+      { numRuns: 50 },
+    );
+  });
+});

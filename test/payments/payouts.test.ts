@@ -1,0 +1,180 @@
+import { expect } from "chai";
+import { ethers } from "hardhat";
+import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
+import { channelsFixture, voucher } from "../helpers/payments";
+import type { ChannelsFixture } from "../helpers/payments";
+
+async function blocklistChannel(fx: ChannelsFixture, returnFalse: boolean) {
+  const token = await ethers.deployContract("BlocklistToken", [returnFalse]);
+  await token.mint(fx.owner.address, 1000n);
+  await token.connect(fx.owner).approve(await fx.channels.getAddress(), 1000n);
+  const { channelId } = await fx.pay.open({
+    payee: fx.buyer.address,
+    signer: fx.device.address,
+    token: await token.getAddress(),
+    amount: 1000n,
+  });
+  return { token, channelId };
+}
+
+describe("PaymentChannels: payouts", function () {
+  for (const returnFalse of [false, true]) {
+    const kind = returnFalse ? "a token that returns false" : "a blocklisting token";
+    it(`security: ${kind} cannot make the payer's refund lock the payee's close`, async function () {
+      const fx = await loadFixture(channelsFixture);
+      const { token, channelId } = await blocklistChannel(fx, returnFalse);
+      await token.setBlocked(fx.owner.address, true);
+      const v = voucher(fx, channelId, 300n);
+      const tokenAddress = await token.getAddress();
+      await expect(fx.channels.connect(fx.buyer).close(channelId, 300n, v.signature))
+        .to.emit(fx.channels, "PayoutCredited")
+        .withArgs(fx.owner.address, tokenAddress, 700n);
+      expect(await token.balanceOf(fx.buyer.address)).to.equal(300n);
+      expect(await fx.channels.credited(fx.owner.address, tokenAddress)).to.equal(700n);
+      await expect(fx.channels.connect(fx.owner).withdraw(tokenAddress, fx.other.address))
+        .to.emit(fx.channels, "Withdrawn")
+        .withArgs(fx.owner.address, tokenAddress, fx.other.address, 700n);
+      expect(await token.balanceOf(fx.other.address)).to.equal(700n);
+    });
+
+    it(`security: ${kind} blocking the payee credits its payout; the payer's finalize still works`, async function () {
+      const fx = await loadFixture(channelsFixture);
+      const { token, channelId } = await blocklistChannel(fx, returnFalse);
+      await token.setBlocked(fx.buyer.address, true);
+      const v = voucher(fx, channelId, 250n);
+      await fx.channels.connect(fx.relayer).redeem(channelId, 250n, v.signature);
+      expect(await fx.channels.credited(fx.buyer.address, await token.getAddress())).to.equal(250n);
+      await fx.pay.startClose({ channelId });
+      await ethers.provider.send("evm_increaseTime", [86_401]);
+      await fx.channels.finalize(channelId);
+      expect(await token.balanceOf(fx.owner.address)).to.equal(750n);
+    });
+  }
+
+  it("security: a payer contract that refuses ETH, or burns all gas, gets its refund credited", async function () {
+    const fx = await loadFixture(channelsFixture);
+    const wallet = await ethers.deployContract("RevertingReceiver");
+    const params = {
+      payee: fx.buyer.address,
+      signer: fx.device.address,
+      token: ethers.ZeroAddress,
+      amount: 1000n,
+      cap: 0n,
+      expiry: 0n,
+    };
+    const openData = fx.channels.interface.encodeFunctionData("open", [params]);
+    for (const burn of [false, true]) {
+      await wallet.setBurn(burn);
+      await wallet.execute(await fx.channels.getAddress(), openData, { value: 1000n });
+      const channelId = await fx.channels.channelCount();
+      const v = voucher(fx, channelId, 100n);
+      await expect(fx.channels.connect(fx.buyer).close(channelId, 100n, v.signature)).to.changeEtherBalance(
+        fx.buyer,
+        100n,
+      );
+    }
+    expect(await fx.channels.credited(await wallet.getAddress(), ethers.ZeroAddress)).to.equal(1800n);
+    const withdraw = fx.channels.interface.encodeFunctionData("withdraw", [ethers.ZeroAddress, fx.other.address]);
+    await expect(wallet.execute(await fx.channels.getAddress(), withdraw)).to.changeEtherBalance(fx.other, 1800n);
+  });
+
+  it("withdraw reverts with ChannelNothingToWithdraw when nothing is credited", async function () {
+    const fx = await loadFixture(channelsFixture);
+    await expect(fx.channels.connect(fx.other).withdraw(ethers.ZeroAddress, fx.other.address))
+      .to.be.revertedWithCustomError(fx.channels, "ChannelNothingToWithdraw")
+      .withArgs(fx.other.address, ethers.ZeroAddress);
+  });
+
+  it("withdraw bubbles up a failing ETH recipient's revert and keeps the credit", async function () {
+    const fx = await loadFixture(channelsFixture);
+    const wallet = await ethers.deployContract("RevertingReceiver");
+    const params = {
+      payee: fx.buyer.address,
+      signer: fx.device.address,
+      token: ethers.ZeroAddress,
+      amount: 10n,
+      cap: 0n,
+      expiry: 0n,
+    };
+    await wallet.execute(await fx.channels.getAddress(), fx.channels.interface.encodeFunctionData("open", [params]), {
+      value: 10n,
+    });
+    await fx.channels.connect(fx.buyer).close(1n, 0n, "0x");
+    const toSelf = fx.channels.interface.encodeFunctionData("withdraw", [
+      ethers.ZeroAddress,
+      await wallet.getAddress(),
+    ]);
+    await expect(wallet.execute(await fx.channels.getAddress(), toSelf)).to.be.revertedWith("no ETH");
+    expect(await fx.channels.credited(await wallet.getAddress(), ethers.ZeroAddress)).to.equal(10n);
+  });
+
+  it("security: a reentrant token cannot re-enter any state-changing function during a payout", async function () {
+    const fx = await loadFixture(channelsFixture);
+    const token = await ethers.deployContract("ReentrantToken");
+    await token.mint(fx.owner.address, 10_000n);
+    await token.connect(fx.owner).approve(await fx.channels.getAddress(), 10_000n);
+    const tokenAddress = await token.getAddress();
+    const { channelId } = await fx.pay.open({
+      payee: fx.buyer.address,
+      signer: fx.device.address,
+      token: tokenAddress,
+      amount: 10_000n,
+    });
+    const params = {
+      payee: fx.buyer.address,
+      signer: fx.device.address,
+      token: tokenAddress,
+      amount: 1n,
+      cap: 0n,
+      expiry: 0n,
+    };
+    const permit = { deadline: 0n, v: 27, r: ethers.ZeroHash, s: ethers.ZeroHash };
+    const i = fx.channels.interface;
+    const calls = [
+      i.encodeFunctionData("open", [params]),
+      i.encodeFunctionData("openBySig", [fx.owner.address, params, 0n, "0x", permit]),
+      i.encodeFunctionData("topUp", [channelId, 1n]),
+      i.encodeFunctionData("redeem", [channelId, 9_000n, voucher(fx, channelId, 9_000n).signature]),
+      i.encodeFunctionData("close", [channelId, 0n, "0x"]),
+      i.encodeFunctionData("closeBySig", [channelId, 0n, "0x", 0n, "0x"]),
+      i.encodeFunctionData("finalize", [channelId]),
+      i.encodeFunctionData("withdraw", [tokenAddress, fx.other.address]),
+    ];
+    const guard = i.getError("ReentrancyGuardReentrantCall")!.selector;
+    for (const [n, data] of calls.entries()) {
+      await token.arm(await fx.channels.getAddress(), data);
+      const amount = BigInt(n + 1) * 10n;
+      await fx.channels.redeem(channelId, amount, voucher(fx, channelId, amount).signature);
+      expect(await token.attempted()).to.equal(true);
+      expect(await token.reentered()).to.equal(false);
+      expect(await token.reason()).to.equal(guard);
+    }
+  });
+
+  it("security: a reentrant token cannot re-enter redeem during a payout", async function () {
+    const fx = await loadFixture(channelsFixture);
+    const token = await ethers.deployContract("ReentrantToken");
+    await token.mint(fx.owner.address, 1000n);
+    await token.connect(fx.owner).approve(await fx.channels.getAddress(), 1000n);
+    const { channelId } = await fx.pay.open({
+      payee: fx.buyer.address,
+      signer: fx.device.address,
+      token: await token.getAddress(),
+      amount: 1000n,
+    });
+    const second = voucher(fx, channelId, 600n);
+    await token.arm(
+      await fx.channels.getAddress(),
+      fx.channels.interface.encodeFunctionData("redeem", [channelId, 600n, second.signature]),
+    );
+    const first = voucher(fx, channelId, 100n);
+    await fx.channels.redeem(channelId, 100n, first.signature);
+    expect(await token.attempted()).to.equal(true);
+    expect(await token.reentered()).to.equal(false);
+    expect((await fx.pay.getChannel(channelId)).paid).to.equal(100n);
+    expect(await token.balanceOf(fx.buyer.address)).to.equal(100n);
+    // The re-entered voucher itself was valid: only the reentrancy guard stopped it.
+    await fx.channels.redeem(channelId, 600n, second.signature);
+    expect(await token.balanceOf(fx.buyer.address)).to.equal(600n);
+  });
+});
