@@ -70,10 +70,6 @@ export async function measurePaymentsGas(signers: Signer[]): Promise<Map<string,
   gas.set("PaymentChannels.topUp(ETH)", await gasOf(channels.topUp(ethId, 1000n, { value: 1000n })));
   gas.set("PaymentChannels.topUp(ERC20)", await gasOf(channels.topUp(tokenId, 1000n)));
   const v = (channelId: bigint, amount: bigint) => device.signVoucher(domain, channelId, amount);
-  gas.set(
-    "PaymentChannels.redeem(ETH).first",
-    await gasOf(contract.connect(relayer).redeem(ethId, 100n, v(ethId, 100n))),
-  );
   gas.set("PaymentChannels.redeem(ETH)", await gasOf(contract.connect(relayer).redeem(ethId, 200n, v(ethId, 200n))));
   gas.set(
     "PaymentChannels.redeem(ERC20)",
