@@ -2,6 +2,7 @@
 pragma solidity ^0.8.24;
 
 import {IDeviceRegistry} from "../registry/IDeviceRegistry.sol";
+import {IPullPayments} from "./IPullPayments.sol";
 
 /**
  * @title IPaymentChannels
@@ -17,11 +18,9 @@ import {IDeviceRegistry} from "../registry/IDeviceRegistry.sol";
  * payer limits that exposure by starting a close. Letting a revocation void vouchers would let a payer who
  * owns the device dodge a payment it signed for.
  *
- * Payouts go straight to their recipient (ETH with a 30,000 gas stipend); a transfer that fails (a reverting
- * or gas-burning contract, a token blocklist, a token returning false) is credited instead and withdrawn
- * later with `withdraw`, so a recipient can never lock the other party.
+ * Payouts follow {IPullPayments}: straight to the recipient, credited for `withdraw` if that fails.
  */
-interface IPaymentChannels {
+interface IPaymentChannels is IPullPayments {
     /// @notice Life cycle of a channel.
     enum ChannelStatus {
         None,
@@ -93,12 +92,6 @@ interface IPaymentChannels {
     /// @notice A channel closed: the payee got `paid` in total, the payer `refunded`.
     event ChannelClosed(uint256 indexed channelId, uint96 paid, uint96 refunded);
 
-    /// @notice A payout could not be transferred and was credited for `withdraw`.
-    event PayoutCredited(address indexed account, address indexed token, uint256 amount);
-
-    /// @notice Credited payouts were withdrawn.
-    event Withdrawn(address indexed account, address indexed token, address to, uint256 amount);
-
     error ChannelUnknown(uint256 channelId);
     error ChannelNotOpen(uint256 channelId, ChannelStatus status);
     error ChannelInvalidPayee(address payee);
@@ -114,7 +107,6 @@ interface IPaymentChannels {
     error ChannelInvalidSignature(address expectedSigner);
     error ChannelSignatureExpired(uint256 deadline, uint256 timestamp);
     error ChannelChallengePeriod(uint256 channelId, uint48 closesAt);
-    error ChannelNothingToWithdraw(address account, address token);
     error ChannelTokenRequired();
 
     /**
@@ -200,23 +192,11 @@ interface IPaymentChannels {
     function finalize(uint256 channelId) external;
 
     /**
-     * @notice Withdraws payouts credited to msg.sender in `token` (zero address: ETH) to `to`.
-     * @param token The token.
-     * @param to The recipient.
-     */
-    function withdraw(address token, address to) external;
-
-    /**
      * @notice A channel.
      * @param channelId The channel.
      * @return The channel (status None if it does not exist).
      */
     function getChannel(uint256 channelId) external view returns (ChannelInfo memory);
-
-    /**
-     * @notice Payouts credited to `account` in `token`.
-     */
-    function credited(address account, address token) external view returns (uint256);
 
     /// @notice Number of channels opened so far (also the latest id).
     function channelCount() external view returns (uint256);

@@ -1,28 +1,23 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
-import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
-import {Address} from "@openzeppelin/contracts/utils/Address.sol";
 import {IERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Permit.sol";
-import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
 import {Nonces} from "@openzeppelin/contracts/utils/Nonces.sol";
-import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
-import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {Time} from "@openzeppelin/contracts/utils/types/Time.sol";
 import {IDeviceRegistry} from "../registry/IDeviceRegistry.sol";
 import {IPaymentChannels} from "./IPaymentChannels.sol";
 import {Channels} from "./Channels.sol";
+import {PullPayments} from "./PullPayments.sol";
 
 /**
  * @title PaymentChannels
  * @notice See {IPaymentChannels}. Signatures: vouchers by the channel's device key (ECDSA, low s only);
  * relayed actions by the payer or payee (ECDSA or ERC-1271), each with its own type hash and nonce.
  */
-contract PaymentChannels is IPaymentChannels, EIP712, Nonces, ReentrancyGuardTransient {
-    using SafeERC20 for IERC20;
+contract PaymentChannels is IPaymentChannels, EIP712, Nonces, PullPayments {
     using Channels for Channels.Channel;
 
     bytes32 internal constant VOUCHER_TYPEHASH = keccak256("Voucher(uint256 channelId,uint256 amount)");
@@ -36,14 +31,10 @@ contract PaymentChannels is IPaymentChannels, EIP712, Nonces, ReentrancyGuardTra
         "StartClose(uint256 channelId,uint256 nonce,uint256 deadline)"
     );
 
-    /// @dev Gas forwarded with an ETH payout: enough for smart-contract wallets, too little to grief.
-    uint256 internal constant PAYOUT_GAS = 30_000;
-
     IDeviceRegistry private immutable _registry;
     uint48 private immutable _challengePeriod;
     uint256 private _channelCount;
     mapping(uint256 channelId => Channels.Channel channel) private _channels;
-    mapping(address account => mapping(address token => uint256 amount)) private _credits;
 
     /// @param registry_ The device registry that vets signers.
     /// @param challengePeriod_ Seconds the payee has to answer a payer's close.
@@ -179,19 +170,6 @@ contract PaymentChannels is IPaymentChannels, EIP712, Nonces, ReentrancyGuardTra
     }
 
     /// @inheritdoc IPaymentChannels
-    function withdraw(address token, address to) external nonReentrant {
-        uint256 amount = _credits[msg.sender][token];
-        if (amount == 0) revert ChannelNothingToWithdraw(msg.sender, token);
-        _credits[msg.sender][token] = 0;
-        emit Withdrawn(msg.sender, token, to, amount);
-        if (token == address(0)) {
-            Address.sendValue(payable(to), amount);
-        } else {
-            IERC20(token).safeTransfer(to, amount);
-        }
-    }
-
-    /// @inheritdoc IPaymentChannels
     function getChannel(uint256 channelId) external view returns (ChannelInfo memory) {
         Channels.Channel storage channel = _channels[channelId];
         uint48 closesAt = channel.closesAt;
@@ -208,11 +186,6 @@ contract PaymentChannels is IPaymentChannels, EIP712, Nonces, ReentrancyGuardTra
                 closesAt: closesAt == Channels.CLOSED ? 0 : closesAt,
                 status: channel.status()
             });
-    }
-
-    /// @inheritdoc IPaymentChannels
-    function credited(address account, address token) external view returns (uint256) {
-        return _credits[account][token];
     }
 
     /// @inheritdoc IPaymentChannels
@@ -313,28 +286,6 @@ contract PaymentChannels is IPaymentChannels, EIP712, Nonces, ReentrancyGuardTra
         }
         emit ChannelClosed(channelId, paid, refund);
         _payout(channel.payer, channel.token, refund);
-    }
-
-    /// @dev Transfers `amount` to `account`; if the transfer fails, credits it for `withdraw` instead.
-    function _payout(address account, address token, uint256 amount) private {
-        if (amount == 0) return;
-        bool sent;
-        if (token == address(0)) {
-            (sent, ) = account.call{value: amount, gas: PAYOUT_GAS}("");
-        } else {
-            sent = IERC20(token).trySafeTransfer(account, amount);
-        }
-        if (!sent) {
-            _credits[account][token] += amount;
-            emit PayoutCredited(account, token, amount);
-        }
-    }
-
-    /// @dev Pulls `amount` of `token` from `from`; returns what arrived (fee-on-transfer tokens deliver less).
-    function _pull(address token, address from, uint96 amount) private returns (uint96) {
-        uint256 before = IERC20(token).balanceOf(address(this));
-        IERC20(token).safeTransferFrom(from, address(this), amount);
-        return SafeCast.toUint96(IERC20(token).balanceOf(address(this)) - before);
     }
 
     function _checkSignature(

@@ -40,6 +40,17 @@ export const PAYMENT_TYPES = {
   ],
 } as const;
 
+export const ESCROW_EIP712_NAME = "iotrail ConditionalEscrow";
+export const ESCROW_EIP712_VERSION = "1";
+
+export const ESCROW_TYPES = {
+  ReleaseEscrow: [
+    { name: "escrowId", type: "uint256" },
+    { name: "nonce", type: "uint256" },
+    { name: "deadline", type: "uint256" },
+  ],
+} as const;
+
 export interface PaymentMessages {
   Voucher: { channelId: bigint; amount: bigint };
   OpenChannel: {

@@ -1,2 +1,3 @@
 export * from "./channels";
 export * from "./voucher-book";
+export * from "./escrow";

@@ -3,12 +3,20 @@
  * measured in the steady state (after a first channel initialized the channel counter), as µRaiden's
  * published figures are.
  */
-import { id } from "ethers";
+import { ZeroAddress, id } from "ethers";
 import type { ContractTransactionResponse, Signer } from "ethers";
-import { DeviceRegistry__factory, MockToken__factory, PaymentChannels__factory } from "../../typechain-types";
+import {
+  ConditionalEscrow__factory,
+  DeviceRegistry__factory,
+  MockToken__factory,
+  PaymentChannels__factory,
+  TelemetryAnchor__factory,
+} from "../../typechain-types";
+import { TelemetryAnchorClient } from "../anchor";
+import { metricId, ReadingBatch, ZERO_HASH } from "../telemetry";
 import { DeviceKey } from "../device";
 import { DeviceRegistryClient } from "../registry";
-import { ETH, PaymentChannelsClient } from "../payments";
+import { ETH, EscrowClient, PaymentChannelsClient } from "../payments";
 
 const DEADLINE = 2n ** 40n;
 
@@ -93,5 +101,99 @@ export async function measurePaymentsGas(signers: Signer[]): Promise<Map<string,
   );
   gas.set("PaymentChannels.finalize", await gasOf(contract.connect(relayer).finalize(closing)));
 
+  return gas;
+}
+
+/** Gas of ConditionalEscrow actions: create, release by signature, release by proven reading, refund. */
+export async function measureEscrowGas(signers: Signer[]): Promise<Map<string, bigint>> {
+  const [admin, manufacturer, payer, payee, relayer] = signers as [Signer, Signer, Signer, Signer, Signer];
+  const [adminAddress, payerAddress, payeeAddress, manufacturerAddress] = await Promise.all([
+    admin.getAddress(),
+    payer.getAddress(),
+    payee.getAddress(),
+    manufacturer.getAddress(),
+  ]);
+  const registry = await new DeviceRegistry__factory(admin).deploy(adminAddress);
+  await registry.grantRole(await registry.MANUFACTURER_ROLE(), manufacturerAddress);
+  const registryClient = new DeviceRegistryClient({ contract: registry.connect(manufacturer) });
+  const device = DeviceKey.fromPrivateKey(id("iotrail gas thermometer"));
+  const registryDomain = await registryClient.domain();
+  await registryClient.register({
+    key: device.address,
+    owner: payerAddress,
+    metadataHash: id("thermometer"),
+    metadataURI: "",
+    deadline: DEADLINE,
+    signature: device.signRegistration({
+      domain: registryDomain,
+      registrant: manufacturerAddress,
+      owner: payerAddress,
+      deadline: DEADLINE,
+    }),
+  });
+  const anchor = await new TelemetryAnchor__factory(admin).deploy(adminAddress, await registry.getAddress());
+  await anchor.grantRole(await anchor.ANCHORER_ROLE(), adminAddress);
+  const anchorClient = new TelemetryAnchorClient({ contract: anchor });
+  const escrowContract = await new ConditionalEscrow__factory(admin).deploy(await anchor.getAddress());
+  const escrow = new EscrowClient({ contract: escrowContract.connect(payer) });
+  const deadline = BigInt((await payer.provider!.getBlock("latest"))!.timestamp) + 86_400n;
+  const t0 = 1_767_225_600n;
+  const condition = {
+    device: device.address,
+    metric: metricId("temperature.mC"),
+    minValue: 2_000n,
+    maxValue: 8_000n,
+    fromTimestamp: t0,
+    toTimestamp: t0 + 86_400n,
+  };
+  const create = () =>
+    escrowContract
+      .connect(payer)
+      .create(
+        { payee: payeeAddress, token: ETH, amount: 1000n, deadline, arbiter: ZeroAddress, condition },
+        { value: 1000n },
+      );
+  const gas = new Map<string, bigint>();
+  await gasOf(create()); // initializes the escrow counter
+  gas.set("ConditionalEscrow.create(ETH,condition)", await gasOf(create()));
+  const bySig = await escrowContract.escrowCount();
+  const authorization = await escrow.authorizeRelease({ payer, escrowId: bySig, deadline: DEADLINE });
+  gas.set(
+    "ConditionalEscrow.releaseBySig",
+    await gasOf(escrowContract.connect(relayer).releaseBySig(bySig, DEADLINE, authorization.signature)),
+  );
+
+  await gasOf(create());
+  const byReading = await escrowContract.escrowCount();
+  const telemetry = await anchorClient.domain();
+  const readings = Array.from({ length: 1024 }, (_, i) => ({
+    device: device.address,
+    sequence: BigInt(i + 1),
+    timestamp: t0 + 60n * BigInt(i),
+    metric: condition.metric,
+    value: 4_000n + BigInt(i % 100),
+    payloadHash: ZERO_HASH,
+  }));
+  const batch = await ReadingBatch.build(
+    readings.map((reading) => ({ reading, signature: device.signReading(telemetry, reading) })),
+  );
+  const { batchId } = await anchorClient.anchor(batch.header());
+  const { reading, signature } = batch.readings[500]!;
+  gas.set(
+    "ConditionalEscrow.releaseByReading(leaves=1024)",
+    await gasOf(
+      escrowContract
+        .connect(relayer)
+        .releaseByReading(byReading, condition, batchId, reading, signature, batch.proof(500)),
+    ),
+  );
+
+  await gasOf(create());
+  const refunded = await escrowContract.escrowCount();
+  await (payer.provider as unknown as { send(m: string, p: unknown[]): Promise<unknown> }).send(
+    "evm_increaseTime",
+    [86_401],
+  );
+  gas.set("ConditionalEscrow.refund", await gasOf(escrowContract.connect(relayer).refund(refunded)));
   return gas;
 }

@@ -131,3 +131,89 @@ describe("PaymentChannels: invariants", function () {
     );
   });
 });
+
+type EscrowAction =
+  | { kind: "create"; amount: bigint; hours: number }
+  | { kind: "release"; escrow: number; byArbiter: boolean }
+  | { kind: "refund"; escrow: number }
+  | { kind: "wait"; hours: number };
+
+const escrowAction: fc.Arbitrary<EscrowAction> = fc.oneof(
+  fc.record({
+    kind: fc.constant("create" as const),
+    amount: fc.bigInt({ min: 1n, max: 5_000n }),
+    hours: fc.integer({ min: 1, max: 48 }),
+  }),
+  fc.record({ kind: fc.constant("release" as const), escrow: fc.nat(5), byArbiter: fc.boolean() }),
+  fc.record({ kind: fc.constant("refund" as const), escrow: fc.nat(5) }),
+  fc.record({ kind: fc.constant("wait" as const), hours: fc.integer({ min: 1, max: 30 }) }),
+);
+
+async function escrowOnly() {
+  const fx = await channelsFixture();
+  const escrow = await ethers.deployContract("ConditionalEscrow", [fx.other.address]);
+  return { ...fx, escrow };
+}
+
+describe("ConditionalEscrow: invariants", function () {
+  it("property: the balance always equals the active escrows, and each escrow pays out exactly once", async function () {
+    const none = {
+      device: ethers.ZeroAddress,
+      metric: ethers.ZeroHash,
+      minValue: 0n,
+      maxValue: 0n,
+      fromTimestamp: 0n,
+      toTimestamp: 0n,
+    };
+    await fc.assert(
+      fc.asyncProperty(fc.array(escrowAction, { minLength: 1, maxLength: 16 }), async (actions) => {
+        const fx = await loadFixture(escrowOnly);
+        const ids: bigint[] = [];
+        for (const a of actions) {
+          try {
+            if (a.kind === "wait") {
+              await time.increase(a.hours * 3600);
+            } else if (a.kind === "create") {
+              const deadline = BigInt(await time.latest()) + BigInt(a.hours * 3600);
+              const params = {
+                payee: fx.buyer.address,
+                token: ethers.ZeroAddress,
+                amount: a.amount,
+                deadline,
+                arbiter: fx.admin.address,
+                condition: none,
+              };
+              await (await fx.escrow.connect(fx.owner).create(params, { value: a.amount })).wait();
+              ids.push(await fx.escrow.escrowCount());
+            } else if (ids.length > 0) {
+              const id = ids[a.escrow % ids.length]!;
+              const tx =
+                a.kind === "refund"
+                  ? fx.escrow.connect(fx.relayer).refund(id)
+                  : fx.escrow.connect(a.byArbiter ? fx.admin : fx.owner).release(id);
+              await (await tx).wait();
+            }
+          } catch (error) {
+            if (!String(error).includes("reverted with custom error")) throw error;
+          }
+          let active = 0n;
+          for (const id of ids) {
+            const e = await fx.escrow.getEscrow(id);
+            if (Number(e.status) === 1) active += e.amount;
+          }
+          expect(await ethers.provider.getBalance(await fx.escrow.getAddress())).to.equal(active);
+        }
+        // Every escrow that ended has exactly one Released or Refunded event.
+        const released = await fx.escrow.queryFilter(fx.escrow.filters.EscrowReleased());
+        const refunded = await fx.escrow.queryFilter(fx.escrow.filters.EscrowRefunded());
+        const ended = [...released, ...refunded].map((e) => e.args.escrowId);
+        expect(new Set(ended).size).to.equal(ended.length);
+        for (const id of ids) {
+          const status = Number((await fx.escrow.getEscrow(id)).status);
+          expect(ended.includes(id)).to.equal(status === 2 || status === 3);
+        }
+      }),
+      { numRuns: 40 },
+    );
+  });
+});

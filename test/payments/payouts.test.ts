@@ -78,10 +78,10 @@ describe("PaymentChannels: payouts", function () {
     await expect(wallet.execute(await fx.channels.getAddress(), withdraw)).to.changeEtherBalance(fx.other, 1800n);
   });
 
-  it("withdraw reverts with ChannelNothingToWithdraw when nothing is credited", async function () {
+  it("withdraw reverts with PaymentsNothingToWithdraw when nothing is credited", async function () {
     const fx = await loadFixture(channelsFixture);
     await expect(fx.channels.connect(fx.other).withdraw(ethers.ZeroAddress, fx.other.address))
-      .to.be.revertedWithCustomError(fx.channels, "ChannelNothingToWithdraw")
+      .to.be.revertedWithCustomError(fx.channels, "PaymentsNothingToWithdraw")
       .withArgs(fx.other.address, ethers.ZeroAddress);
   });
 
