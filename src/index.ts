@@ -8,3 +8,4 @@ export * from "./anchor";
 export * from "./proof";
 export * from "./verify";
 export * from "./payments";
+export * from "./crypto";

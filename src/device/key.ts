@@ -3,9 +3,10 @@
  * device never needs a provider.
  */
 import { promises as fs } from "node:fs";
-import { Wallet, SigningKey, isHexString } from "ethers";
+import { Wallet, SigningKey, getBytes, hexlify, isHexString } from "ethers";
 import { InvalidInputError } from "../errors";
-import { readingDigest, registryDigest, voucherDigest } from "../eip712";
+import { signDigest } from "../crypto";
+import { readingDigest, registryDigest, voucherDigestBytes } from "../eip712";
 import type { Eip712Domain, Reading, RegistryMessages } from "../eip712";
 
 /** Format version of a saved key file. */
@@ -43,10 +44,12 @@ export interface KeyAcceptanceParams {
 
 export class DeviceKey {
   private readonly signingKey: SigningKey;
+  private readonly privateKeyBytes: Uint8Array;
   readonly address: string;
 
   private constructor(signingKey: SigningKey) {
     this.signingKey = signingKey;
+    this.privateKeyBytes = getBytes(signingKey.privateKey);
     this.address = new Wallet(signingKey).address;
   }
 
@@ -94,9 +97,14 @@ export class DeviceKey {
     await fs.writeFile(path, `${JSON.stringify(file, null, 2)}\n`, { mode: 0o600, flag: "wx" });
   }
 
-  /** Signs an EIP-712 digest (65-byte r || s || v signature, low s). */
+  /** Signs an EIP-712 digest (65-byte r || s || v signature, low s), natively where the binding loads. */
   signDigest(digest: string): string {
-    return this.signingKey.sign(digest).serialized;
+    return hexlify(this.signDigestBytes(getBytes(digest)));
+  }
+
+  /** {@link signDigest} on bytes, for hot paths (thousands of vouchers per second). */
+  signDigestBytes(digest: Uint8Array): Uint8Array {
+    return signDigest(digest, this.privateKeyBytes);
   }
 
   /** Proof for `register`: binds this key to the registrant that submits it and the owner it names. */
@@ -148,7 +156,7 @@ export class DeviceKey {
    * PaymentChannels domain (see `paymentsDomain`). Each voucher supersedes the previous ones.
    */
   signVoucher(domain: Eip712Domain, channelId: bigint, amount: bigint): string {
-    return this.signDigest(voucherDigest(domain, channelId, amount));
+    return hexlify(this.signDigestBytes(voucherDigestBytes(domain, channelId, amount)));
   }
 
   private sign<A extends "RegisterDevice" | "ClaimDevice" | "AcceptKey">(

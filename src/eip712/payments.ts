@@ -92,6 +92,18 @@ export async function signPaymentAction<A extends Exclude<PaymentAction, "Vouche
 }
 
 const VOUCHER_TYPEHASH = getBytes(typeHash(PAYMENT_TYPES, "Voucher"));
+const UINT64_LIMIT = 1n << 64n;
+
+/** Writes a uint256 big-endian at `offset` (one 64-bit store for the common small values). */
+function writeUint256(view: DataView, offset: number, value: bigint): void {
+  if (value < UINT64_LIMIT) {
+    view.setBigUint64(offset + 24, value);
+    return;
+  }
+  for (let word = 0; word < 4; word++) {
+    view.setBigUint64(offset + 24 - 8 * word, (value >> BigInt(64 * word)) & (UINT64_LIMIT - 1n));
+  }
+}
 const separators = new Map<string, Uint8Array>();
 
 /**
@@ -99,6 +111,11 @@ const separators = new Map<string, Uint8Array>();
  * thousands per second; a parity test pins it to ethers and the contract.
  */
 export function voucherDigest(domain: Eip712Domain, channelId: bigint, amount: bigint): string {
+  return hexlify(voucherDigestBytes(domain, channelId, amount));
+}
+
+/** {@link voucherDigest} as bytes. */
+export function voucherDigestBytes(domain: Eip712Domain, channelId: bigint, amount: bigint): Uint8Array {
   const key = `${domain.chainId}:${domain.verifyingContract}:${domain.name}:${domain.version}`;
   let separator = separators.get(key);
   if (separator === undefined) {
@@ -111,14 +128,12 @@ export function voucherDigest(domain: Eip712Domain, channelId: bigint, amount: b
   const struct = new Uint8Array(96);
   struct.set(VOUCHER_TYPEHASH, 0);
   const view = new DataView(struct.buffer);
-  for (let word = 0; word < 4; word++) {
-    view.setBigUint64(32 + 24 - 8 * word, (channelId >> BigInt(64 * word)) & 0xffffffffffffffffn);
-    view.setBigUint64(64 + 24 - 8 * word, (amount >> BigInt(64 * word)) & 0xffffffffffffffffn);
-  }
+  writeUint256(view, 32, channelId);
+  writeUint256(view, 64, amount);
   const message = new Uint8Array(66);
   message[0] = 0x19;
   message[1] = 0x01;
   message.set(separator, 2);
   message.set(keccak256(struct), 34);
-  return hexlify(keccak256(message));
+  return keccak256(message);
 }

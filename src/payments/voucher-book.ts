@@ -3,9 +3,11 @@
  * channel's signer, strictly growing cumulative amount, within deposit and cap, before expiry) and the best
  * one is kept for redeeming or closing.
  */
-import { Signature, getAddress, isHexString, recoverAddress } from "ethers";
+import { getAddress, getBytes, hexlify } from "ethers";
+import { decodeHexInto } from "../bytes";
+import { recoverSignerBytes } from "../crypto";
 import { IotrailError } from "../errors";
-import { voucherDigest } from "../eip712";
+import { voucherDigestBytes } from "../eip712";
 import type { Eip712Domain } from "../eip712";
 import type { ChannelRecord } from "./channels";
 
@@ -34,10 +36,13 @@ export class VoucherBook {
   private readonly domain: Eip712Domain;
   private readonly channel: ChannelTerms;
   private bestVoucher: Voucher | undefined;
+  private readonly signerBytes: Uint8Array;
+  private readonly signatureBuffer = new Uint8Array(65);
 
   constructor(params: { domain: Eip712Domain; channel: ChannelTerms }) {
     this.domain = params.domain;
     this.channel = { ...params.channel, signer: getAddress(params.channel.signer) };
+    this.signerBytes = getBytes(this.channel.signer);
   }
 
   /** The best voucher accepted so far (highest amount), if any. */
@@ -84,20 +89,26 @@ export class VoucherBook {
         cap: channel.cap.toString(),
       });
     }
-    let signer: string;
-    try {
-      if (!isHexString(voucher.signature, 65)) throw new Error("a signature is 65 bytes");
-      signer = recoverAddress(
-        voucherDigest(this.domain, voucher.channelId, voucher.amount),
-        Signature.from(voucher.signature),
-      );
-    } catch (cause) {
-      throw new VoucherRejectedError("malformed", `malformed voucher signature: ${(cause as Error).message}`);
+    const signature = this.signatureBuffer;
+    const signer = decodeHexInto(signature, 0, voucher.signature, 65)
+      ? recoverSignerBytes(voucherDigestBytes(this.domain, voucher.channelId, voucher.amount), signature)
+      : undefined;
+    if (signer === undefined) {
+      throw new VoucherRejectedError("malformed", "malformed or malleable (high-s) voucher signature");
     }
-    if (signer !== channel.signer) {
-      throw new VoucherRejectedError("bad-signature", `the voucher is signed by ${signer}, not ${channel.signer}`);
+    if (!sameBytes(signer, this.signerBytes)) {
+      throw new VoucherRejectedError(
+        "bad-signature",
+        `the voucher is signed by ${getAddress(hexlify(signer))}, not ${channel.signer}`,
+      );
     }
     this.bestVoucher = { ...voucher };
     return this.bestVoucher;
   }
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }

@@ -2,17 +2,10 @@
  * Telemetry readings: validation of untrusted input, the JSON wire form, the Merkle leaf and device
  * signatures. The EIP-712 type and the field encoding come from `src/eip712/telemetry.ts`.
  */
-import {
-  Signature,
-  decodeBytes32String,
-  encodeBytes32String,
-  getAddress,
-  hexlify,
-  isHexString,
-  recoverAddress,
-} from "ethers";
+import { decodeBytes32String, encodeBytes32String, getAddress, getBytes, hexlify, isHexString } from "ethers";
 import { InvalidInputError, SignatureError } from "../errors";
-import { encodeReadingInto, readingDigest } from "../eip712/telemetry";
+import { encodeReadingInto, readingDigestBytes } from "../eip712/telemetry";
+import { recoverSigner } from "../crypto";
 import type { Eip712Domain, Reading } from "../eip712";
 import { keccak256 } from "../merkle/keccak";
 
@@ -135,14 +128,13 @@ export function readingLeaf(reading: Reading): string {
  * with a {@link SignatureError}, as OpenZeppelin's ECDSA does on-chain.
  */
 export function recoverReadingSigner(domain: Eip712Domain, reading: Reading, signature: string): string {
-  let parsed: Signature;
-  try {
-    if (!isHexString(signature, 65)) throw new Error("a signature is 65 bytes of 0x-hex (r, s, v)");
-    parsed = Signature.from(signature);
-  } catch (cause) {
-    throw new SignatureError("malformed reading signature", { details: { signature }, cause });
+  const signer = isHexString(signature, 65)
+    ? recoverSigner(readingDigestBytes(domain, reading), getBytes(signature))
+    : undefined;
+  if (signer === undefined) {
+    throw new SignatureError("malformed or malleable (high-s) reading signature", { details: { signature } });
   }
-  return recoverAddress(readingDigest(domain, reading), parsed);
+  return signer;
 }
 
 /** Whether `signature` is `reading.device`'s signature of `reading` under `domain`. */

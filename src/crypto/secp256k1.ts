@@ -1,0 +1,88 @@
+/**
+ * secp256k1 signing and address recovery for hot paths (payees checking vouchers, batchers checking
+ * readings, payers signing vouchers). Two backends, same results:
+ *
+ * - `native`: the `secp256k1` package's prebuilt libsecp256k1 binding (linux-x64 ships in the package;
+ *   nothing is compiled or downloaded at install time);
+ * - `js`: `@noble/curves`, where the native binding cannot load.
+ *
+ * Both reject malleable (high-s) signatures, as OpenZeppelin's ECDSA does on-chain, and produce low-s
+ * signatures. {@link secp256k1Backend} says which one is active.
+ */
+import { secp256k1 as noble } from "@noble/curves/secp256k1";
+import { getAddress, hexlify } from "ethers";
+import { keccak256 } from "../merkle/keccak";
+
+interface NativeSecp256k1 {
+  ecdsaSign(message: Uint8Array, privateKey: Uint8Array): { signature: Uint8Array; recid: number };
+  ecdsaRecover(signature: Uint8Array, recid: number, message: Uint8Array, compressed: boolean): Uint8Array;
+}
+
+const HALF_N = noble.CURVE.n >> 1n;
+
+function loadNative(): NativeSecp256k1 | undefined {
+  try {
+    // The package falls back to a slow pure-JS build when its binding is missing; load the binding only.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return require("secp256k1/bindings") as NativeSecp256k1;
+  } catch {
+    return undefined;
+  }
+}
+
+const native = loadNative();
+
+export function secp256k1Backend(): "native" | "js" {
+  return native === undefined ? "js" : "native";
+}
+
+function highS(signature: Uint8Array): boolean {
+  let s = 0n;
+  for (let i = 32; i < 64; i++) s = (s << 8n) | BigInt(signature[i]!);
+  return s > HALF_N;
+}
+
+/**
+ * The address that signed the 32-byte `digest` (checksummed), or undefined for a malformed, high-s or
+ * unrecoverable 65-byte signature (r ‖ s ‖ v, v 27 or 28).
+ */
+export function recoverSigner(digest: Uint8Array, signature: Uint8Array): string | undefined {
+  const address = recoverSignerBytes(digest, signature);
+  return address === undefined ? undefined : getAddress(hexlify(address));
+}
+
+/** {@link recoverSigner} as the 20 address bytes, without the checksum encoding (for hot paths). */
+export function recoverSignerBytes(digest: Uint8Array, signature: Uint8Array): Uint8Array | undefined {
+  if (digest.length !== 32 || signature.length !== 65) return undefined;
+  const v = signature[64]!;
+  if ((v !== 27 && v !== 28) || highS(signature)) return undefined;
+  let publicKey: Uint8Array;
+  try {
+    if (native !== undefined) {
+      publicKey = native.ecdsaRecover(signature.subarray(0, 64), v - 27, digest, false);
+    } else {
+      publicKey = noble.Signature.fromCompact(signature.subarray(0, 64))
+        .addRecoveryBit(v - 27)
+        .recoverPublicKey(digest)
+        .toRawBytes(false);
+    }
+  } catch {
+    return undefined;
+  }
+  return keccak256(publicKey.subarray(1)).subarray(12);
+}
+
+/** Signs a 32-byte digest: a 65-byte low-s signature r ‖ s ‖ v with v 27 or 28. */
+export function signDigest(digest: Uint8Array, privateKey: Uint8Array): Uint8Array {
+  const out = new Uint8Array(65);
+  if (native !== undefined) {
+    const { signature, recid } = native.ecdsaSign(digest, privateKey);
+    out.set(signature, 0);
+    out[64] = 27 + recid;
+  } else {
+    const signature = noble.sign(digest, privateKey, { lowS: true });
+    out.set(signature.toCompactRawBytes(), 0);
+    out[64] = 27 + signature.recovery;
+  }
+  return out;
+}
