@@ -4,12 +4,13 @@ import { runDemo } from "../../src/demo";
 
 describe("demo", function () {
   describe("runDemo", function () {
-    it("anchors a fleet's readings; the partner's bundle verifies, a tampered or revoked one does not", async function () {
+    it("anchors a fleet's readings (bundle verifies, tampered or revoked does not) and pays by channel and escrow", async function () {
       const lines: string[] = [];
-      const { anchoring } = await runDemo({
+      const { anchoring, payments } = await runDemo({
         signers: await ethers.getSigners(),
         devices: 5,
         readingsPerDevice: 12,
+        vouchers: 200,
         log: (line) => lines.push(line),
       });
       expect(anchoring.report.ok).to.equal(true);
@@ -20,6 +21,9 @@ describe("demo", function () {
       expect(failed(anchoring.revokedReport)).to.deep.equal(["device-valid"]);
       expect(lines).to.include("\n== telemetry anchoring");
       expect(lines.some((l) => l.includes("in one transaction"))).to.equal(true);
+      expect(payments.paid).to.equal(200n * 10n ** 12n);
+      expect(payments.channelTransactions).to.equal(2);
+      expect(payments.escrowStatus).to.equal(2); // Released
     });
   });
 });
