@@ -13,6 +13,10 @@ import {IPullPayments} from "./IPullPayments.sol";
  * the payee), closes the channel with it, or answers a close the payer started within the challenge period.
  * Channel ids are sequential and never reused.
  *
+ * A channel's fixed terms (payer, payee, signer, token, cap, expiry) are stored as one hash; every call
+ * after `open` passes them in full (`ChannelTerms`, as `ChannelOpened` emitted them) and the contract checks
+ * them against the hash. Two storage slots per channel instead of four keep `open` cheap.
+ *
  * A revocation of the signer's device after the channel opened does not void vouchers already signed: the
  * payee is fixed, so a stolen key can only pay the chosen payee up to the channel's cap and deposit, and the
  * payer limits that exposure by starting a close. Letting a revocation void vouchers would let a payer who
@@ -54,16 +58,32 @@ interface IPaymentChannels is IPullPayments {
         bytes32 s;
     }
 
-    /// @notice A channel as returned by `getChannel`.
-    struct ChannelInfo {
+    /// @notice The fixed terms of a channel, hashed into its record.
+    /// @param payer The funder, refunded at close.
+    /// @param payee Who is paid.
+    /// @param signer Device key whose vouchers pay the payee.
+    /// @param token ERC-20 token, or the zero address for ETH.
+    /// @param cap Most the signer may ever authorize (0: the deposit).
+    /// @param expiry Last chain time at which vouchers are accepted (0: none).
+    struct ChannelTerms {
         address payer;
         address payee;
         address signer;
         address token;
-        uint96 deposit;
-        uint96 paid;
         uint96 cap;
         uint48 expiry;
+    }
+
+    /// @notice A channel's changing state as returned by `getChannel`.
+    /// @param termsHash keccak256(abi.encode(terms)); zero for no channel.
+    /// @param deposit Total deposited.
+    /// @param paid Cumulative amount paid to the payee.
+    /// @param closesAt End of the challenge period while closing, else 0.
+    /// @param status Life-cycle status.
+    struct ChannelInfo {
+        bytes32 termsHash;
+        uint96 deposit;
+        uint96 paid;
         uint48 closesAt;
         ChannelStatus status;
     }
@@ -108,6 +128,7 @@ interface IPaymentChannels is IPullPayments {
     error ChannelSignatureExpired(uint256 deadline, uint256 timestamp);
     error ChannelChallengePeriod(uint256 channelId, uint48 closesAt);
     error ChannelTokenRequired();
+    error ChannelTermsMismatch(uint256 channelId, bytes32 expected, bytes32 given);
 
     /**
      * @notice Opens a channel funded by msg.sender (ETH in msg.value, or an ERC-20 deposit pulled with
@@ -138,27 +159,30 @@ interface IPaymentChannels is IPullPayments {
     /**
      * @notice Adds to the deposit of an open channel (not once a close started). Anyone may top up.
      * @param channelId The channel.
+     * @param terms The channel's terms, as `ChannelOpened` emitted them.
      * @param amount The amount (for ETH: msg.value).
      */
-    function topUp(uint256 channelId, uint96 amount) external payable;
+    function topUp(uint256 channelId, ChannelTerms calldata terms, uint96 amount) external payable;
 
     /**
      * @notice Pays the payee up to a voucher's cumulative `amount`, keeping the channel open. Anyone may
      * submit; the payout always goes to the payee.
      * @param channelId The channel.
+     * @param terms The channel's terms, as `ChannelOpened` emitted them.
      * @param amount The voucher's cumulative amount; must exceed what was paid so far.
      * @param signature The signer's EIP-712 `Voucher(channelId, amount)` signature.
      */
-    function redeem(uint256 channelId, uint96 amount, bytes calldata signature) external;
+    function redeem(uint256 channelId, ChannelTerms calldata terms, uint96 amount, bytes calldata signature) external;
 
     /**
      * @notice Closes the channel at a voucher's cumulative amount (or at what was paid, with `amount` 0):
      * the payee gets the rest of that amount, the payer the rest of the deposit. Only the payee.
      * @param channelId The channel.
+     * @param terms The channel's terms, as `ChannelOpened` emitted them.
      * @param amount The voucher's cumulative amount, or 0 to close at what was paid.
      * @param signature The signer's voucher signature (ignored when `amount` is 0).
      */
-    function close(uint256 channelId, uint96 amount, bytes calldata signature) external;
+    function close(uint256 channelId, ChannelTerms calldata terms, uint96 amount, bytes calldata signature) external;
 
     /**
      * @notice `close` for a payee that signed `CloseChannel(channelId, amount, nonce, deadline)`. Anyone may
@@ -166,6 +190,7 @@ interface IPaymentChannels is IPullPayments {
      */
     function closeBySig(
         uint256 channelId,
+        ChannelTerms calldata terms,
         uint96 amount,
         bytes calldata voucherSignature,
         uint256 deadline,
@@ -176,27 +201,41 @@ interface IPaymentChannels is IPullPayments {
      * @notice Starts a close by the payer: the payee has the challenge period to redeem or close with its
      * best voucher; then anyone may `finalize`. No top-up is accepted afterwards.
      * @param channelId The channel.
+     * @param terms The channel's terms, as `ChannelOpened` emitted them.
      */
-    function startClose(uint256 channelId) external;
+    function startClose(uint256 channelId, ChannelTerms calldata terms) external;
 
     /**
      * @notice `startClose` for a payer that signed `StartClose(channelId, nonce, deadline)`. Anyone may submit.
      */
-    function startCloseBySig(uint256 channelId, uint256 deadline, bytes calldata signature) external;
+    function startCloseBySig(
+        uint256 channelId,
+        ChannelTerms calldata terms,
+        uint256 deadline,
+        bytes calldata signature
+    ) external;
 
     /**
      * @notice Ends a channel whose challenge period is over, or whose expiry passed: the payer gets the
      * deposit minus what was paid. Anyone may call.
      * @param channelId The channel.
+     * @param terms The channel's terms, as `ChannelOpened` emitted them.
      */
-    function finalize(uint256 channelId) external;
+    function finalize(uint256 channelId, ChannelTerms calldata terms) external;
 
     /**
-     * @notice A channel.
+     * @notice A channel's state.
      * @param channelId The channel.
      * @return The channel (status None if it does not exist).
      */
     function getChannel(uint256 channelId) external view returns (ChannelInfo memory);
+
+    /**
+     * @notice The hash a channel's terms are stored as.
+     * @param terms The terms.
+     * @return keccak256(abi.encode(terms)).
+     */
+    function termsHash(ChannelTerms calldata terms) external pure returns (bytes32);
 
     /// @notice Number of channels opened so far (also the latest id).
     function channelCount() external view returns (uint256);

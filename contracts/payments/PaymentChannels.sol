@@ -95,17 +95,17 @@ contract PaymentChannels is IPaymentChannels, EIP712, Nonces, PullPayments {
     }
 
     /// @inheritdoc IPaymentChannels
-    function topUp(uint256 channelId, uint96 amount) external payable nonReentrant {
+    function topUp(uint256 channelId, ChannelTerms calldata terms, uint96 amount) external payable nonReentrant {
         Channels.Channel storage channel = _channels[channelId];
+        channel.checkTerms(channelId, terms);
         channel.requireOpen(channelId);
-        address token = channel.token;
         uint96 received;
-        if (token == address(0)) {
+        if (terms.token == address(0)) {
             if (msg.value != amount) revert ChannelInvalidDeposit(amount, msg.value);
             received = amount;
         } else {
             if (msg.value != 0) revert ChannelInvalidDeposit(0, msg.value);
-            received = _pull(token, msg.sender, amount);
+            received = _pull(terms.token, msg.sender, amount);
         }
         uint96 deposit = channel.deposit + received;
         channel.deposit = deposit;
@@ -113,60 +113,80 @@ contract PaymentChannels is IPaymentChannels, EIP712, Nonces, PullPayments {
     }
 
     /// @inheritdoc IPaymentChannels
-    function redeem(uint256 channelId, uint96 amount, bytes calldata signature) external nonReentrant {
+    function redeem(
+        uint256 channelId,
+        ChannelTerms calldata terms,
+        uint96 amount,
+        bytes calldata signature
+    ) external nonReentrant {
         Channels.Channel storage channel = _channels[channelId];
-        uint96 owed = _acceptVoucher(channel, channelId, amount, signature);
+        channel.checkTerms(channelId, terms);
+        uint96 owed = _acceptVoucher(channel, channelId, terms, amount, signature);
         emit VoucherRedeemed(channelId, amount, owed);
-        _payout(channel.payee, channel.token, owed);
+        _payout(terms.payee, terms.token, owed);
     }
 
     /// @inheritdoc IPaymentChannels
-    function close(uint256 channelId, uint96 amount, bytes calldata signature) external nonReentrant {
-        address payee = _channels[channelId].payee;
-        if (msg.sender != payee) revert ChannelUnauthorized(channelId, msg.sender);
-        _close(channelId, amount, signature);
+    function close(
+        uint256 channelId,
+        ChannelTerms calldata terms,
+        uint96 amount,
+        bytes calldata signature
+    ) external nonReentrant {
+        Channels.Channel storage channel = _channels[channelId];
+        channel.checkTerms(channelId, terms);
+        if (msg.sender != terms.payee) revert ChannelUnauthorized(channelId, msg.sender);
+        _close(channel, channelId, terms, amount, signature);
     }
 
     /// @inheritdoc IPaymentChannels
     function closeBySig(
         uint256 channelId,
+        ChannelTerms calldata terms,
         uint96 amount,
         bytes calldata voucherSignature,
         uint256 deadline,
         bytes calldata payeeSignature
     ) external nonReentrant {
-        address payee = _channels[channelId].payee;
-        if (payee == address(0)) revert ChannelUnknown(channelId);
-        bytes32 structHash = keccak256(
-            abi.encode(CLOSE_CHANNEL_TYPEHASH, channelId, amount, _useNonce(payee), deadline)
-        );
-        _checkSignature(payee, structHash, deadline, payeeSignature);
-        _close(channelId, amount, voucherSignature);
-    }
-
-    /// @inheritdoc IPaymentChannels
-    function startClose(uint256 channelId) external {
-        if (msg.sender != _channels[channelId].payer) revert ChannelUnauthorized(channelId, msg.sender);
-        _startClose(channelId);
-    }
-
-    /// @inheritdoc IPaymentChannels
-    function startCloseBySig(uint256 channelId, uint256 deadline, bytes calldata signature) external {
-        address payer = _channels[channelId].payer;
-        if (payer == address(0)) revert ChannelUnknown(channelId);
-        bytes32 structHash = keccak256(abi.encode(START_CLOSE_TYPEHASH, channelId, _useNonce(payer), deadline));
-        _checkSignature(payer, structHash, deadline, signature);
-        _startClose(channelId);
-    }
-
-    /// @inheritdoc IPaymentChannels
-    function finalize(uint256 channelId) external nonReentrant {
         Channels.Channel storage channel = _channels[channelId];
+        channel.checkTerms(channelId, terms);
+        bytes32 structHash = keccak256(
+            abi.encode(CLOSE_CHANNEL_TYPEHASH, channelId, amount, _useNonce(terms.payee), deadline)
+        );
+        _checkSignature(terms.payee, structHash, deadline, payeeSignature);
+        _close(channel, channelId, terms, amount, voucherSignature);
+    }
+
+    /// @inheritdoc IPaymentChannels
+    function startClose(uint256 channelId, ChannelTerms calldata terms) external {
+        Channels.Channel storage channel = _channels[channelId];
+        channel.checkTerms(channelId, terms);
+        if (msg.sender != terms.payer) revert ChannelUnauthorized(channelId, msg.sender);
+        _startClose(channel, channelId);
+    }
+
+    /// @inheritdoc IPaymentChannels
+    function startCloseBySig(
+        uint256 channelId,
+        ChannelTerms calldata terms,
+        uint256 deadline,
+        bytes calldata signature
+    ) external {
+        Channels.Channel storage channel = _channels[channelId];
+        channel.checkTerms(channelId, terms);
+        bytes32 structHash = keccak256(abi.encode(START_CLOSE_TYPEHASH, channelId, _useNonce(terms.payer), deadline));
+        _checkSignature(terms.payer, structHash, deadline, signature);
+        _startClose(channel, channelId);
+    }
+
+    /// @inheritdoc IPaymentChannels
+    function finalize(uint256 channelId, ChannelTerms calldata terms) external nonReentrant {
+        Channels.Channel storage channel = _channels[channelId];
+        channel.checkTerms(channelId, terms);
         ChannelStatus current = channel.status();
-        if (current == ChannelStatus.None) revert ChannelUnknown(channelId);
         if (current == ChannelStatus.Closed) revert ChannelNotOpen(channelId, current);
-        if (!channel.finalizable()) revert ChannelChallengePeriod(channelId, channel.closesAt);
-        _settle(channel, channelId);
+        if (!channel.finalizable(terms.expiry)) revert ChannelChallengePeriod(channelId, channel.closesAt);
+        _settle(channel, channelId, terms);
     }
 
     /// @inheritdoc IPaymentChannels
@@ -175,17 +195,17 @@ contract PaymentChannels is IPaymentChannels, EIP712, Nonces, PullPayments {
         uint48 closesAt = channel.closesAt;
         return
             ChannelInfo({
-                payer: channel.payer,
-                payee: channel.payee,
-                signer: channel.signer,
-                token: channel.token,
+                termsHash: channel.termsHash,
                 deposit: channel.deposit,
                 paid: channel.paid,
-                cap: channel.cap,
-                expiry: channel.expiry,
                 closesAt: closesAt == Channels.CLOSED ? 0 : closesAt,
                 status: channel.status()
             });
+    }
+
+    /// @inheritdoc IPaymentChannels
+    function termsHash(ChannelTerms calldata terms) external pure returns (bytes32) {
+        return Channels.hash(terms);
     }
 
     /// @inheritdoc IPaymentChannels
@@ -209,15 +229,10 @@ contract PaymentChannels is IPaymentChannels, EIP712, Nonces, PullPayments {
         if (!_registry.validAt(params.signer, Time.timestamp())) revert ChannelSignerNotValid(params.signer);
         channelId = ++_channelCount;
         Channels.Channel storage channel = _channels[channelId];
-        channel.payer = payer;
+        channel.termsHash = keccak256(
+            abi.encode(payer, params.payee, params.signer, params.token, params.cap, params.expiry)
+        );
         channel.deposit = deposit;
-        channel.payee = params.payee;
-        channel.signer = params.signer;
-        channel.expiry = params.expiry;
-        if (params.token != address(0) || params.cap != 0) {
-            channel.token = params.token;
-            channel.cap = params.cap;
-        }
         emit ChannelOpened(
             channelId,
             payer,
@@ -234,16 +249,16 @@ contract PaymentChannels is IPaymentChannels, EIP712, Nonces, PullPayments {
     function _acceptVoucher(
         Channels.Channel storage channel,
         uint256 channelId,
+        ChannelTerms calldata terms,
         uint96 amount,
         bytes calldata signature
     ) private returns (uint96 owed) {
-        channel.requireAcceptsVouchers(channelId);
-        channel.checkAmount(channelId, amount);
-        address signer = channel.signer;
+        channel.requireAcceptsVouchers(channelId, terms.expiry);
+        channel.checkAmount(channelId, amount, terms.cap);
         bytes32 digest = _hashTypedDataV4(keccak256(abi.encode(VOUCHER_TYPEHASH, channelId, amount)));
         (address recovered, ECDSA.RecoverError error, ) = ECDSA.tryRecover(digest, signature);
-        if (error != ECDSA.RecoverError.NoError || recovered != signer) {
-            revert ChannelInvalidVoucher(channelId, signer, recovered);
+        if (error != ECDSA.RecoverError.NoError || recovered != terms.signer) {
+            revert ChannelInvalidVoucher(channelId, terms.signer, recovered);
         }
         // checkAmount proved amount > paid.
         unchecked {
@@ -252,23 +267,25 @@ contract PaymentChannels is IPaymentChannels, EIP712, Nonces, PullPayments {
         channel.paid = amount;
     }
 
-    function _close(uint256 channelId, uint96 amount, bytes calldata signature) private {
-        Channels.Channel storage channel = _channels[channelId];
+    function _close(
+        Channels.Channel storage channel,
+        uint256 channelId,
+        ChannelTerms calldata terms,
+        uint96 amount,
+        bytes calldata signature
+    ) private {
         if (amount == 0) {
             ChannelStatus current = channel.status();
-            if (current != ChannelStatus.Open && current != ChannelStatus.Closing) {
-                revert ChannelNotOpen(channelId, current);
-            }
+            if (current == ChannelStatus.Closed) revert ChannelNotOpen(channelId, current);
         } else {
-            uint96 owed = _acceptVoucher(channel, channelId, amount, signature);
+            uint96 owed = _acceptVoucher(channel, channelId, terms, amount, signature);
             emit VoucherRedeemed(channelId, amount, owed);
-            _payout(channel.payee, channel.token, owed);
+            _payout(terms.payee, terms.token, owed);
         }
-        _settle(channel, channelId);
+        _settle(channel, channelId, terms);
     }
 
-    function _startClose(uint256 channelId) private {
-        Channels.Channel storage channel = _channels[channelId];
+    function _startClose(Channels.Channel storage channel, uint256 channelId) private {
         channel.requireOpen(channelId);
         uint48 closesAt = Time.timestamp() + _challengePeriod;
         channel.closesAt = closesAt;
@@ -276,7 +293,7 @@ contract PaymentChannels is IPaymentChannels, EIP712, Nonces, PullPayments {
     }
 
     /// @dev Closes the channel and refunds the payer the deposit minus what was paid.
-    function _settle(Channels.Channel storage channel, uint256 channelId) private {
+    function _settle(Channels.Channel storage channel, uint256 channelId, ChannelTerms calldata terms) private {
         channel.closesAt = Channels.CLOSED;
         uint96 paid = channel.paid;
         // paid never exceeds deposit (checkAmount).
@@ -285,7 +302,7 @@ contract PaymentChannels is IPaymentChannels, EIP712, Nonces, PullPayments {
             refund = channel.deposit - paid;
         }
         emit ChannelClosed(channelId, paid, refund);
-        _payout(channel.payer, channel.token, refund);
+        _payout(terms.payer, terms.token, refund);
     }
 
     function _checkSignature(

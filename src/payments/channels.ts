@@ -3,11 +3,12 @@
  * hold no ETH (the funder, payer or payee signs; any account submits). Reverts decode into
  * `ContractRevertError`.
  */
-import { Contract, Signature } from "ethers";
+import { AbiCoder, Contract, Signature, keccak256 } from "ethers";
 import type { ContractRunner, ContractTransactionReceipt, Signer } from "ethers";
 import { PaymentChannels__factory } from "../../typechain-types";
 import type { PaymentChannels } from "../../typechain-types";
 import { callDecoded, eventIn, readEip712Domain, sendDecoded } from "../contract-calls";
+import { InvalidInputError } from "../errors";
 import { signPaymentAction } from "../eip712";
 import type { Eip712Domain } from "../eip712";
 import type { Authorization } from "../registry";
@@ -34,16 +35,20 @@ export interface OpenChannelParams {
   expiry?: bigint;
 }
 
-export interface ChannelRecord {
-  channelId: bigint;
+/** A channel's fixed terms, as `ChannelOpened` emitted them (the contract stores their hash). */
+export interface ChannelTerms {
   payer: string;
   payee: string;
   signer: string;
   token: string;
-  deposit: bigint;
-  paid: bigint;
   cap: bigint;
   expiry: bigint;
+}
+
+export interface ChannelRecord extends ChannelTerms {
+  channelId: bigint;
+  deposit: bigint;
+  paid: bigint;
   closesAt: bigint;
   status: ChannelStatus;
 }
@@ -63,12 +68,42 @@ const PERMIT_ABI = [
   "function eip712Domain() view returns (bytes1, string, string, uint256, address, bytes32, uint256[])",
 ];
 
+/** keccak256(abi.encode(terms)): the hash the contract stores a channel's terms as. */
+export function channelTermsHash(terms: ChannelTerms): string {
+  return keccak256(
+    AbiCoder.defaultAbiCoder().encode(
+      ["address", "address", "address", "address", "uint96", "uint48"],
+      [terms.payer, terms.payee, terms.signer, terms.token, terms.cap, terms.expiry],
+    ),
+  );
+}
+
+/**
+ * The terms of `channelId`: the `ChannelOpened` event whose terms hash to what the contract stores (so a
+ * reorganized or reverted chain never yields stale terms).
+ */
+export async function readChannelTerms(contract: PaymentChannels, channelId: bigint): Promise<ChannelTerms> {
+  const { termsHash } = await contract.getChannel(channelId);
+  const events = await contract.queryFilter(contract.filters.ChannelOpened(channelId));
+  for (const event of events) {
+    const { payer, payee, signer, token, cap, expiry } = event.args;
+    const terms = { payer, payee, signer, token, cap, expiry };
+    if (channelTermsHash(terms) === termsHash) return terms;
+  }
+  throw new InvalidInputError(`no channel ${channelId}`, { details: { channelId: channelId.toString() } });
+}
+
 export class PaymentChannelsClient {
   readonly contract: PaymentChannels;
   private domainPromise: Promise<Eip712Domain> | undefined;
 
   constructor(params: { contract: PaymentChannels }) {
     this.contract = params.contract;
+  }
+
+  /** A channel's fixed terms, from its `ChannelOpened` event. */
+  terms(channelId: bigint): Promise<ChannelTerms> {
+    return readChannelTerms(this.contract, channelId);
   }
 
   static connect(params: { address: string; runner: ContractRunner }): PaymentChannelsClient {
@@ -128,28 +163,38 @@ export class PaymentChannelsClient {
     return { channelId: eventIn(this.contract, receipt, "ChannelOpened").args.channelId as bigint, receipt };
   }
 
-  async topUp(params: { channelId: bigint; amount: bigint; token: string }): Promise<ContractTransactionReceipt> {
-    const value = params.token === ETH ? params.amount : 0n;
-    return this.send(() => this.contract.topUp(params.channelId, params.amount, { value }));
+  async topUp(params: { channelId: bigint; amount: bigint }): Promise<ContractTransactionReceipt> {
+    const terms = await this.terms(params.channelId);
+    const value = terms.token === ETH ? params.amount : 0n;
+    return this.send(() => this.contract.topUp(params.channelId, terms, params.amount, { value }));
   }
 
   /** Redeems a voucher; anyone may submit it, the payee is paid. */
-  redeem(params: { channelId: bigint; amount: bigint; signature: string }): Promise<ContractTransactionReceipt> {
-    return this.send(() => this.contract.redeem(params.channelId, params.amount, params.signature));
+  async redeem(params: { channelId: bigint; amount: bigint; signature: string }): Promise<ContractTransactionReceipt> {
+    const terms = await this.terms(params.channelId);
+    return this.send(() => this.contract.redeem(params.channelId, terms, params.amount, params.signature));
   }
 
   /** Closes as the payee (`amount` 0: at what was paid). With `authorization`, any account relays it. */
-  close(params: {
+  async close(params: {
     channelId: bigint;
     amount: bigint;
     signature: string;
     authorization?: Authorization;
   }): Promise<ContractTransactionReceipt> {
     const { channelId, amount, signature, authorization } = params;
+    const terms = await this.terms(channelId);
     return this.send(() =>
       authorization === undefined
-        ? this.contract.close(channelId, amount, signature)
-        : this.contract.closeBySig(channelId, amount, signature, authorization.deadline, authorization.signature),
+        ? this.contract.close(channelId, terms, amount, signature)
+        : this.contract.closeBySig(
+            channelId,
+            terms,
+            amount,
+            signature,
+            authorization.deadline,
+            authorization.signature,
+          ),
     );
   }
 
@@ -166,12 +211,13 @@ export class PaymentChannelsClient {
   }
 
   /** Starts the payer's close. With `authorization`, any account relays it. */
-  startClose(params: { channelId: bigint; authorization?: Authorization }): Promise<ContractTransactionReceipt> {
+  async startClose(params: { channelId: bigint; authorization?: Authorization }): Promise<ContractTransactionReceipt> {
     const { channelId, authorization } = params;
+    const terms = await this.terms(channelId);
     return this.send(() =>
       authorization === undefined
-        ? this.contract.startClose(channelId)
-        : this.contract.startCloseBySig(channelId, authorization.deadline, authorization.signature),
+        ? this.contract.startClose(channelId, terms)
+        : this.contract.startCloseBySig(channelId, terms, authorization.deadline, authorization.signature),
     );
   }
 
@@ -185,26 +231,23 @@ export class PaymentChannelsClient {
     return { deadline: params.deadline, signature };
   }
 
-  finalize(params: { channelId: bigint }): Promise<ContractTransactionReceipt> {
-    return this.send(() => this.contract.finalize(params.channelId));
+  async finalize(params: { channelId: bigint }): Promise<ContractTransactionReceipt> {
+    const terms = await this.terms(params.channelId);
+    return this.send(() => this.contract.finalize(params.channelId, terms));
   }
 
   withdraw(params: { token: string; to: string }): Promise<ContractTransactionReceipt> {
     return this.send(() => this.contract.withdraw(params.token, params.to));
   }
 
+  /** A channel's terms and state. */
   async getChannel(channelId: bigint): Promise<ChannelRecord> {
-    const c = await this.call(() => this.contract.getChannel(channelId));
+    const [terms, c] = await Promise.all([this.terms(channelId), this.call(() => this.contract.getChannel(channelId))]);
     return {
       channelId,
-      payer: c.payer,
-      payee: c.payee,
-      signer: c.signer,
-      token: c.token,
+      ...terms,
       deposit: c.deposit,
       paid: c.paid,
-      cap: c.cap,
-      expiry: c.expiry,
       closesAt: c.closesAt,
       status: Number(c.status) as ChannelStatus,
     };

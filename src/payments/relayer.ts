@@ -12,6 +12,7 @@ import type { ConditionalEscrow, PaymentChannels } from "../../typechain-types";
 import { ContractRevertError, IotrailError, InvalidInputError, decodeContractError } from "../errors";
 import type { Reading } from "../eip712";
 import type { Authorization } from "../registry";
+import { readChannelTerms } from "./channels";
 import type { OpenChannelParams } from "./channels";
 import type { EscrowCondition } from "./escrow";
 
@@ -122,24 +123,33 @@ export class Relayer {
     }
   }
 
-  private populate(request: RelayRequest): Promise<ContractTransaction> {
+  private async populate(request: RelayRequest): Promise<ContractTransaction> {
     switch (request.kind) {
-      case "redeem":
-        return this.channelsContract().redeem.populateTransaction(request.channelId, request.amount, request.signature);
-      case "closeChannel":
-        return this.channelsContract().closeBySig.populateTransaction(
+      case "redeem": {
+        const channels = this.channelsContract();
+        const terms = await readChannelTerms(channels, request.channelId);
+        return channels.redeem.populateTransaction(request.channelId, terms, request.amount, request.signature);
+      }
+      case "closeChannel": {
+        const channels = this.channelsContract();
+        return channels.closeBySig.populateTransaction(
           request.channelId,
+          await readChannelTerms(channels, request.channelId),
           request.amount,
           request.voucherSignature,
           request.authorization.deadline,
           request.authorization.signature,
         );
-      case "startClose":
-        return this.channelsContract().startCloseBySig.populateTransaction(
+      }
+      case "startClose": {
+        const channels = this.channelsContract();
+        return channels.startCloseBySig.populateTransaction(
           request.channelId,
+          await readChannelTerms(channels, request.channelId),
           request.authorization.deadline,
           request.authorization.signature,
         );
+      }
       case "openChannel": {
         const { channel, authorization } = request;
         const params = { ...channel, cap: channel.cap ?? 0n, expiry: channel.expiry ?? 0n };

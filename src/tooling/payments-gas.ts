@@ -16,7 +16,7 @@ import { TelemetryAnchorClient } from "../anchor";
 import { metricId, ReadingBatch, ZERO_HASH } from "../telemetry";
 import { DeviceKey } from "../device";
 import { DeviceRegistryClient } from "../registry";
-import { ETH, EscrowClient, PaymentChannelsClient } from "../payments";
+import { ETH, EscrowClient, PaymentChannelsClient, readChannelTerms } from "../payments";
 
 const DEADLINE = 2n ** 40n;
 
@@ -75,31 +75,50 @@ export async function measurePaymentsGas(signers: Signer[]): Promise<Map<string,
   const ethId = await contract.channelCount();
   gas.set("PaymentChannels.open(ERC20)", await gasOf(channels.open(tokenParams)));
   const tokenId = await contract.channelCount();
-  gas.set("PaymentChannels.topUp(ETH)", await gasOf(channels.topUp(ethId, 1000n, { value: 1000n })));
-  gas.set("PaymentChannels.topUp(ERC20)", await gasOf(channels.topUp(tokenId, 1000n)));
+  gas.set(
+    "PaymentChannels.topUp(ETH)",
+    await gasOf(channels.topUp(ethId, await readChannelTerms(contract, ethId), 1000n, { value: 1000n })),
+  );
+  gas.set(
+    "PaymentChannels.topUp(ERC20)",
+    await gasOf(channels.topUp(tokenId, await readChannelTerms(contract, tokenId), 1000n)),
+  );
   const v = (channelId: bigint, amount: bigint) => device.signVoucher(domain, channelId, amount);
-  gas.set("PaymentChannels.redeem(ETH)", await gasOf(contract.connect(relayer).redeem(ethId, 200n, v(ethId, 200n))));
+  gas.set(
+    "PaymentChannels.redeem(ETH)",
+    await gasOf(contract.connect(relayer).redeem(ethId, await readChannelTerms(contract, ethId), 200n, v(ethId, 200n))),
+  );
   gas.set(
     "PaymentChannels.redeem(ERC20)",
-    await gasOf(contract.connect(relayer).redeem(tokenId, 100n, v(tokenId, 100n))),
+    await gasOf(
+      contract.connect(relayer).redeem(tokenId, await readChannelTerms(contract, tokenId), 100n, v(tokenId, 100n)),
+    ),
   );
   gas.set(
     "PaymentChannels.close(cooperative,ETH)",
-    await gasOf(contract.connect(payee).close(ethId, 300n, v(ethId, 300n))),
+    await gasOf(contract.connect(payee).close(ethId, await readChannelTerms(contract, ethId), 300n, v(ethId, 300n))),
   );
   gas.set(
     "PaymentChannels.close(cooperative,ERC20)",
-    await gasOf(contract.connect(payee).close(tokenId, 300n, v(tokenId, 300n))),
+    await gasOf(
+      contract.connect(payee).close(tokenId, await readChannelTerms(contract, tokenId), 300n, v(tokenId, 300n)),
+    ),
   );
 
   await gasOf(channels.open(ethParams, { value: ethParams.amount }));
   const closing = await contract.channelCount();
-  gas.set("PaymentChannels.startClose", await gasOf(channels.startClose(closing)));
+  gas.set(
+    "PaymentChannels.startClose",
+    await gasOf(channels.startClose(closing, await readChannelTerms(contract, closing))),
+  );
   await (payer.provider as unknown as { send(m: string, p: unknown[]): Promise<unknown> }).send(
     "evm_increaseTime",
     [86_401],
   );
-  gas.set("PaymentChannels.finalize", await gasOf(contract.connect(relayer).finalize(closing)));
+  gas.set(
+    "PaymentChannels.finalize",
+    await gasOf(contract.connect(relayer).finalize(closing, await readChannelTerms(contract, closing))),
+  );
 
   return gas;
 }

@@ -6,6 +6,16 @@ import { ChannelStatus, ETH } from "../../src/payments";
 import { highS } from "../helpers/registry";
 import { DAY, ONE, channelsFixture, ethChannel, tokenChannel, voucher } from "../helpers/payments";
 
+/** Terms of no channel, for calls on channel ids that do not exist. */
+const NO_TERMS = {
+  payer: ethers.ZeroAddress,
+  payee: ethers.ZeroAddress,
+  signer: ethers.ZeroAddress,
+  token: ethers.ZeroAddress,
+  cap: 0n,
+  expiry: 0n,
+};
+
 describe("PaymentChannels", function () {
   describe("constructor", function () {
     it("records the registry, the challenge period and the EIP-712 domain", async function () {
@@ -60,10 +70,9 @@ describe("PaymentChannels", function () {
       });
       expect((await fx.pay.getChannel(channelId)).deposit).to.equal(990n);
       const over = voucher(fx, channelId, 991n);
-      await expect(fx.channels.redeem(channelId, 991n, over.signature)).to.be.revertedWithCustomError(
-        fx.channels,
-        "ChannelAmountExceedsDeposit",
-      );
+      await expect(
+        fx.channels.redeem(channelId, await fx.pay.terms(channelId), 991n, over.signature),
+      ).to.be.revertedWithCustomError(fx.channels, "ChannelAmountExceedsDeposit");
     });
 
     it("reverts with ChannelInvalidDeposit when the ETH sent differs, or ETH comes with a token", async function () {
@@ -206,38 +215,37 @@ describe("PaymentChannels", function () {
     it("adds to the deposit, in ETH and in tokens, from anyone", async function () {
       const fx = await loadFixture(channelsFixture);
       const eth = await ethChannel(fx);
-      await expect(fx.channels.connect(fx.other).topUp(eth, ONE, { value: ONE }))
+      await expect(fx.channels.connect(fx.other).topUp(eth, await fx.pay.terms(eth), ONE, { value: ONE }))
         .to.emit(fx.channels, "ChannelToppedUp")
         .withArgs(eth, fx.other.address, ONE, 2n * ONE);
       const tok = await tokenChannel(fx, ONE);
-      await fx.pay.topUp({ channelId: tok, amount: ONE, token: await fx.token.getAddress() });
+      await fx.pay.topUp({ channelId: tok, amount: ONE });
       expect((await fx.pay.getChannel(tok)).deposit).to.equal(2n * ONE);
     });
 
     it("reverts with ChannelInvalidDeposit for a wrong msg.value", async function () {
       const fx = await loadFixture(channelsFixture);
       const eth = await ethChannel(fx);
-      await expect(fx.channels.topUp(eth, ONE, { value: 1n })).to.be.revertedWithCustomError(
+      await expect(fx.channels.topUp(eth, await fx.pay.terms(eth), ONE, { value: 1n })).to.be.revertedWithCustomError(
         fx.channels,
         "ChannelInvalidDeposit",
       );
       const tok = await tokenChannel(fx, ONE);
-      await expect(fx.channels.connect(fx.owner).topUp(tok, 1n, { value: 1n })).to.be.revertedWithCustomError(
-        fx.channels,
-        "ChannelInvalidDeposit",
-      );
+      await expect(
+        fx.channels.connect(fx.owner).topUp(tok, await fx.pay.terms(tok), 1n, { value: 1n }),
+      ).to.be.revertedWithCustomError(fx.channels, "ChannelInvalidDeposit");
     });
 
     it("security: no top-up once a close started (ChannelNotOpen)", async function () {
       const fx = await loadFixture(channelsFixture);
       const channelId = await ethChannel(fx);
       await fx.pay.startClose({ channelId });
-      await expect(fx.channels.topUp(channelId, 1n, { value: 1n }))
+      await expect(fx.channels.topUp(channelId, await fx.pay.terms(channelId), 1n, { value: 1n }))
         .to.be.revertedWithCustomError(fx.channels, "ChannelNotOpen")
         .withArgs(channelId, ChannelStatus.Closing);
-      await expect(fx.channels.topUp(99n, 1n, { value: 1n }))
-        .to.be.revertedWithCustomError(fx.channels, "ChannelNotOpen")
-        .withArgs(99n, ChannelStatus.None);
+      await expect(fx.channels.topUp(99n, NO_TERMS, 1n, { value: 1n }))
+        .to.be.revertedWithCustomError(fx.channels, "ChannelUnknown")
+        .withArgs(99n);
     });
   });
 
@@ -246,15 +254,29 @@ describe("PaymentChannels", function () {
       const fx = await loadFixture(channelsFixture);
       const channelId = await ethChannel(fx);
       const v1 = voucher(fx, channelId, ONE / 10n);
-      await expect(fx.channels.connect(fx.relayer).redeem(channelId, v1.amount, v1.signature)).to.changeEtherBalance(
-        fx.buyer,
-        ONE / 10n,
-      );
+      await expect(
+        fx.channels.connect(fx.relayer).redeem(channelId, await fx.pay.terms(channelId), v1.amount, v1.signature),
+      ).to.changeEtherBalance(fx.buyer, ONE / 10n);
       const v2 = voucher(fx, channelId, ONE / 4n);
-      await expect(fx.channels.connect(fx.other).redeem(channelId, v2.amount, v2.signature))
+      await expect(
+        fx.channels.connect(fx.other).redeem(channelId, await fx.pay.terms(channelId), v2.amount, v2.signature),
+      )
         .to.emit(fx.channels, "VoucherRedeemed")
         .withArgs(channelId, ONE / 4n, ONE / 4n - ONE / 10n);
       expect((await fx.pay.getChannel(channelId)).paid).to.equal(ONE / 4n);
+    });
+
+    it("security: terms other than the channel's (another payee or signer) revert with ChannelTermsMismatch", async function () {
+      const fx = await loadFixture(channelsFixture);
+      const channelId = await ethChannel(fx);
+      const terms = await fx.pay.terms(channelId);
+      expect(await fx.channels.termsHash(terms)).to.equal((await fx.channels.getChannel(channelId)).termsHash);
+      const thief = DeviceKey.generate();
+      const forged = { ...terms, payee: fx.other.address, signer: thief.address };
+      const v = voucher(fx, channelId, 10n, thief);
+      await expect(fx.channels.redeem(channelId, forged, 10n, v.signature))
+        .to.be.revertedWithCustomError(fx.channels, "ChannelTermsMismatch")
+        .withArgs(channelId, await fx.channels.termsHash(terms), await fx.channels.termsHash(forged));
     });
 
     it("security: stale and equal vouchers revert with ChannelStaleVoucher", async function () {
@@ -262,11 +284,11 @@ describe("PaymentChannels", function () {
       const channelId = await ethChannel(fx);
       const v5 = voucher(fx, channelId, 5n);
       await fx.pay.redeem(v5);
-      await expect(fx.channels.redeem(channelId, 5n, v5.signature))
+      await expect(fx.channels.redeem(channelId, await fx.pay.terms(channelId), 5n, v5.signature))
         .to.be.revertedWithCustomError(fx.channels, "ChannelStaleVoucher")
         .withArgs(channelId, 5n, 5n);
       const v3 = voucher(fx, channelId, 3n);
-      await expect(fx.channels.redeem(channelId, 3n, v3.signature))
+      await expect(fx.channels.redeem(channelId, await fx.pay.terms(channelId), 3n, v3.signature))
         .to.be.revertedWithCustomError(fx.channels, "ChannelStaleVoucher")
         .withArgs(channelId, 3n, 5n);
     });
@@ -275,11 +297,11 @@ describe("PaymentChannels", function () {
       const fx = await loadFixture(channelsFixture);
       const channelId = await ethChannel(fx, 100n, { cap: 60n });
       const over = voucher(fx, channelId, 101n);
-      await expect(fx.channels.redeem(channelId, 101n, over.signature))
+      await expect(fx.channels.redeem(channelId, await fx.pay.terms(channelId), 101n, over.signature))
         .to.be.revertedWithCustomError(fx.channels, "ChannelAmountExceedsDeposit")
         .withArgs(channelId, 101n, 100n);
       const capped = voucher(fx, channelId, 61n);
-      await expect(fx.channels.redeem(channelId, 61n, capped.signature))
+      await expect(fx.channels.redeem(channelId, await fx.pay.terms(channelId), 61n, capped.signature))
         .to.be.revertedWithCustomError(fx.channels, "ChannelCapExceeded")
         .withArgs(channelId, 61n, 60n);
     });
@@ -289,17 +311,16 @@ describe("PaymentChannels", function () {
       const channelId = await ethChannel(fx);
       const intruder = DeviceKey.generate();
       const forged = voucher(fx, channelId, 10n, intruder);
-      await expect(fx.channels.redeem(channelId, 10n, forged.signature))
+      await expect(fx.channels.redeem(channelId, await fx.pay.terms(channelId), 10n, forged.signature))
         .to.be.revertedWithCustomError(fx.channels, "ChannelInvalidVoucher")
         .withArgs(channelId, fx.device.address, intruder.address);
       const good = voucher(fx, channelId, 10n);
-      await expect(fx.channels.redeem(channelId, 10n, highS(good.signature)))
+      await expect(fx.channels.redeem(channelId, await fx.pay.terms(channelId), 10n, highS(good.signature)))
         .to.be.revertedWithCustomError(fx.channels, "ChannelInvalidVoucher")
         .withArgs(channelId, fx.device.address, ethers.ZeroAddress);
-      await expect(fx.channels.redeem(channelId, 11n, good.signature)).to.be.revertedWithCustomError(
-        fx.channels,
-        "ChannelInvalidVoucher",
-      );
+      await expect(
+        fx.channels.redeem(channelId, await fx.pay.terms(channelId), 11n, good.signature),
+      ).to.be.revertedWithCustomError(fx.channels, "ChannelInvalidVoucher");
     });
 
     it("security: replay on another channel, another chain or a reopened channel fails", async function () {
@@ -307,12 +328,11 @@ describe("PaymentChannels", function () {
       const first = await ethChannel(fx);
       const v = voucher(fx, first, 10n);
       const second = await ethChannel(fx);
-      await expect(fx.channels.redeem(second, 10n, v.signature)).to.be.revertedWithCustomError(
-        fx.channels,
-        "ChannelInvalidVoucher",
-      );
+      await expect(
+        fx.channels.redeem(second, await fx.pay.terms(second), 10n, v.signature),
+      ).to.be.revertedWithCustomError(fx.channels, "ChannelInvalidVoucher");
       const otherChain = fx.device.signVoucher({ ...fx.payments, chainId: fx.payments.chainId + 1n }, first, 10n);
-      await expect(fx.channels.redeem(first, 10n, otherChain)).to.be.revertedWithCustomError(
+      await expect(fx.channels.redeem(first, await fx.pay.terms(first), 10n, otherChain)).to.be.revertedWithCustomError(
         fx.channels,
         "ChannelInvalidVoucher",
       );
@@ -320,13 +340,12 @@ describe("PaymentChannels", function () {
       await fx.pay.connect(fx.buyer).close({ channelId: first, amount: 0n, signature: "0x" });
       const reopened = await ethChannel(fx);
       expect(reopened).to.equal(3n);
-      await expect(fx.channels.redeem(first, 10n, v.signature))
+      await expect(fx.channels.redeem(first, await fx.pay.terms(first), 10n, v.signature))
         .to.be.revertedWithCustomError(fx.channels, "ChannelNotOpen")
         .withArgs(first, ChannelStatus.Closed);
-      await expect(fx.channels.redeem(reopened, 10n, v.signature)).to.be.revertedWithCustomError(
-        fx.channels,
-        "ChannelInvalidVoucher",
-      );
+      await expect(
+        fx.channels.redeem(reopened, await fx.pay.terms(reopened), 10n, v.signature),
+      ).to.be.revertedWithCustomError(fx.channels, "ChannelInvalidVoucher");
     });
 
     it("reverts with ChannelExpired after the expiry and ChannelUnknown for no channel", async function () {
@@ -336,10 +355,10 @@ describe("PaymentChannels", function () {
       await time.setNextBlockTimestamp(expiry);
       await fx.pay.redeem(voucher(fx, channelId, 1n)); // at the expiry: still accepted
       const late = voucher(fx, channelId, 2n);
-      await expect(fx.channels.redeem(channelId, 2n, late.signature))
+      await expect(fx.channels.redeem(channelId, await fx.pay.terms(channelId), 2n, late.signature))
         .to.be.revertedWithCustomError(fx.channels, "ChannelExpired")
         .withArgs(channelId, expiry);
-      await expect(fx.channels.redeem(42n, 2n, late.signature))
+      await expect(fx.channels.redeem(42n, NO_TERMS, 2n, late.signature))
         .to.be.revertedWithCustomError(fx.channels, "ChannelUnknown")
         .withArgs(42n);
     });
@@ -349,7 +368,9 @@ describe("PaymentChannels", function () {
       const channelId = await ethChannel(fx);
       const signed = voucher(fx, channelId, 77n);
       await fx.registry.connect(fx.owner).revoke(fx.deviceId, 1); // the payer owns the device
-      await expect(fx.channels.redeem(channelId, 77n, signed.signature)).to.changeEtherBalance(fx.buyer, 77n);
+      await expect(
+        fx.channels.redeem(channelId, await fx.pay.terms(channelId), 77n, signed.signature),
+      ).to.changeEtherBalance(fx.buyer, 77n);
     });
   });
 
@@ -359,10 +380,9 @@ describe("PaymentChannels", function () {
       const channelId = await ethChannel(fx, 1000n);
       await fx.pay.redeem(voucher(fx, channelId, 100n));
       const v = voucher(fx, channelId, 300n);
-      await expect(fx.channels.connect(fx.buyer).close(channelId, 300n, v.signature)).to.changeEtherBalances(
-        [fx.buyer, fx.owner],
-        [200n, 700n],
-      );
+      await expect(
+        fx.channels.connect(fx.buyer).close(channelId, await fx.pay.terms(channelId), 300n, v.signature),
+      ).to.changeEtherBalances([fx.buyer, fx.owner], [200n, 700n]);
       const channel = await fx.pay.getChannel(channelId);
       expect(channel.status).to.equal(ChannelStatus.Closed);
       expect(channel.closesAt).to.equal(0n);
@@ -372,7 +392,7 @@ describe("PaymentChannels", function () {
       const fx = await loadFixture(channelsFixture);
       const channelId = await ethChannel(fx, 1000n);
       const v = voucher(fx, channelId, 1000n);
-      await expect(fx.channels.connect(fx.buyer).close(channelId, 1000n, v.signature))
+      await expect(fx.channels.connect(fx.buyer).close(channelId, await fx.pay.terms(channelId), 1000n, v.signature))
         .to.emit(fx.channels, "ChannelClosed")
         .withArgs(channelId, 1000n, 0n)
         .and.not.to.emit(fx.channels, "PayoutCredited");
@@ -382,10 +402,10 @@ describe("PaymentChannels", function () {
       const fx = await loadFixture(channelsFixture);
       const channelId = await ethChannel(fx, 1000n);
       await fx.pay.redeem(voucher(fx, channelId, 100n));
-      await expect(fx.channels.connect(fx.buyer).close(channelId, 0n, "0x"))
+      await expect(fx.channels.connect(fx.buyer).close(channelId, await fx.pay.terms(channelId), 0n, "0x"))
         .to.emit(fx.channels, "ChannelClosed")
         .withArgs(channelId, 100n, 900n);
-      await expect(fx.channels.connect(fx.buyer).close(channelId, 0n, "0x"))
+      await expect(fx.channels.connect(fx.buyer).close(channelId, await fx.pay.terms(channelId), 0n, "0x"))
         .to.be.revertedWithCustomError(fx.channels, "ChannelNotOpen")
         .withArgs(channelId, ChannelStatus.Closed);
     });
@@ -393,7 +413,7 @@ describe("PaymentChannels", function () {
     it("only the payee may close (ChannelUnauthorized)", async function () {
       const fx = await loadFixture(channelsFixture);
       const channelId = await ethChannel(fx);
-      await expect(fx.channels.connect(fx.owner).close(channelId, 0n, "0x"))
+      await expect(fx.channels.connect(fx.owner).close(channelId, await fx.pay.terms(channelId), 0n, "0x"))
         .to.be.revertedWithCustomError(fx.channels, "ChannelUnauthorized")
         .withArgs(channelId, fx.owner.address);
     });
@@ -407,12 +427,21 @@ describe("PaymentChannels", function () {
       const deadline = BigInt(await time.latest()) + 3600n;
       const authorization = await fx.pay.authorizeClose({ payee: fx.buyer, channelId, amount: 250n, deadline });
       await expect(
-        fx.channels.connect(fx.relayer).closeBySig(channelId, 250n, v.signature, deadline, authorization.signature),
+        fx.channels
+          .connect(fx.relayer)
+          .closeBySig(channelId, await fx.pay.terms(channelId), 250n, v.signature, deadline, authorization.signature),
       ).to.changeEtherBalances([fx.buyer, fx.owner], [250n, 750n]);
       await expect(
-        fx.channels.closeBySig(channelId, 250n, v.signature, deadline, authorization.signature),
+        fx.channels.closeBySig(
+          channelId,
+          await fx.pay.terms(channelId),
+          250n,
+          v.signature,
+          deadline,
+          authorization.signature,
+        ),
       ).to.be.revertedWithCustomError(fx.channels, "ChannelInvalidSignature");
-      await expect(fx.channels.closeBySig(77n, 1n, "0x", deadline, "0x"))
+      await expect(fx.channels.closeBySig(77n, NO_TERMS, 1n, "0x", deadline, "0x"))
         .to.be.revertedWithCustomError(fx.channels, "ChannelUnknown")
         .withArgs(77n);
     });
@@ -427,17 +456,19 @@ describe("PaymentChannels", function () {
       expect(closesAt).to.equal(BigInt(await time.latest()) + DAY);
       await fx.pay.redeem(voucher(fx, channelId, 400n));
       await time.setNextBlockTimestamp(closesAt - 1n);
-      await expect(fx.channels.finalize(channelId))
+      await expect(fx.channels.finalize(channelId, await fx.pay.terms(channelId)))
         .to.be.revertedWithCustomError(fx.channels, "ChannelChallengePeriod")
         .withArgs(channelId, closesAt);
       await time.setNextBlockTimestamp(closesAt);
-      await expect(fx.channels.finalize(channelId)).to.be.revertedWithCustomError(
+      await expect(fx.channels.finalize(channelId, await fx.pay.terms(channelId))).to.be.revertedWithCustomError(
         fx.channels,
         "ChannelChallengePeriod",
       );
       await time.setNextBlockTimestamp(closesAt + 1n);
-      await expect(fx.channels.connect(fx.other).finalize(channelId)).to.changeEtherBalance(fx.owner, 600n);
-      await expect(fx.channels.finalize(channelId))
+      await expect(
+        fx.channels.connect(fx.other).finalize(channelId, await fx.pay.terms(channelId)),
+      ).to.changeEtherBalance(fx.owner, 600n);
+      await expect(fx.channels.finalize(channelId, await fx.pay.terms(channelId)))
         .to.be.revertedWithCustomError(fx.channels, "ChannelNotOpen")
         .withArgs(channelId, ChannelStatus.Closed);
     });
@@ -450,7 +481,7 @@ describe("PaymentChannels", function () {
       await time.setNextBlockTimestamp(closesAt);
       await fx.pay.redeem(voucher(fx, channelId, 10n));
       const late = voucher(fx, channelId, 20n);
-      await expect(fx.channels.redeem(channelId, 20n, late.signature))
+      await expect(fx.channels.redeem(channelId, await fx.pay.terms(channelId), 20n, late.signature))
         .to.be.revertedWithCustomError(fx.channels, "ChannelExpired")
         .withArgs(channelId, closesAt);
     });
@@ -461,8 +492,10 @@ describe("PaymentChannels", function () {
       const v = voucher(fx, channelId, 300n);
       await ethers.provider.send("evm_setAutomine", [false]);
       try {
-        const start = await fx.channels.connect(fx.owner).startClose(channelId);
-        const redeem = await fx.channels.connect(fx.buyer).redeem(channelId, v.amount, v.signature);
+        const start = await fx.channels.connect(fx.owner).startClose(channelId, await fx.pay.terms(channelId));
+        const redeem = await fx.channels
+          .connect(fx.buyer)
+          .redeem(channelId, await fx.pay.terms(channelId), v.amount, v.signature);
         await mine();
         expect((await start.wait())!.blockNumber).to.equal((await redeem.wait())!.blockNumber);
       } finally {
@@ -477,29 +510,35 @@ describe("PaymentChannels", function () {
       const fx = await loadFixture(channelsFixture);
       const expiry = BigInt(await time.latest()) + 100n;
       const channelId = await ethChannel(fx, 1000n, { expiry });
-      await expect(fx.channels.finalize(channelId))
+      await expect(fx.channels.finalize(channelId, await fx.pay.terms(channelId)))
         .to.be.revertedWithCustomError(fx.channels, "ChannelChallengePeriod")
         .withArgs(channelId, 0n);
       await time.increaseTo(expiry + 1n);
-      await expect(fx.channels.finalize(channelId)).to.changeEtherBalance(fx.owner, 1000n);
-      await expect(fx.channels.finalize(5n)).to.be.revertedWithCustomError(fx.channels, "ChannelUnknown");
+      await expect(fx.channels.finalize(channelId, await fx.pay.terms(channelId))).to.changeEtherBalance(
+        fx.owner,
+        1000n,
+      );
+      await expect(fx.channels.finalize(5n, NO_TERMS)).to.be.revertedWithCustomError(fx.channels, "ChannelUnknown");
     });
 
     it("only the payer starts a close; a relayer may submit the payer's StartClose signature", async function () {
       const fx = await loadFixture(channelsFixture);
       const channelId = await ethChannel(fx);
-      await expect(fx.channels.connect(fx.buyer).startClose(channelId))
+      await expect(fx.channels.connect(fx.buyer).startClose(channelId, await fx.pay.terms(channelId)))
         .to.be.revertedWithCustomError(fx.channels, "ChannelUnauthorized")
         .withArgs(channelId, fx.buyer.address);
       const deadline = BigInt(await time.latest()) + 3600n;
       const authorization = await fx.pay.authorizeStartClose({ payer: fx.owner, channelId, deadline });
       await fx.pay.connect(fx.relayer).startClose({ channelId, authorization });
       expect((await fx.pay.getChannel(channelId)).status).to.equal(ChannelStatus.Closing);
-      await expect(fx.channels.startClose(channelId)).to.be.revertedWithCustomError(fx.channels, "ChannelUnauthorized");
-      await expect(fx.channels.connect(fx.owner).startClose(channelId))
+      await expect(fx.channels.startClose(channelId, await fx.pay.terms(channelId))).to.be.revertedWithCustomError(
+        fx.channels,
+        "ChannelUnauthorized",
+      );
+      await expect(fx.channels.connect(fx.owner).startClose(channelId, await fx.pay.terms(channelId)))
         .to.be.revertedWithCustomError(fx.channels, "ChannelNotOpen")
         .withArgs(channelId, ChannelStatus.Closing);
-      await expect(fx.channels.startCloseBySig(9n, deadline, "0x"))
+      await expect(fx.channels.startCloseBySig(9n, NO_TERMS, deadline, "0x"))
         .to.be.revertedWithCustomError(fx.channels, "ChannelUnknown")
         .withArgs(9n);
     });

@@ -83,15 +83,17 @@ async function run(fx: ChannelsFixture, ids: bigint[], signed: Map<bigint, bigin
       if (!forged && amount > (signed.get(id) ?? 0n)) signed.set(id, amount);
       const tx =
         a.kind === "redeem"
-          ? fx.channels.connect(fx.relayer).redeem(id, amount, v.signature)
-          : fx.channels.connect(fx.buyer).close(id, amount, v.signature);
+          ? fx.channels.connect(fx.relayer).redeem(id, await fx.pay.terms(id), amount, v.signature)
+          : fx.channels.connect(fx.buyer).close(id, await fx.pay.terms(id), amount, v.signature);
       await (await tx).wait();
     } else if (a.kind === "topUp") {
-      await (await fx.channels.connect(fx.other).topUp(id, a.amount, { value: a.amount })).wait();
+      await (
+        await fx.channels.connect(fx.other).topUp(id, await fx.pay.terms(id), a.amount, { value: a.amount })
+      ).wait();
     } else if (a.kind === "startClose") {
-      await (await fx.channels.connect(fx.owner).startClose(id)).wait();
+      await (await fx.channels.connect(fx.owner).startClose(id, await fx.pay.terms(id))).wait();
     } else {
-      await (await fx.channels.connect(fx.other).finalize(id)).wait();
+      await (await fx.channels.connect(fx.other).finalize(id, await fx.pay.terms(id))).wait();
     }
   } catch (error) {
     if (!String(error).includes("reverted with custom error")) throw error;
