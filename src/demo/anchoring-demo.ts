@@ -11,7 +11,7 @@ import { TelemetryAnchorClient } from "../anchor";
 import { DeviceKey } from "../device";
 import { buildProofBundle } from "../proof";
 import type { ProofBundle } from "../proof";
-import { DeviceRegistryClient } from "../registry";
+import { DeviceRegistryClient, registerDeviceKeys } from "../registry";
 import { metricId, ReadingBatch, ZERO_HASH } from "../telemetry";
 import type { SignedReading } from "../telemetry";
 import { verifyBundle } from "../verify";
@@ -44,7 +44,6 @@ export async function runAnchoringDemo(params: {
   const perDevice = params.readingsPerDevice ?? 50;
   const registryContract = DeviceRegistry__factory.connect(params.registry, params.manufacturer);
   const registry = new DeviceRegistryClient({ contract: registryContract });
-  const registryDomain = await registry.domain();
 
   const anchorContract = await new TelemetryAnchor__factory(params.admin).deploy(
     await params.admin.getAddress(),
@@ -64,20 +63,13 @@ export async function runAnchoringDemo(params: {
   ]);
   const deadline = BigInt((await provider.getBlock("latest"))!.timestamp) + 3600n;
   const fleet = Array.from({ length: deviceCount }, () => DeviceKey.generate());
-  await registry.registerBatch({
-    registrations: fleet.map((key, i) => ({
-      key: key.address,
-      owner: ownerAddress,
-      metadataHash: id(`reefer-thermometer unit ${i}`),
-      metadataURI: "",
-      deadline,
-      signature: key.signRegistration({
-        domain: registryDomain,
-        registrant: manufacturerAddress,
-        owner: ownerAddress,
-        deadline,
-      }),
-    })),
+  await registerDeviceKeys({
+    registry,
+    registrant: manufacturerAddress,
+    keys: fleet,
+    owner: ownerAddress,
+    metadataHash: (i) => id(`reefer-thermometer unit ${i}`),
+    deadline,
   });
   log(`registered a fleet of ${deviceCount} thermometers`);
 

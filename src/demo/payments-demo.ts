@@ -8,7 +8,7 @@ import type { Signer } from "ethers";
 import { ConditionalEscrow__factory, PaymentChannels__factory } from "../../typechain-types";
 import { TelemetryAnchorClient } from "../anchor";
 import { DeviceKey } from "../device";
-import { DeviceRegistryClient } from "../registry";
+import { DeviceRegistryClient, registerDeviceKeys } from "../registry";
 import { ETH, EscrowClient, EscrowStatus, PaymentChannelsClient, Relayer, VoucherBook } from "../payments";
 import { metricId, ReadingBatch, ZERO_HASH } from "../telemetry";
 
@@ -41,24 +41,16 @@ export async function runPaymentsDemo(params: {
     params.payee.getAddress(),
   ]);
   const registry = DeviceRegistryClient.connect({ address: params.registry, runner: params.manufacturer });
-  const registryDomain = await registry.domain();
   const deadline = BigInt((await provider.getBlock("latest"))!.timestamp) + 86_400n;
   const meter = DeviceKey.generate();
   const thermometer = DeviceKey.generate();
-  await registry.registerBatch({
-    registrations: [meter, thermometer].map((key, i) => ({
-      key: key.address,
-      owner: ownerAddress,
-      metadataHash: id(i === 0 ? "smart meter" : "reefer thermometer"),
-      metadataURI: "",
-      deadline,
-      signature: key.signRegistration({
-        domain: registryDomain,
-        registrant: manufacturerAddress,
-        owner: ownerAddress,
-        deadline,
-      }),
-    })),
+  await registerDeviceKeys({
+    registry,
+    registrant: manufacturerAddress,
+    keys: [meter, thermometer],
+    owner: ownerAddress,
+    metadataHash: (i) => id(i === 0 ? "smart meter" : "reefer thermometer"),
+    deadline,
   });
 
   const channelsContract = await new PaymentChannels__factory(params.admin).deploy(params.registry, 3600);

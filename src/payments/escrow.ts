@@ -52,7 +52,8 @@ export interface EscrowRecord {
 }
 
 const ZERO_ADDRESS = "0x0000000000000000000000000000000000000000";
-const NO_CONDITION: EscrowCondition = {
+/** The condition of an escrow without one (device zero). */
+export const NO_CONDITION: EscrowCondition = {
   device: ZERO_ADDRESS,
   metric: `0x${"00".repeat(32)}`,
   minValue: 0n,

@@ -15,7 +15,7 @@ import {
 import { TelemetryAnchorClient } from "../anchor";
 import { metricId, ReadingBatch, ZERO_HASH } from "../telemetry";
 import { DeviceKey } from "../device";
-import { DeviceRegistryClient } from "../registry";
+import { DeviceRegistryClient, registerDeviceKeys } from "../registry";
 import { ETH, EscrowClient, PaymentChannelsClient, readChannelTerms } from "../payments";
 
 const DEADLINE = 2n ** 40n;
@@ -35,21 +35,14 @@ export async function measurePaymentsGas(signers: Signer[]): Promise<Map<string,
   ]);
   const registry = await new DeviceRegistry__factory(admin).deploy(await admin.getAddress());
   await registry.grantRole(await registry.MANUFACTURER_ROLE(), manufacturerAddress);
-  const registryClient = new DeviceRegistryClient({ contract: registry.connect(manufacturer) });
   const device = DeviceKey.fromPrivateKey(id("iotrail gas payment device"));
-  const registryDomain = await registryClient.domain();
-  await registryClient.register({
-    key: device.address,
+  await registerDeviceKeys({
+    registry: new DeviceRegistryClient({ contract: registry.connect(manufacturer) }),
+    registrant: manufacturerAddress,
+    keys: [device],
     owner: payerAddress,
-    metadataHash: id("meter"),
-    metadataURI: "",
+    metadataHash: () => id("meter"),
     deadline: DEADLINE,
-    signature: device.signRegistration({
-      domain: registryDomain,
-      registrant: manufacturerAddress,
-      owner: payerAddress,
-      deadline: DEADLINE,
-    }),
   });
   const contract = await new PaymentChannels__factory(admin).deploy(await registry.getAddress(), 86_400);
   const channels = contract.connect(payer);
@@ -134,21 +127,14 @@ export async function measureEscrowGas(signers: Signer[]): Promise<Map<string, b
   ]);
   const registry = await new DeviceRegistry__factory(admin).deploy(adminAddress);
   await registry.grantRole(await registry.MANUFACTURER_ROLE(), manufacturerAddress);
-  const registryClient = new DeviceRegistryClient({ contract: registry.connect(manufacturer) });
   const device = DeviceKey.fromPrivateKey(id("iotrail gas thermometer"));
-  const registryDomain = await registryClient.domain();
-  await registryClient.register({
-    key: device.address,
+  await registerDeviceKeys({
+    registry: new DeviceRegistryClient({ contract: registry.connect(manufacturer) }),
+    registrant: manufacturerAddress,
+    keys: [device],
     owner: payerAddress,
-    metadataHash: id("thermometer"),
-    metadataURI: "",
+    metadataHash: () => id("thermometer"),
     deadline: DEADLINE,
-    signature: device.signRegistration({
-      domain: registryDomain,
-      registrant: manufacturerAddress,
-      owner: payerAddress,
-      deadline: DEADLINE,
-    }),
   });
   const anchor = await new TelemetryAnchor__factory(admin).deploy(adminAddress, await registry.getAddress());
   await anchor.grantRole(await anchor.ANCHORER_ROLE(), adminAddress);

@@ -3,7 +3,7 @@ import { ethers } from "hardhat";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import { DeviceKey } from "../../src/device";
 import { readingDigest } from "../../src/eip712";
-import { ETH, EscrowClient, EscrowStatus, conditionHash } from "../../src/payments";
+import { ETH, EscrowClient, EscrowStatus, NO_CONDITION, conditionHash } from "../../src/payments";
 import type { EscrowCondition } from "../../src/payments";
 import { ReadingBatch } from "../../src/telemetry";
 import type { Reading } from "../../src/telemetry";
@@ -249,17 +249,9 @@ describe("ConditionalEscrow", function () {
       await expect(fx.escrow.releaseByReading(escrowId, loose, p.batchId, p.reading, p.signature, p.proof))
         .to.be.revertedWithCustomError(fx.escrow, "EscrowConditionMismatch")
         .withArgs(escrowId, conditionHash(fx.condition), conditionHash(loose));
-      const none = {
-        device: ethers.ZeroAddress,
-        metric: ethers.ZeroHash,
-        minValue: 0n,
-        maxValue: 0n,
-        fromTimestamp: 0n,
-        toTimestamp: 0n,
-      };
-      const plain = await ethEscrow(fx, { condition: none });
+      const plain = await ethEscrow(fx, { condition: NO_CONDITION });
       await expect(
-        fx.escrow.releaseByReading(plain.escrowId, none, p.batchId, p.reading, p.signature, p.proof),
+        fx.escrow.releaseByReading(plain.escrowId, NO_CONDITION, p.batchId, p.reading, p.signature, p.proof),
       ).to.be.revertedWithCustomError(fx.escrow, "EscrowConditionMismatch");
     });
 
@@ -343,21 +335,13 @@ describe("ConditionalEscrow", function () {
         });
         ids.push(escrowId);
       }
-      const none = {
-        device: ethers.ZeroAddress,
-        metric: ethers.ZeroHash,
-        minValue: 0n,
-        maxValue: 0n,
-        fromTimestamp: 0n,
-        toTimestamp: 0n,
-      };
       const params = {
         payee: fx.buyer.address,
         token: tokenAddress,
         amount: 1n,
         deadline,
         arbiter: ethers.ZeroAddress,
-        condition: none,
+        condition: NO_CONDITION,
       };
       const i = fx.escrow.interface;
       const victim = ids[5]!;
@@ -410,21 +394,13 @@ describe("ConditionalEscrow", function () {
       const fx = await loadFixture(escrowFixture);
       const wallet = await ethers.deployContract("RevertingReceiver");
       const deadline = BigInt(await time.latest()) + HOUR;
-      const none = {
-        device: ethers.ZeroAddress,
-        metric: ethers.ZeroHash,
-        minValue: 0n,
-        maxValue: 0n,
-        fromTimestamp: 0n,
-        toTimestamp: 0n,
-      };
       const params = {
         payee: fx.buyer.address,
         token: ETH,
         amount: 500n,
         deadline,
         arbiter: ethers.ZeroAddress,
-        condition: none,
+        condition: NO_CONDITION,
       };
       await wallet.execute(await fx.escrow.getAddress(), fx.escrow.interface.encodeFunctionData("create", [params]), {
         value: 500n,

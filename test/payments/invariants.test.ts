@@ -3,7 +3,7 @@ import { ethers } from "hardhat";
 import fc from "fast-check";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import { DeviceKey } from "../../src/device";
-import { ChannelStatus } from "../../src/payments";
+import { ChannelStatus, NO_CONDITION } from "../../src/payments";
 import { channelsFixture, voucher } from "../helpers/payments";
 import type { ChannelsFixture } from "../helpers/payments";
 
@@ -159,14 +159,6 @@ async function escrowOnly() {
 
 describe("ConditionalEscrow: invariants", function () {
   it("property: the balance always equals the active escrows, and each escrow pays out exactly once", async function () {
-    const none = {
-      device: ethers.ZeroAddress,
-      metric: ethers.ZeroHash,
-      minValue: 0n,
-      maxValue: 0n,
-      fromTimestamp: 0n,
-      toTimestamp: 0n,
-    };
     await fc.assert(
       fc.asyncProperty(fc.array(escrowAction, { minLength: 1, maxLength: 16 }), async (actions) => {
         const fx = await loadFixture(escrowOnly);
@@ -183,7 +175,7 @@ describe("ConditionalEscrow: invariants", function () {
                 amount: a.amount,
                 deadline,
                 arbiter: fx.admin.address,
-                condition: none,
+                condition: NO_CONDITION,
               };
               await (await fx.escrow.connect(fx.owner).create(params, { value: a.amount })).wait();
               ids.push(await fx.escrow.escrowCount());
