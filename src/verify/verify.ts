@@ -334,6 +334,8 @@ async function checkOnline(
     }
 
     const receipt = await provider.getTransactionReceipt(batch.transactionHash);
+    // Some nodes keep serving receipts of reorganized transactions: the canonical block at that height decides.
+    const canonical = await provider.getBlock(batch.blockNumber);
     const logged = receipt?.logs.some((log) => {
       if (getAddress(log.address) !== anchorAddress) return false;
       const parsed = anchor.interface.parseLog(log);
@@ -349,6 +351,13 @@ async function checkOnline(
         subject,
         "fail",
         `transaction ${batch.transactionHash} is not on this chain (never mined, or reorganized away)`,
+      );
+    } else if (canonical?.hash !== batch.blockHash) {
+      report.add(
+        "anchor-transaction",
+        subject,
+        "fail",
+        `block ${batch.blockNumber} is now ${canonical?.hash ?? "missing"}, not ${batch.blockHash}: the anchoring block was reorganized away`,
       );
     } else if (receipt.blockHash !== batch.blockHash || receipt.blockNumber !== batch.blockNumber) {
       report.add(
@@ -368,7 +377,8 @@ async function checkOnline(
       );
     }
 
-    const confirmations = receipt === null ? 0 : head - receipt.blockNumber + 1;
+    // A mined receipt is one confirmation even if the head we read lags behind it (providers cache it briefly).
+    const confirmations = receipt === null ? 0 : Math.max(1, head - receipt.blockNumber + 1);
     if (confirmations >= minConfirmations) {
       report.add("confirmations", subject, "pass", `${confirmations} confirmation(s), ${minConfirmations} required`);
     } else {
