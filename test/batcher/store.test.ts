@@ -1,0 +1,140 @@
+import { expect } from "chai";
+import { ethers } from "hardhat";
+import { spawn } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import Database from "better-sqlite3";
+import { SqliteReadingStore, StoreCorruptError } from "../../src/batcher";
+import type { AppendItem } from "../../src/batcher";
+import { DeviceKey } from "../../src/device";
+import { readingDigest, telemetryDomain } from "../../src/eip712";
+import { MerkleTree } from "../../src/merkle";
+import { readingLeaf } from "../../src/telemetry";
+import { readingsOf } from "../helpers/anchor";
+import { expectRejected } from "../helpers/expect";
+
+const domain = telemetryDomain(31337n, "0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512");
+const device = DeviceKey.fromPrivateKey(ethers.id("store test device"));
+
+function items(count: number, first = 1n): AppendItem[] {
+  return readingsOf(device, count, first).map((reading) => ({
+    reading,
+    signature: device.signReading(domain, reading),
+    digest: readingDigest(domain, reading),
+  }));
+}
+
+const tempPath = () => join(mkdtempSync(join(tmpdir(), "iotrail-store-")), "batcher.sqlite");
+
+describe("SqliteReadingStore", function () {
+  describe("append", function () {
+    it("accepts new readings, reports an exact repeat as duplicate and a changed one as conflict", function () {
+      const store = new SqliteReadingStore(":memory:");
+      const batch = items(3);
+      expect(store.append(batch)).to.deep.equal(["accepted", "accepted", "accepted"]);
+      const changed = { ...batch[1]!.reading, value: 1n };
+      expect(
+        store.append([batch[0]!, { reading: changed, signature: "0x", digest: readingDigest(domain, changed) }]),
+      ).to.deep.equal(["duplicate", "conflict"]);
+      // Deduplication compares digests, not signature bytes: another valid encoding of the same reading is a duplicate.
+      expect(store.append([{ ...batch[2]!, signature: "0x1234" }])).to.deep.equal(["duplicate"]);
+      expect(store.unsealed().count).to.equal(3);
+      store.close();
+    });
+
+    it("is durable: a process killed (SIGKILL) right after append returned loses nothing", async function () {
+      const path = tempPath();
+      const script = `
+        require("ts-node").register({ transpileOnly: true });
+        const { SqliteReadingStore } = require(${JSON.stringify(join(__dirname, "..", "..", "src", "batcher"))});
+        const items = JSON.parse(process.argv[1], (k, v) => (typeof v === "string" && /^n\\d+$/.test(v) ? BigInt(v.slice(1)) : v));
+        const store = new SqliteReadingStore(${JSON.stringify(path)});
+        const statuses = store.append(items);
+        process.stdout.write("acked " + statuses.join(",") + "\\n");
+        setInterval(() => {}, 1000);
+      `;
+      const payload = JSON.stringify(items(5), (_, v) => (typeof v === "bigint" ? `n${v}` : v));
+      const child = spawn(process.execPath, ["-e", script, payload], { cwd: join(__dirname, "..", "..") });
+      const acked = await new Promise<string>((resolve, reject) => {
+        let out = "";
+        child.stdout.on("data", (chunk: Buffer) => {
+          out += chunk.toString();
+          if (out.includes("\n")) resolve(out.trim());
+        });
+        child.stderr.on("data", (chunk: Buffer) => (out += chunk.toString()));
+        child.once("exit", () => reject(new Error(`child exited early: ${out}`)));
+      });
+      expect(acked).to.equal("acked accepted,accepted,accepted,accepted,accepted");
+      child.kill("SIGKILL");
+      await new Promise((resolve) => child.once("exit", resolve));
+      const store = new SqliteReadingStore(path);
+      expect(store.unsealed().count).to.equal(5);
+      expect(store.getReading(device.address, 5n)!.reading.value).to.equal(items(5)[4]!.reading.value);
+      store.close();
+    });
+  });
+
+  describe("seal", function () {
+    it("seals the oldest unsealed readings; the batch rebuilds to the same root after a reopen", async function () {
+      const path = tempPath();
+      const store = new SqliteReadingStore(path);
+      store.append(items(10), 1_000);
+      store.append(items(5, 11n), 2_000);
+      expect(store.unsealed()).to.deep.equal({ count: 15, oldestReceivedAt: 1_000 });
+      const first = (await store.seal(8, 5_000))!;
+      expect(first).to.deep.include({ localId: 1, readingCount: 8, sealedAt: 5_000, status: "sealed" });
+      const second = (await store.seal(100))!;
+      expect(second.readingCount).to.equal(7);
+      expect(await store.seal(100)).to.equal(undefined);
+      store.close();
+
+      const reopened = new SqliteReadingStore(path);
+      const batch = await reopened.loadBatch(1);
+      expect(batch.root).to.equal(first.root);
+      const stored = reopened.getReading(device.address, 3n)!;
+      expect(stored).to.deep.include({ batchLocalId: 1, leafIndex: 2 });
+      expect(MerkleTree.verify(first.root, readingLeaf(stored.reading), batch.proof(stored.leafIndex!))).to.equal(true);
+      expect(reopened.getReading(device.address, 12n)!.batchLocalId).to.equal(2);
+      expect(reopened.getReading(device.address, 99n)).to.equal(undefined);
+      reopened.close();
+    });
+
+    it("refuses a limit below one; loadBatch refuses an unknown batch", async function () {
+      const store = new SqliteReadingStore(":memory:");
+      await expectRejected(store.seal(0), "at least one reading");
+      await expectRejected(store.loadBatch(7), "no batch 7");
+      store.close();
+    });
+
+    it("detects a stored reading changed behind its back (StoreCorruptError)", async function () {
+      const path = tempPath();
+      const store = new SqliteReadingStore(path);
+      store.append(items(4));
+      await store.seal(4);
+      store.close();
+      const raw = new Database(path);
+      raw
+        .prepare('UPDATE readings SET body = replace(body, \'"value":"3963"\', \'"value":"1"\') WHERE sequence = ?')
+        .run("2".padStart(20, "0"));
+      raw.close();
+      const reopened = new SqliteReadingStore(path);
+      try {
+        await reopened.loadBatch(1);
+        expect.fail("expected a StoreCorruptError");
+      } catch (error) {
+        expect(error).to.be.instanceOf(StoreCorruptError);
+      }
+      reopened.close();
+    });
+
+    it("refuses a store written with another schema version", function () {
+      const path = tempPath();
+      new SqliteReadingStore(path).close();
+      const raw = new Database(path);
+      raw.prepare("UPDATE meta SET value = '2' WHERE key = 'schema'").run();
+      raw.close();
+      expect(() => new SqliteReadingStore(path)).to.throw("unsupported store schema version 2");
+    });
+  });
+});
