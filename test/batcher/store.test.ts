@@ -37,7 +37,7 @@ describe("SqliteReadingStore", function () {
       expect(
         store.append([batch[0]!, { reading: changed, signature: "0x", digest: readingDigest(domain, changed) }]),
       ).to.deep.equal(["duplicate", "conflict"]);
-      // Deduplication compares digests, not signature bytes: another valid encoding of the same reading is a duplicate.
+      // Deduplication compares digests, never signature bytes: the same reading with other bytes is a duplicate.
       expect(store.append([{ ...batch[2]!, signature: "0x1234" }])).to.deep.equal(["duplicate"]);
       expect(store.unsealed().count).to.equal(3);
       store.close();
