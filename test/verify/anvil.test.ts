@@ -1,4 +1,5 @@
 import { expect } from "chai";
+import hre from "hardhat";
 import { execFile } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -24,7 +25,14 @@ describe("verifyBundle against anvil (an independent JSON-RPC node)", function (
   let provider: JsonRpcProvider;
 
   before(async function () {
-    if (anvilBinary() === undefined) this.skip(); // the anvil binary package exists for linux/darwin/win32 only
+    // The anvil binary ships for linux-x64 here; and under solidity-coverage the instrumented contracts exceed
+    // the EIP-170 size limit that a real node enforces (the coverage run checks contracts, not nodes).
+    if (
+      anvilBinary() === undefined ||
+      (hre as unknown as { __SOLIDITY_COVERAGE_RUNNING?: boolean }).__SOLIDITY_COVERAGE_RUNNING
+    ) {
+      this.skip();
+    }
     node = await startAnvil();
     provider = new JsonRpcProvider(node.url, undefined, { pollingInterval: 50 });
   });
