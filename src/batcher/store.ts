@@ -16,6 +16,7 @@ import { InvalidInputError, IotrailError } from "../errors";
 import { initKeccak } from "../merkle";
 import { ReadingBatch, parseReading, readingToJson } from "../telemetry";
 import type { Reading, SignedReading } from "../telemetry";
+import type { SequenceLedger } from "./validate";
 
 export type AppendStatus = "accepted" | "duplicate" | "conflict";
 
@@ -43,7 +44,7 @@ export interface StoredReading extends SignedReading {
   leafIndex?: number;
 }
 
-export interface ReadingStore {
+export interface ReadingStore extends SequenceLedger {
   /** Stores new readings durably, in one transaction; one status per item, in order. */
   append(items: readonly AppendItem[], receivedAt?: number): AppendStatus[];
   /** Number of readings not yet in a batch, and when the oldest arrived (ms). */
@@ -153,6 +154,14 @@ export class SqliteReadingStore implements ReadingStore {
       }),
     );
     return run(items);
+  }
+
+  sequenceStatus(device: string, sequence: bigint, digest: string): "new" | "duplicate" | "conflict" {
+    const row = this.db
+      .prepare("SELECT digest FROM readings WHERE device = ? AND sequence = ?")
+      .get(device.toLowerCase(), seqKey(sequence)) as { digest: Buffer } | undefined;
+    if (row === undefined) return "new";
+    return Buffer.compare(row.digest, Buffer.from(getBytes(digest))) === 0 ? "duplicate" : "conflict";
   }
 
   unsealed(): { count: number; oldestReceivedAt?: number } {

@@ -1,0 +1,174 @@
+/**
+ * Validation of incoming telemetry, in the order the batcher applies it; each failure has a stable code
+ * that is returned to the sender and counted:
+ *
+ * | order | code | meaning |
+ * | --- | --- | --- |
+ * | 1 | `E_TOO_LARGE` | the message exceeds the size limit |
+ * | 2 | `E_MALFORMED` | not JSON |
+ * | 3 | `E_SCHEMA` | missing or mistyped fields, unknown fields |
+ * | 4 | `E_DOMAIN` | signed for another chain id or anchor contract |
+ * | 5 | `E_SIGNATURE` | not the device's signature (or malleable) |
+ * | 6 | `E_UNKNOWN_DEVICE` | the key is not a registered device key |
+ * | 7 | `E_DEVICE_INACTIVE` | the device is suspended or revoked |
+ * | 8 | `E_SEQUENCE` | another reading was already accepted under this (device, sequence) |
+ * | 9 | `E_TIMESTAMP` | the device timestamp is outside the accepted window |
+ *
+ * An exact repeat of an accepted reading (same digest) is not an error: it is acknowledged as a duplicate.
+ * The wire form of a message is `{ "domain": { "chainId", "verifyingContract" }, "reading", "signature" }`.
+ */
+import { getAddress, getBytes, hexlify, isHexString } from "ethers";
+import { recoverSignerBytes } from "../crypto";
+import { readingDigestBytes } from "../eip712";
+import type { Eip712Domain } from "../eip712";
+import { parseReading } from "../telemetry";
+import type { AppendItem } from "./store";
+
+export const INGEST_ERROR_CODES = [
+  "E_TOO_LARGE",
+  "E_MALFORMED",
+  "E_SCHEMA",
+  "E_DOMAIN",
+  "E_SIGNATURE",
+  "E_UNKNOWN_DEVICE",
+  "E_DEVICE_INACTIVE",
+  "E_SEQUENCE",
+  "E_TIMESTAMP",
+] as const;
+
+export type IngestErrorCode = (typeof INGEST_ERROR_CODES)[number];
+
+export type DeviceState = "active" | "suspended" | "revoked" | "unknown";
+
+/** What the batcher knows of device keys (a cache of registry views). */
+export interface DeviceDirectory {
+  state(device: string): DeviceState;
+}
+
+/** Which (device, sequence) pairs were accepted already, and with which digest. */
+export interface SequenceLedger {
+  sequenceStatus(device: string, sequence: bigint, digest: string): "new" | "duplicate" | "conflict";
+}
+
+export type Verdict =
+  | { status: "valid"; item: AppendItem }
+  | { status: "duplicate"; item: AppendItem }
+  | { status: "rejected"; code: IngestErrorCode; message: string };
+
+/** A directory with fixed states: for pinned fleets and tests. */
+export class StaticDeviceDirectory implements DeviceDirectory {
+  private readonly states = new Map<string, DeviceState>();
+
+  constructor(entries: Iterable<[string, DeviceState]> = []) {
+    for (const [device, state] of entries) this.set(device, state);
+  }
+
+  set(device: string, state: DeviceState): void {
+    this.states.set(device.toLowerCase(), state);
+  }
+
+  state(device: string): DeviceState {
+    return this.states.get(device.toLowerCase()) ?? "unknown";
+  }
+}
+
+export interface ValidatorOptions {
+  /** The domain readings must be signed under (this deployment's TelemetryAnchor). */
+  domain: Eip712Domain;
+  devices: DeviceDirectory;
+  ledger: SequenceLedger;
+  /** Largest accepted message, in bytes (default 4 KiB). */
+  maxBytes?: number;
+  /** Accepted device timestamps, relative to the batcher's clock (seconds). */
+  window: { pastSeconds: number; futureSeconds: number };
+  /** The batcher's clock in Unix seconds (default: the system clock). */
+  now?: () => number;
+}
+
+const MESSAGE_KEYS = new Set(["domain", "reading", "signature"]);
+const reject = (code: IngestErrorCode, message: string): Verdict => ({ status: "rejected", code, message });
+
+export class ReadingValidator {
+  private readonly options: Required<ValidatorOptions>;
+  private readonly decoder = new TextDecoder("utf-8", { fatal: true });
+
+  constructor(options: ValidatorOptions) {
+    this.options = { maxBytes: 4096, now: () => Math.floor(Date.now() / 1000), ...options };
+  }
+
+  /** Checks one message (raw bytes or text, as received); never throws for bad input. */
+  validate(input: string | Uint8Array): Verdict {
+    const { maxBytes, domain, devices, ledger, window, now } = this.options;
+    const size = typeof input === "string" ? Buffer.byteLength(input) : input.length;
+    if (size > maxBytes) return reject("E_TOO_LARGE", `the message has ${size} bytes; the limit is ${maxBytes}`);
+    let message: unknown;
+    try {
+      message = JSON.parse(typeof input === "string" ? input : this.decoder.decode(input)) as unknown;
+    } catch {
+      return reject("E_MALFORMED", "the message is not valid UTF-8 JSON");
+    }
+    if (typeof message !== "object" || message === null || Array.isArray(message)) {
+      return reject("E_SCHEMA", "the message must be an object with domain, reading and signature");
+    }
+    const fields = message as Record<string, unknown>;
+    const unknown = Object.keys(fields).filter((key) => !MESSAGE_KEYS.has(key));
+    if (unknown.length > 0) return reject("E_SCHEMA", `unknown field(s): ${unknown.join(", ")}`);
+    const claimed = fields.domain as { chainId?: unknown; verifyingContract?: unknown } | undefined;
+    if (
+      typeof claimed !== "object" ||
+      claimed === null ||
+      typeof claimed.chainId !== "string" ||
+      !/^(0|[1-9][0-9]*)$/.test(claimed.chainId) ||
+      typeof claimed.verifyingContract !== "string" ||
+      !isHexString(claimed.verifyingContract, 20)
+    ) {
+      return reject("E_SCHEMA", "domain must hold chainId (decimal string) and verifyingContract (address)");
+    }
+    if (typeof fields.signature !== "string" || !isHexString(fields.signature, 65)) {
+      return reject("E_SCHEMA", "signature must be 65 bytes of 0x-hex");
+    }
+    let reading;
+    try {
+      reading = parseReading(fields.reading);
+    } catch (error) {
+      return reject("E_SCHEMA", (error as Error).message);
+    }
+    if (
+      BigInt(claimed.chainId) !== domain.chainId ||
+      claimed.verifyingContract.toLowerCase() !== domain.verifyingContract.toLowerCase()
+    ) {
+      return reject(
+        "E_DOMAIN",
+        `signed for chain ${claimed.chainId} and contract ${claimed.verifyingContract}; this batcher anchors on chain ${domain.chainId} at ${domain.verifyingContract}`,
+      );
+    }
+    const digest = readingDigestBytes(domain, reading);
+    const signer = recoverSignerBytes(digest, getBytes(fields.signature));
+    if (signer === undefined || getAddress(hexlify(signer)) !== reading.device) {
+      return reject("E_SIGNATURE", "the signature is not the device's signature of this reading");
+    }
+    const state = devices.state(reading.device);
+    if (state === "unknown") return reject("E_UNKNOWN_DEVICE", `${reading.device} is not a registered device key`);
+    if (state !== "active") return reject("E_DEVICE_INACTIVE", `device ${reading.device} is ${state}`);
+    const item: AppendItem = { reading, signature: fields.signature.toLowerCase(), digest: hexlify(digest) };
+    const seen = ledger.sequenceStatus(reading.device, reading.sequence, item.digest);
+    if (seen === "duplicate") return { status: "duplicate", item };
+    if (seen === "conflict") {
+      return reject(
+        "E_SEQUENCE",
+        `sequence ${reading.sequence} of ${reading.device} was already accepted with other content`,
+      );
+    }
+    const clock = BigInt(now());
+    if (
+      reading.timestamp < clock - BigInt(window.pastSeconds) ||
+      reading.timestamp > clock + BigInt(window.futureSeconds)
+    ) {
+      return reject(
+        "E_TIMESTAMP",
+        `timestamp ${reading.timestamp} is outside [now - ${window.pastSeconds}, now + ${window.futureSeconds}] (now ${clock})`,
+      );
+    }
+    return { status: "valid", item };
+  }
+}
