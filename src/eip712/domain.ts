@@ -1,4 +1,5 @@
-import { TypedDataEncoder, getAddress, id } from "ethers";
+import { TypedDataEncoder, getAddress, getBytes, id } from "ethers";
+import { keccak256 } from "../merkle/keccak";
 import type { TypedDataField } from "ethers";
 
 /** An EIP-712 domain as iotrail contracts use it (OpenZeppelin `EIP712`: no salt). */
@@ -49,4 +50,25 @@ export function typeHash(types: TypeTable, primaryType: string): string {
 /** The domain separator of `domain`. */
 export function domainSeparator(domain: Eip712Domain): string {
   return TypedDataEncoder.hashDomain(domain);
+}
+
+const separators = new Map<string, Uint8Array>();
+
+/**
+ * keccak256(0x1901 ‖ domainSeparator ‖ structHash), with the separator computed once per domain: the fast
+ * path of the digests that devices, payees and batchers compute thousands of times per second.
+ */
+export function typedDataDigestBytes(domain: Eip712Domain, structHash: Uint8Array): Uint8Array {
+  const key = `${domain.chainId}:${domain.verifyingContract}:${domain.name}:${domain.version}`;
+  let separator = separators.get(key);
+  if (separator === undefined) {
+    separator = getBytes(domainSeparator(domain));
+    separators.set(key, separator);
+  }
+  const message = new Uint8Array(66);
+  message[0] = 0x19;
+  message[1] = 0x01;
+  message.set(separator, 2);
+  message.set(structHash, 34);
+  return keccak256(message);
 }

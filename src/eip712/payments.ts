@@ -6,7 +6,7 @@
 import type { Signer } from "ethers";
 import { getBytes, hexlify } from "ethers";
 import { keccak256 } from "../merkle/keccak";
-import { domainSeparator, makeDomain, typeHash, typedDigest } from "./domain";
+import { makeDomain, typeHash, typedDataDigestBytes, typedDigest } from "./domain";
 import type { Eip712Domain } from "./domain";
 
 export const PAYMENTS_EIP712_NAME = "iotrail PaymentChannels";
@@ -104,7 +104,6 @@ function writeUint256(view: DataView, offset: number, value: bigint): void {
     view.setBigUint64(offset + 24 - 8 * word, (value >> BigInt(64 * word)) & (UINT64_LIMIT - 1n));
   }
 }
-const separators = new Map<string, Uint8Array>();
 
 /**
  * The EIP-712 digest of a voucher, computed directly (two words under the type hash) because payees check
@@ -116,12 +115,6 @@ export function voucherDigest(domain: Eip712Domain, channelId: bigint, amount: b
 
 /** {@link voucherDigest} as bytes. */
 export function voucherDigestBytes(domain: Eip712Domain, channelId: bigint, amount: bigint): Uint8Array {
-  const key = `${domain.chainId}:${domain.verifyingContract}:${domain.name}:${domain.version}`;
-  let separator = separators.get(key);
-  if (separator === undefined) {
-    separator = getBytes(domainSeparator(domain));
-    separators.set(key, separator);
-  }
   if (channelId < 0n || channelId >= 1n << 256n || amount < 0n || amount >= 1n << 256n) {
     throw new RangeError("voucher channelId and amount are uint256");
   }
@@ -130,10 +123,5 @@ export function voucherDigestBytes(domain: Eip712Domain, channelId: bigint, amou
   const view = new DataView(struct.buffer);
   writeUint256(view, 32, channelId);
   writeUint256(view, 64, amount);
-  const message = new Uint8Array(66);
-  message[0] = 0x19;
-  message[1] = 0x01;
-  message.set(separator, 2);
-  message.set(keccak256(struct), 34);
-  return keccak256(message);
+  return typedDataDigestBytes(domain, keccak256(struct));
 }

@@ -7,7 +7,7 @@ import { getBytes, hexlify } from "ethers";
 import { decodeHexInto } from "../bytes";
 import { InvalidInputError } from "../errors";
 import { keccak256 } from "../merkle/keccak";
-import { domainSeparator, makeDomain, typeHash } from "./domain";
+import { makeDomain, typeHash, typedDataDigestBytes } from "./domain";
 import type { Eip712Domain } from "./domain";
 
 export const TELEMETRY_EIP712_NAME = "iotrail TelemetryAnchor";
@@ -105,18 +105,6 @@ export function encodeReadingInto(reading: Reading, out: Uint8Array, offset: num
 }
 
 const READING_TYPEHASH = getBytes(typeHash(TELEMETRY_TYPES, "Reading"));
-const separators = new Map<string, Uint8Array>();
-
-function separatorOf(domain: Eip712Domain): Uint8Array {
-  const key = `${domain.chainId}:${domain.verifyingContract}:${domain.name}:${domain.version}`;
-  let separator = separators.get(key);
-  if (separator === undefined) {
-    separator = getBytes(domainSeparator(domain));
-    separators.set(key, separator);
-  }
-  return separator;
-}
-
 /**
  * The EIP-712 digest of `reading` under `domain`, computed directly (type hash, static encoding,
  * keccak) rather than through ethers' generic encoder; a parity test pins it to ethers and the contract.
@@ -125,12 +113,7 @@ export function readingDigestBytes(domain: Eip712Domain, reading: Reading): Uint
   const struct = new Uint8Array(32 + 192);
   struct.set(READING_TYPEHASH, 0);
   encodeReadingInto(reading, struct, 32);
-  const message = new Uint8Array(66);
-  message[0] = 0x19;
-  message[1] = 0x01;
-  message.set(separatorOf(domain), 2);
-  message.set(keccak256(struct), 34);
-  return keccak256(message);
+  return typedDataDigestBytes(domain, keccak256(struct));
 }
 
 export function readingDigest(domain: Eip712Domain, reading: Reading): string {

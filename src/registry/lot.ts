@@ -3,10 +3,10 @@
  * proof. Leaves are OpenZeppelin standard leaves over `(address key, bytes32 metadataHash)`, as the
  * `Lots` library computes them on-chain.
  */
-import { getAddress, isHexString } from "ethers";
+import { getAddress, hexlify, isHexString } from "ethers";
 import { InvalidInputError } from "../errors";
 import { decodeHexInto } from "../bytes";
-import { MerkleTree, keccak256, standardLeafHex } from "../merkle";
+import { MerkleTree, keccak256 } from "../merkle";
 
 /** ABI types of a lot leaf, in order. */
 export const LOT_LEAF_TYPES = ["address", "bytes32"] as const;
@@ -18,9 +18,25 @@ export interface LotEntry {
   metadataHash: string;
 }
 
-/** The standard leaf of a lot entry (hex). */
+/**
+ * The standard leaf of a lot entry: keccak256(bytes.concat(keccak256(abi.encode(key, metadataHash)))).
+ * `encoded` is a 64-byte scratch buffer whose first 12 bytes stay zero (the address padding).
+ */
+function lotLeafBytes(key: string, metadataHash: string, index: number, encoded = new Uint8Array(64)): Uint8Array {
+  if (!decodeHexInto(encoded, 12, key, 20)) {
+    throw new InvalidInputError(`lot entry ${index}: key is not an address`, { details: { index, key } });
+  }
+  if (!decodeHexInto(encoded, 32, metadataHash, 32)) {
+    throw new InvalidInputError(`lot entry ${index}: metadataHash is not 32 bytes of hex`, {
+      details: { index, metadataHash },
+    });
+  }
+  return keccak256(keccak256(encoded));
+}
+
+/** The standard leaf of a lot entry (hex), as `Lots.leaf` computes it on-chain. */
 export function lotLeaf(entry: LotEntry): string {
-  return standardLeafHex(LOT_LEAF_TYPES, [entry.key, entry.metadataHash]);
+  return hexlify(lotLeafBytes(entry.key, entry.metadataHash, 0));
 }
 
 /** The canonical (lower-case) form of an address; a mixed-case address must carry a valid checksum. */
@@ -60,25 +76,21 @@ export class Lot {
     const normalized: LotEntry[] = new Array<LotEntry>(entries.length);
     const indexByKey = new Map<string, number>();
     const packed = new Uint8Array(entries.length * 32);
-    const encoded = new Uint8Array(64); // abi.encode(address, bytes32): the address padding stays zero
+    const encoded = new Uint8Array(64);
     entries.forEach((entry, index) => {
       const key = canonicalKey(entry.key);
-      if (key === undefined || !decodeHexInto(encoded, 12, key, 20)) {
+      if (key === undefined) {
         throw new InvalidInputError(`lot entry ${index}: key is not an address`, {
           details: { index, key: entry.key },
         });
       }
-      if (!decodeHexInto(encoded, 32, entry.metadataHash, 32)) {
-        throw new InvalidInputError(`lot entry ${index}: metadataHash is not 32 bytes of hex`, {
-          details: { index, metadataHash: entry.metadataHash },
-        });
-      }
+      const leaf = lotLeafBytes(key, entry.metadataHash, index, encoded);
       if (indexByKey.has(key)) {
         throw new InvalidInputError(`lot entry ${index}: duplicate key ${key}`, { details: { index, key } });
       }
       indexByKey.set(key, index);
       normalized[index] = { key, metadataHash: entry.metadataHash.toLowerCase() };
-      packed.set(keccak256(keccak256(encoded)), index * 32);
+      packed.set(leaf, index * 32);
     });
     return new Lot(normalized, MerkleTree.fromPackedLeafHashes(packed), indexByKey);
   }

@@ -26,24 +26,27 @@ async function gasOf(tx: Promise<ContractTransactionResponse>): Promise<bigint> 
   return receipt.gasUsed;
 }
 
-export async function measurePaymentsGas(signers: Signer[]): Promise<Map<string, bigint>> {
-  const [admin, manufacturer, payer, payee, relayer] = signers as [Signer, Signer, Signer, Signer, Signer];
-  const [payerAddress, payeeAddress, manufacturerAddress] = await Promise.all([
-    payer.getAddress(),
-    payee.getAddress(),
-    manufacturer.getAddress(),
-  ]);
+/** A fresh registry with one registered device (deterministic key `label`) owned by `owner`. */
+async function registryWithDevice(admin: Signer, manufacturer: Signer, owner: string, label: string) {
+  const manufacturerAddress = await manufacturer.getAddress();
   const registry = await new DeviceRegistry__factory(admin).deploy(await admin.getAddress());
   await registry.grantRole(await registry.MANUFACTURER_ROLE(), manufacturerAddress);
-  const device = DeviceKey.fromPrivateKey(id("iotrail gas payment device"));
+  const device = DeviceKey.fromPrivateKey(id(`iotrail gas ${label}`));
   await registerDeviceKeys({
     registry: new DeviceRegistryClient({ contract: registry.connect(manufacturer) }),
     registrant: manufacturerAddress,
     keys: [device],
-    owner: payerAddress,
-    metadataHash: () => id("meter"),
+    owner,
+    metadataHash: () => id(label),
     deadline: DEADLINE,
   });
+  return { registry, device };
+}
+
+export async function measurePaymentsGas(signers: Signer[]): Promise<Map<string, bigint>> {
+  const [admin, manufacturer, payer, payee, relayer] = signers as [Signer, Signer, Signer, Signer, Signer];
+  const [payerAddress, payeeAddress] = await Promise.all([payer.getAddress(), payee.getAddress()]);
+  const { registry, device } = await registryWithDevice(admin, manufacturer, payerAddress, "payment device");
   const contract = await new PaymentChannels__factory(admin).deploy(await registry.getAddress(), 86_400);
   const channels = contract.connect(payer);
   const client = new PaymentChannelsClient({ contract: channels });
@@ -119,23 +122,12 @@ export async function measurePaymentsGas(signers: Signer[]): Promise<Map<string,
 /** Gas of ConditionalEscrow actions: create, release by signature, release by proven reading, refund. */
 export async function measureEscrowGas(signers: Signer[]): Promise<Map<string, bigint>> {
   const [admin, manufacturer, payer, payee, relayer] = signers as [Signer, Signer, Signer, Signer, Signer];
-  const [adminAddress, payerAddress, payeeAddress, manufacturerAddress] = await Promise.all([
+  const [adminAddress, payerAddress, payeeAddress] = await Promise.all([
     admin.getAddress(),
     payer.getAddress(),
     payee.getAddress(),
-    manufacturer.getAddress(),
   ]);
-  const registry = await new DeviceRegistry__factory(admin).deploy(adminAddress);
-  await registry.grantRole(await registry.MANUFACTURER_ROLE(), manufacturerAddress);
-  const device = DeviceKey.fromPrivateKey(id("iotrail gas thermometer"));
-  await registerDeviceKeys({
-    registry: new DeviceRegistryClient({ contract: registry.connect(manufacturer) }),
-    registrant: manufacturerAddress,
-    keys: [device],
-    owner: payerAddress,
-    metadataHash: () => id("thermometer"),
-    deadline: DEADLINE,
-  });
+  const { registry, device } = await registryWithDevice(admin, manufacturer, payerAddress, "thermometer");
   const anchor = await new TelemetryAnchor__factory(admin).deploy(adminAddress, await registry.getAddress());
   await anchor.grantRole(await anchor.ANCHORER_ROLE(), adminAddress);
   const anchorClient = new TelemetryAnchorClient({ contract: anchor });

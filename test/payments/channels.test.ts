@@ -5,6 +5,17 @@ import { DeviceKey } from "../../src/device";
 import { ChannelStatus, ETH } from "../../src/payments";
 import { highS } from "../helpers/registry";
 import { DAY, ONE, channelsFixture, ethChannel, tokenChannel, voucher } from "../helpers/payments";
+import type { ChannelsFixture } from "../helpers/payments";
+
+/** A funder without ETH that holds `minted` tokens and signed OpenChannel + permit for a channel of `amount`. */
+async function signedOpen(fx: ChannelsFixture, minted: bigint, amount: bigint) {
+  const funder = ethers.Wallet.createRandom().connect(ethers.provider);
+  await fx.token.mint(funder.address, minted);
+  const channel = { payee: fx.buyer.address, signer: fx.device.address, token: await fx.token.getAddress(), amount };
+  const deadline = BigInt(await time.latest()) + 3600n;
+  const authorization = await fx.pay.authorizeOpen({ funder, channel, deadline });
+  return { funder, channel, deadline, authorization };
+}
 
 /** Terms of no channel, for calls on channel ids that do not exist. */
 const NO_TERMS = {
@@ -130,16 +141,7 @@ describe("PaymentChannels", function () {
   describe("openBySig", function () {
     it("a relayer opens a token channel for a funder without ETH (OpenChannel + permit)", async function () {
       const fx = await loadFixture(channelsFixture);
-      const funder = ethers.Wallet.createRandom().connect(ethers.provider);
-      await fx.token.mint(funder.address, 50n * ONE);
-      const channel = {
-        payee: fx.buyer.address,
-        signer: fx.device.address,
-        token: await fx.token.getAddress(),
-        amount: 50n * ONE,
-      };
-      const deadline = BigInt(await time.latest()) + 3600n;
-      const authorization = await fx.pay.authorizeOpen({ funder, channel, deadline });
+      const { funder, channel, authorization } = await signedOpen(fx, 50n * ONE, 50n * ONE);
       const { channelId } = await fx.pay.connect(fx.relayer).openBySig({ channel, authorization });
       expect((await fx.pay.getChannel(channelId)).payer).to.equal(funder.address);
       expect(await fx.token.balanceOf(funder.address)).to.equal(0n);
@@ -148,16 +150,7 @@ describe("PaymentChannels", function () {
 
     it("still opens when the permit was front-run (the allowance is there)", async function () {
       const fx = await loadFixture(channelsFixture);
-      const funder = ethers.Wallet.createRandom().connect(ethers.provider);
-      await fx.token.mint(funder.address, 5n * ONE);
-      const channel = {
-        payee: fx.buyer.address,
-        signer: fx.device.address,
-        token: await fx.token.getAddress(),
-        amount: 5n * ONE,
-      };
-      const deadline = BigInt(await time.latest()) + 3600n;
-      const authorization = await fx.pay.authorizeOpen({ funder, channel, deadline });
+      const { funder, channel, authorization } = await signedOpen(fx, 5n * ONE, 5n * ONE);
       const { permit } = authorization;
       await fx.token.permit(
         funder.address,
@@ -174,16 +167,7 @@ describe("PaymentChannels", function () {
 
     it("reverts with ChannelInvalidSignature for a replayed or foreign signature, ChannelSignatureExpired when late", async function () {
       const fx = await loadFixture(channelsFixture);
-      const funder = ethers.Wallet.createRandom().connect(ethers.provider);
-      await fx.token.mint(funder.address, 10n * ONE);
-      const channel = {
-        payee: fx.buyer.address,
-        signer: fx.device.address,
-        token: await fx.token.getAddress(),
-        amount: ONE,
-      };
-      const deadline = BigInt(await time.latest()) + 3600n;
-      const authorization = await fx.pay.authorizeOpen({ funder, channel, deadline });
+      const { funder, channel, deadline, authorization } = await signedOpen(fx, 10n * ONE, ONE);
       await fx.pay.connect(fx.relayer).openBySig({ channel, authorization });
       const c = fx.channels.connect(fx.relayer);
       const p = { ...channel, cap: 0n, expiry: 0n };
