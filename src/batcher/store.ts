@@ -11,7 +11,7 @@
  */
 import Database from "better-sqlite3";
 import type { Database as Sqlite } from "better-sqlite3";
-import { getBytes } from "ethers";
+import { getAddress, getBytes } from "ethers";
 import { InvalidInputError, IotrailError } from "../errors";
 import { initKeccak } from "../merkle";
 import { ReadingBatch, parseReading, readingToJson } from "../telemetry";
@@ -25,7 +25,24 @@ export interface AppendItem extends SignedReading {
   digest: string;
 }
 
-export type BatchStatus = "sealed" | "pending" | "anchored" | "final" | "failed";
+/**
+ * A batch's life: `pending` once sealed (waiting for, or inside, an anchoring transaction), `anchored` when
+ * the transaction is mined, `final` at the configured confirmation depth, `failed` when the anchor
+ * reverted (the reason is kept; the batch is not retried blindly). A reorg sends an anchored batch back
+ * to `pending`.
+ */
+export type BatchStatus = "pending" | "anchored" | "final" | "failed";
+
+/** Where a batch's root was anchored. */
+export interface AnchorPlacement {
+  /** The on-chain batch id. */
+  chainBatchId: bigint;
+  transactionHash: string;
+  blockNumber: number;
+  blockHash: string;
+  /** Block timestamp (seconds). */
+  anchoredAt: bigint;
+}
 
 export interface BatchRecord {
   /** The store's own sequential id (the on-chain batch id is recorded once anchored). */
@@ -34,8 +51,29 @@ export interface BatchRecord {
   readingCount: number;
   fromTimestamp: bigint;
   toTimestamp: bigint;
+  /** keccak-256 of the batch dump (what `contentHash` commits to on-chain). */
+  contentHash: string;
   sealedAt: number;
   status: BatchStatus;
+  anchor?: AnchorPlacement;
+  /** Why the batch failed, or why it last went back to pending. */
+  note?: string;
+}
+
+export type AnchorTxState = "sent" | "mined" | "reverted" | "replaced" | "dropped";
+
+/** One signed anchoring transaction, recorded before it is broadcast. */
+export interface AnchorTxRecord {
+  hash: string;
+  nonce: number;
+  /** The signed transaction, so that it can be broadcast again after a restart. */
+  raw: string;
+  maxFeePerGas: bigint;
+  maxPriorityFeePerGas: bigint;
+  batchIds: number[];
+  state: AnchorTxState;
+  sentAt: number;
+  note?: string;
 }
 
 export interface StoredReading extends SignedReading {
@@ -49,12 +87,28 @@ export interface ReadingStore extends SequenceLedger {
   append(items: readonly AppendItem[], receivedAt?: number): AppendStatus[];
   /** Number of readings not yet in a batch, and when the oldest arrived (ms). */
   unsealed(): { count: number; oldestReceivedAt?: number };
-  /** Seals up to `limit` of the oldest unsealed readings into a batch, or returns undefined if none. */
+  /** Seals up to `limit` of the oldest unsealed readings into a `pending` batch, or returns undefined if none. */
   seal(limit: number, sealedAt?: number): Promise<BatchRecord | undefined>;
   /** Rebuilds a sealed batch (same order, same root) from the stored readings. */
   loadBatch(localId: number): Promise<ReadingBatch>;
   getBatch(localId: number): BatchRecord | undefined;
+  /** Batches in `status`, oldest first. */
+  batchesWith(status: BatchStatus, limit?: number): BatchRecord[];
+  /** Number of batches in each status. */
+  batchCounts(): Record<BatchStatus, number>;
   getReading(device: string, sequence: bigint): StoredReading | undefined;
+  /** The devices with readings in a batch. */
+  devicesIn(localId: number): string[];
+  /** Records a signed anchoring transaction (before it is broadcast). */
+  recordTx(tx: Omit<AnchorTxRecord, "state">): void;
+  /** Transactions in `sent` state, by nonce. */
+  openTxs(): AnchorTxRecord[];
+  setTxState(hash: string, state: AnchorTxState, note?: string): void;
+  markAnchored(localId: number, placement: AnchorPlacement): void;
+  markFinal(localId: number): void;
+  /** Back to pending (a reorg removed the anchor, or its transaction was dropped); `note` says why. */
+  markPending(localId: number, note: string): void;
+  markFailed(localId: number, reason: string): void;
   close(): void;
 }
 
@@ -68,7 +122,7 @@ export class StoreCorruptError extends IotrailError {
 /** uint64 as 20 decimal digits, so that text order is numeric order. */
 const seqKey = (sequence: bigint) => sequence.toString().padStart(20, "0");
 
-const SCHEMA = `
+const SCHEMA_V1 = `
 CREATE TABLE IF NOT EXISTS readings (
   id INTEGER PRIMARY KEY,
   device TEXT NOT NULL,
@@ -95,7 +149,32 @@ CREATE TABLE IF NOT EXISTS batches (
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 `;
 
-export const STORE_SCHEMA_VERSION = 1;
+/** Version 2: anchoring state per batch and the anchoring transactions. */
+const MIGRATE_V1_TO_V2 = `
+ALTER TABLE batches ADD COLUMN content_hash TEXT NOT NULL DEFAULT '';
+ALTER TABLE batches ADD COLUMN chain_batch_id TEXT;
+ALTER TABLE batches ADD COLUMN tx_hash TEXT;
+ALTER TABLE batches ADD COLUMN block_number INTEGER;
+ALTER TABLE batches ADD COLUMN block_hash TEXT;
+ALTER TABLE batches ADD COLUMN anchored_at TEXT;
+ALTER TABLE batches ADD COLUMN note TEXT;
+UPDATE batches SET status = 'pending' WHERE status = 'sealed';
+CREATE INDEX batches_by_status ON batches (status, id);
+CREATE TABLE anchor_txs (
+  hash TEXT PRIMARY KEY,
+  nonce INTEGER NOT NULL,
+  raw TEXT NOT NULL,
+  max_fee TEXT NOT NULL,
+  priority_fee TEXT NOT NULL,
+  batch_ids TEXT NOT NULL,
+  state TEXT NOT NULL,
+  sent_at INTEGER NOT NULL,
+  note TEXT
+);
+CREATE INDEX anchor_txs_open ON anchor_txs (nonce) WHERE state = 'sent';
+`;
+
+export const STORE_SCHEMA_VERSION = 2;
 
 interface ReadingRow {
   id: number;
@@ -112,28 +191,62 @@ interface BatchRow {
   reading_count: number;
   from_ts: string;
   to_ts: string;
+  content_hash: string;
   sealed_at: number;
   status: BatchStatus;
+  chain_batch_id: string | null;
+  tx_hash: string | null;
+  block_number: number | null;
+  block_hash: string | null;
+  anchored_at: string | null;
+  note: string | null;
 }
+
+interface TxRow {
+  hash: string;
+  nonce: number;
+  raw: string;
+  max_fee: string;
+  priority_fee: string;
+  batch_ids: string;
+  state: AnchorTxState;
+  sent_at: number;
+  note: string | null;
+}
+
+const BATCH_STATUSES: readonly BatchStatus[] = ["pending", "anchored", "final", "failed"];
 
 export class SqliteReadingStore implements ReadingStore {
   private readonly db: Sqlite;
 
-  /** Opens (or creates) the store at `path` (":memory:" for tests that need no durability). */
+  /** Opens (or creates, or migrates) the store at `path` (":memory:" for tests that need no durability). */
   constructor(path: string) {
     this.db = new Database(path);
     this.db.pragma("journal_mode = WAL");
     this.db.pragma("synchronous = FULL");
-    this.db.exec(SCHEMA);
-    const version = this.db.prepare("SELECT value FROM meta WHERE key = 'schema'").get() as
-      { value: string } | undefined;
-    if (version === undefined) {
-      this.db.prepare("INSERT INTO meta (key, value) VALUES ('schema', ?)").run(String(STORE_SCHEMA_VERSION));
-    } else if (Number(version.value) !== STORE_SCHEMA_VERSION) {
-      throw new InvalidInputError(`unsupported store schema version ${version.value}`, {
-        details: { version: version.value, supported: [STORE_SCHEMA_VERSION] },
+    this.db.transaction(() => this.migrate())();
+  }
+
+  private migrate(): void {
+    const hasMeta = this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").get();
+    const row = hasMeta
+      ? (this.db.prepare("SELECT value FROM meta WHERE key = 'schema'").get() as { value: string } | undefined)
+      : undefined;
+    let version = row === undefined ? 0 : Number(row.value);
+    if (!Number.isInteger(version) || version < 0 || version > STORE_SCHEMA_VERSION) {
+      throw new InvalidInputError(`unsupported store schema version ${row!.value}`, {
+        details: { version: row!.value, supported: [1, STORE_SCHEMA_VERSION] },
       });
     }
+    if (version === 0) {
+      this.db.exec(SCHEMA_V1);
+      version = 1;
+    }
+    if (version === 1) {
+      this.db.exec(MIGRATE_V1_TO_V2);
+      version = 2;
+    }
+    this.db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('schema', ?)").run(String(version));
   }
 
   append(items: readonly AppendItem[], receivedAt = Date.now()): AppendStatus[] {
@@ -180,24 +293,32 @@ export class SqliteReadingStore implements ReadingStore {
     await initKeccak();
     const batch = await ReadingBatch.build(rows.map((row) => this.decode(row)));
     const header = batch.header();
-    const record = this.db.transaction(() => {
+    const localId = this.db.transaction(() => {
       const { lastInsertRowid } = this.db
         .prepare(
-          "INSERT INTO batches (root, reading_count, from_ts, to_ts, sealed_at, status) VALUES (?, ?, ?, ?, ?, 'sealed')",
+          `INSERT INTO batches (root, reading_count, from_ts, to_ts, content_hash, sealed_at, status)
+           VALUES (?, ?, ?, ?, ?, ?, 'pending')`,
         )
-        .run(batch.root, rows.length, header.fromTimestamp.toString(), header.toTimestamp.toString(), sealedAt);
-      const localId = Number(lastInsertRowid);
+        .run(
+          batch.root,
+          rows.length,
+          header.fromTimestamp.toString(),
+          header.toTimestamp.toString(),
+          header.contentHash,
+          sealedAt,
+        );
+      const id = Number(lastInsertRowid);
       const assign = this.db.prepare(
         "UPDATE readings SET batch_id = ?, leaf_index = ? WHERE id = ? AND batch_id IS NULL",
       );
       rows.forEach((row, index) => {
-        if (assign.run(localId, index, row.id).changes !== 1) {
+        if (assign.run(id, index, row.id).changes !== 1) {
           throw new StoreCorruptError("a reading was sealed twice", { readingId: row.id });
         }
       });
-      return localId;
+      return id;
     })();
-    return this.getBatch(record);
+    return this.getBatch(localId);
   }
 
   async loadBatch(localId: number): Promise<ReadingBatch> {
@@ -206,6 +327,7 @@ export class SqliteReadingStore implements ReadingStore {
     const rows = this.db
       .prepare("SELECT id, body, signature FROM readings WHERE batch_id = ? ORDER BY leaf_index")
       .all(localId) as Pick<ReadingRow, "id" | "body" | "signature">[];
+    await initKeccak();
     const batch = await ReadingBatch.build(rows.map((row) => this.decode(row)));
     if (batch.root !== record.root) {
       throw new StoreCorruptError(`batch ${localId} no longer rebuilds to its root`, {
@@ -219,16 +341,24 @@ export class SqliteReadingStore implements ReadingStore {
 
   getBatch(localId: number): BatchRecord | undefined {
     const row = this.db.prepare("SELECT * FROM batches WHERE id = ?").get(localId) as BatchRow | undefined;
-    if (row === undefined) return undefined;
-    return {
-      localId: row.id,
-      root: row.root,
-      readingCount: row.reading_count,
-      fromTimestamp: BigInt(row.from_ts),
-      toTimestamp: BigInt(row.to_ts),
-      sealedAt: row.sealed_at,
-      status: row.status,
-    };
+    return row === undefined ? undefined : batchRecord(row);
+  }
+
+  batchesWith(status: BatchStatus, limit = 1_000): BatchRecord[] {
+    const rows = this.db
+      .prepare("SELECT * FROM batches WHERE status = ? ORDER BY id LIMIT ?")
+      .all(status, limit) as BatchRow[];
+    return rows.map(batchRecord);
+  }
+
+  batchCounts(): Record<BatchStatus, number> {
+    const counts = Object.fromEntries(BATCH_STATUSES.map((status) => [status, 0])) as Record<BatchStatus, number>;
+    const rows = this.db.prepare("SELECT status, COUNT(*) AS n FROM batches GROUP BY status").all() as {
+      status: BatchStatus;
+      n: number;
+    }[];
+    for (const { status, n } of rows) counts[status] = n;
+    return counts;
   }
 
   getReading(device: string, sequence: bigint): StoredReading | undefined {
@@ -241,6 +371,87 @@ export class SqliteReadingStore implements ReadingStore {
       receivedAt: row.received_at,
       ...(row.batch_id === null ? {} : { batchLocalId: row.batch_id, leafIndex: row.leaf_index! }),
     };
+  }
+
+  devicesIn(localId: number): string[] {
+    const rows = this.db
+      .prepare("SELECT DISTINCT device FROM readings WHERE batch_id = ? ORDER BY device")
+      .all(localId) as { device: string }[];
+    return rows.map((row) => getAddress(row.device));
+  }
+
+  recordTx(tx: Omit<AnchorTxRecord, "state">): void {
+    this.db
+      .prepare(
+        `INSERT INTO anchor_txs (hash, nonce, raw, max_fee, priority_fee, batch_ids, state, sent_at, note)
+         VALUES (?, ?, ?, ?, ?, ?, 'sent', ?, ?)`,
+      )
+      .run(
+        tx.hash.toLowerCase(),
+        tx.nonce,
+        tx.raw,
+        tx.maxFeePerGas.toString(),
+        tx.maxPriorityFeePerGas.toString(),
+        JSON.stringify(tx.batchIds),
+        tx.sentAt,
+        tx.note ?? null,
+      );
+  }
+
+  openTxs(): AnchorTxRecord[] {
+    const rows = this.db
+      .prepare("SELECT * FROM anchor_txs WHERE state = 'sent' ORDER BY nonce, sent_at")
+      .all() as TxRow[];
+    return rows.map((row) => ({
+      hash: row.hash,
+      nonce: row.nonce,
+      raw: row.raw,
+      maxFeePerGas: BigInt(row.max_fee),
+      maxPriorityFeePerGas: BigInt(row.priority_fee),
+      batchIds: JSON.parse(row.batch_ids) as number[],
+      state: row.state,
+      sentAt: row.sent_at,
+      ...(row.note === null ? {} : { note: row.note }),
+    }));
+  }
+
+  setTxState(hash: string, state: AnchorTxState, note?: string): void {
+    this.db
+      .prepare("UPDATE anchor_txs SET state = ?, note = COALESCE(?, note) WHERE hash = ?")
+      .run(state, note ?? null, hash.toLowerCase());
+  }
+
+  markAnchored(localId: number, placement: AnchorPlacement): void {
+    this.db
+      .prepare(
+        `UPDATE batches SET status = 'anchored', chain_batch_id = ?, tx_hash = ?, block_number = ?, block_hash = ?,
+         anchored_at = ?, note = NULL WHERE id = ?`,
+      )
+      .run(
+        placement.chainBatchId.toString(),
+        placement.transactionHash,
+        placement.blockNumber,
+        placement.blockHash,
+        placement.anchoredAt.toString(),
+        localId,
+      );
+  }
+
+  markFinal(localId: number): void {
+    this.db.prepare("UPDATE batches SET status = 'final' WHERE id = ? AND status = 'anchored'").run(localId);
+  }
+
+  markPending(localId: number, note: string): void {
+    this.db
+      .prepare(
+        `UPDATE batches SET status = 'pending', chain_batch_id = NULL, tx_hash = NULL, block_number = NULL,
+         block_hash = NULL, anchored_at = NULL, note = ? WHERE id = ?`,
+      )
+      .run(note, localId);
+  }
+
+  markFailed(localId: number, reason: string): void {
+    this.db.prepare("UPDATE batches SET status = 'failed', note = ? WHERE id = ?").run(reason, localId);
   }
 
   close(): void {
@@ -259,4 +470,29 @@ export class SqliteReadingStore implements ReadingStore {
     }
     return { reading, signature: row.signature };
   }
+}
+
+function batchRecord(row: BatchRow): BatchRecord {
+  return {
+    localId: row.id,
+    root: row.root,
+    readingCount: row.reading_count,
+    fromTimestamp: BigInt(row.from_ts),
+    toTimestamp: BigInt(row.to_ts),
+    contentHash: row.content_hash,
+    sealedAt: row.sealed_at,
+    status: row.status,
+    ...(row.chain_batch_id === null
+      ? {}
+      : {
+          anchor: {
+            chainBatchId: BigInt(row.chain_batch_id),
+            transactionHash: row.tx_hash!,
+            blockNumber: row.block_number!,
+            blockHash: row.block_hash!,
+            anchoredAt: BigInt(row.anchored_at!),
+          },
+        }),
+    ...(row.note === null ? {} : { note: row.note }),
+  };
 }

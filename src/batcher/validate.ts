@@ -38,7 +38,8 @@ export const INGEST_ERROR_CODES = [
 
 export type IngestErrorCode = (typeof INGEST_ERROR_CODES)[number];
 
-export type DeviceState = "active" | "suspended" | "revoked" | "unknown";
+/** `retired`: the key was rotated out; `unknown`: never a device key (or an unclaimed lot entry). */
+export type DeviceState = "active" | "suspended" | "revoked" | "retired" | "unknown";
 
 /** What the batcher knows of device keys (a cache of registry views). */
 export interface DeviceDirectory {
@@ -50,10 +51,19 @@ export interface SequenceLedger {
   sequenceStatus(device: string, sequence: bigint, digest: string): "new" | "duplicate" | "conflict";
 }
 
-export type Verdict =
-  | { status: "valid"; item: AppendItem }
-  | { status: "duplicate"; item: AppendItem }
-  | { status: "rejected"; code: IngestErrorCode; message: string };
+export type Rejection = { status: "rejected"; code: IngestErrorCode; message: string };
+
+export type Verdict = { status: "valid"; item: AppendItem } | { status: "duplicate"; item: AppendItem } | Rejection;
+
+/** The outcome of the stateless checks (1 to 5), which worker threads can run. */
+export type Checked = { status: "checked"; item: AppendItem } | Rejection;
+
+export interface CheckOptions {
+  /** The domain readings must be signed under (this deployment's TelemetryAnchor). */
+  domain: Eip712Domain;
+  /** Largest accepted message, in bytes. */
+  maxBytes: number;
+}
 
 /** A directory with fixed states: for pinned fleets and tests. */
 export class StaticDeviceDirectory implements DeviceDirectory {
@@ -85,90 +95,126 @@ export interface ValidatorOptions {
   now?: () => number;
 }
 
+export const DEFAULT_MAX_MESSAGE_BYTES = 4096;
+
 const MESSAGE_KEYS = new Set(["domain", "reading", "signature"]);
-const reject = (code: IngestErrorCode, message: string): Verdict => ({ status: "rejected", code, message });
+const reject = (code: IngestErrorCode, message: string): Rejection => ({ status: "rejected", code, message });
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+/**
+ * The stateless checks, 1 to 5 (size, JSON, schema, domain, signature): the CPU-heavy part, safe to run
+ * in any thread. Never throws for bad input.
+ */
+export function checkMessage(input: string | Uint8Array, options: CheckOptions): Checked {
+  const { maxBytes, domain } = options;
+  const size = typeof input === "string" ? Buffer.byteLength(input) : input.length;
+  if (size > maxBytes) return reject("E_TOO_LARGE", `the message has ${size} bytes; the limit is ${maxBytes}`);
+  let message: unknown;
+  try {
+    message = JSON.parse(typeof input === "string" ? input : utf8.decode(input)) as unknown;
+  } catch {
+    return reject("E_MALFORMED", "the message is not valid UTF-8 JSON");
+  }
+  if (typeof message !== "object" || message === null || Array.isArray(message)) {
+    return reject("E_SCHEMA", "the message must be an object with domain, reading and signature");
+  }
+  const fields = message as Record<string, unknown>;
+  const unknown = Object.keys(fields).filter((key) => !MESSAGE_KEYS.has(key));
+  if (unknown.length > 0) return reject("E_SCHEMA", `unknown field(s): ${unknown.join(", ")}`);
+  const claimed = fields.domain as { chainId?: unknown; verifyingContract?: unknown } | undefined;
+  if (
+    typeof claimed !== "object" ||
+    claimed === null ||
+    typeof claimed.chainId !== "string" ||
+    !/^(0|[1-9][0-9]*)$/.test(claimed.chainId) ||
+    typeof claimed.verifyingContract !== "string" ||
+    !isHexString(claimed.verifyingContract, 20)
+  ) {
+    return reject("E_SCHEMA", "domain must hold chainId (decimal string) and verifyingContract (address)");
+  }
+  if (typeof fields.signature !== "string" || !isHexString(fields.signature, 65)) {
+    return reject("E_SCHEMA", "signature must be 65 bytes of 0x-hex");
+  }
+  let reading;
+  try {
+    reading = parseReading(fields.reading);
+  } catch (error) {
+    return reject("E_SCHEMA", (error as Error).message);
+  }
+  if (
+    BigInt(claimed.chainId) !== domain.chainId ||
+    claimed.verifyingContract.toLowerCase() !== domain.verifyingContract.toLowerCase()
+  ) {
+    return reject(
+      "E_DOMAIN",
+      `signed for chain ${claimed.chainId} and contract ${claimed.verifyingContract}; this batcher anchors on chain ${domain.chainId} at ${domain.verifyingContract}`,
+    );
+  }
+  const digest = readingDigestBytes(domain, reading);
+  const signer = recoverSignerBytes(digest, getBytes(fields.signature));
+  if (signer === undefined || getAddress(hexlify(signer)) !== reading.device) {
+    return reject("E_SIGNATURE", "the signature is not the device's signature of this reading");
+  }
+  return { status: "checked", item: { reading, signature: fields.signature.toLowerCase(), digest: hexlify(digest) } };
+}
 
 export class ReadingValidator {
   private readonly options: Required<ValidatorOptions>;
-  private readonly decoder = new TextDecoder("utf-8", { fatal: true });
 
   constructor(options: ValidatorOptions) {
-    this.options = { maxBytes: 4096, now: () => Math.floor(Date.now() / 1000), ...options };
+    this.options = { maxBytes: DEFAULT_MAX_MESSAGE_BYTES, now: () => Math.floor(Date.now() / 1000), ...options };
   }
 
-  /** Checks one message (raw bytes or text, as received); never throws for bad input. */
+  /** Checks one message (raw bytes or text, as received), all nine checks; never throws for bad input. */
   validate(input: string | Uint8Array): Verdict {
-    const { maxBytes, domain, devices, ledger, window, now } = this.options;
-    const size = typeof input === "string" ? Buffer.byteLength(input) : input.length;
-    if (size > maxBytes) return reject("E_TOO_LARGE", `the message has ${size} bytes; the limit is ${maxBytes}`);
-    let message: unknown;
-    try {
-      message = JSON.parse(typeof input === "string" ? input : this.decoder.decode(input)) as unknown;
-    } catch {
-      return reject("E_MALFORMED", "the message is not valid UTF-8 JSON");
-    }
-    if (typeof message !== "object" || message === null || Array.isArray(message)) {
-      return reject("E_SCHEMA", "the message must be an object with domain, reading and signature");
-    }
-    const fields = message as Record<string, unknown>;
-    const unknown = Object.keys(fields).filter((key) => !MESSAGE_KEYS.has(key));
-    if (unknown.length > 0) return reject("E_SCHEMA", `unknown field(s): ${unknown.join(", ")}`);
-    const claimed = fields.domain as { chainId?: unknown; verifyingContract?: unknown } | undefined;
-    if (
-      typeof claimed !== "object" ||
-      claimed === null ||
-      typeof claimed.chainId !== "string" ||
-      !/^(0|[1-9][0-9]*)$/.test(claimed.chainId) ||
-      typeof claimed.verifyingContract !== "string" ||
-      !isHexString(claimed.verifyingContract, 20)
-    ) {
-      return reject("E_SCHEMA", "domain must hold chainId (decimal string) and verifyingContract (address)");
-    }
-    if (typeof fields.signature !== "string" || !isHexString(fields.signature, 65)) {
-      return reject("E_SCHEMA", "signature must be 65 bytes of 0x-hex");
-    }
-    let reading;
-    try {
-      reading = parseReading(fields.reading);
-    } catch (error) {
-      return reject("E_SCHEMA", (error as Error).message);
-    }
-    if (
-      BigInt(claimed.chainId) !== domain.chainId ||
-      claimed.verifyingContract.toLowerCase() !== domain.verifyingContract.toLowerCase()
-    ) {
-      return reject(
-        "E_DOMAIN",
-        `signed for chain ${claimed.chainId} and contract ${claimed.verifyingContract}; this batcher anchors on chain ${domain.chainId} at ${domain.verifyingContract}`,
-      );
-    }
-    const digest = readingDigestBytes(domain, reading);
-    const signer = recoverSignerBytes(digest, getBytes(fields.signature));
-    if (signer === undefined || getAddress(hexlify(signer)) !== reading.device) {
-      return reject("E_SIGNATURE", "the signature is not the device's signature of this reading");
-    }
-    const state = devices.state(reading.device);
+    const checked = this.check(input);
+    return checked.status === "rejected" ? checked : this.admit(checked.item);
+  }
+
+  /** Checks 1 to 5 (see {@link checkMessage}). */
+  check(input: string | Uint8Array): Checked {
+    return checkMessage(input, this.options);
+  }
+
+  /** Checks 6 to 9 of a message that passed {@link check}: device, sequence, timestamp. */
+  admit(item: AppendItem): Verdict {
+    const device = this.deviceVerdict(item);
+    if (device !== undefined) return device;
+    const seen = this.options.ledger.sequenceStatus(item.reading.device, item.reading.sequence, item.digest);
+    if (seen === "duplicate") return { status: "duplicate", item };
+    if (seen === "conflict") return sequenceConflict(item);
+    return this.windowVerdict(item) ?? { status: "valid", item };
+  }
+
+  /** Checks 6 and 7: the key is a known, active device key. */
+  deviceVerdict({ reading }: AppendItem): Rejection | undefined {
+    const state = this.options.devices.state(reading.device);
     if (state === "unknown") return reject("E_UNKNOWN_DEVICE", `${reading.device} is not a registered device key`);
     if (state !== "active") return reject("E_DEVICE_INACTIVE", `device ${reading.device} is ${state}`);
-    const item: AppendItem = { reading, signature: fields.signature.toLowerCase(), digest: hexlify(digest) };
-    const seen = ledger.sequenceStatus(reading.device, reading.sequence, item.digest);
-    if (seen === "duplicate") return { status: "duplicate", item };
-    if (seen === "conflict") {
-      return reject(
-        "E_SEQUENCE",
-        `sequence ${reading.sequence} of ${reading.device} was already accepted with other content`,
-      );
-    }
+    return undefined;
+  }
+
+  /** Check 9: the device timestamp lies inside the window around the batcher's clock. */
+  windowVerdict({ reading }: AppendItem): Rejection | undefined {
+    const { window, now } = this.options;
     const clock = BigInt(now());
     if (
-      reading.timestamp < clock - BigInt(window.pastSeconds) ||
-      reading.timestamp > clock + BigInt(window.futureSeconds)
+      reading.timestamp >= clock - BigInt(window.pastSeconds) &&
+      reading.timestamp <= clock + BigInt(window.futureSeconds)
     ) {
-      return reject(
-        "E_TIMESTAMP",
-        `timestamp ${reading.timestamp} is outside [now - ${window.pastSeconds}, now + ${window.futureSeconds}] (now ${clock})`,
-      );
+      return undefined;
     }
-    return { status: "valid", item };
+    return reject(
+      "E_TIMESTAMP",
+      `timestamp ${reading.timestamp} is outside [now - ${window.pastSeconds}, now + ${window.futureSeconds}] (now ${clock})`,
+    );
   }
+}
+
+/** Check 8's rejection: another reading was accepted under this (device, sequence). */
+export function sequenceConflict({ reading }: AppendItem): Rejection {
+  return reject(
+    "E_SEQUENCE",
+    `sequence ${reading.sequence} of ${reading.device} was already accepted with other content`,
+  );
 }

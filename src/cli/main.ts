@@ -4,12 +4,14 @@
  */
 import "dotenv/config";
 import { Command } from "commander";
+import { batcherCommand } from "./batcher";
 import { verifyCommand } from "./verify";
 
 export function program(): Command {
   return new Command("iotrail")
     .description("iotrail: device registry, anchored telemetry and machine payments on Ethereum")
-    .addCommand(verifyCommand());
+    .addCommand(verifyCommand())
+    .addCommand(batcherCommand());
 }
 
 export async function main(argv: string[]): Promise<void> {

@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { ethers } from "hardhat";
 import { spawn } from "node:child_process";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
@@ -83,7 +83,7 @@ describe("SqliteReadingStore", function () {
       store.append(items(5, 11n), 2_000);
       expect(store.unsealed()).to.deep.equal({ count: 15, oldestReceivedAt: 1_000 });
       const first = (await store.seal(8, 5_000))!;
-      expect(first).to.deep.include({ localId: 1, readingCount: 8, sealedAt: 5_000, status: "sealed" });
+      expect(first).to.deep.include({ localId: 1, readingCount: 8, sealedAt: 5_000, status: "pending" });
       const second = (await store.seal(100))!;
       expect(second.readingCount).to.equal(7);
       expect(await store.seal(100)).to.equal(undefined);
@@ -128,13 +128,58 @@ describe("SqliteReadingStore", function () {
       reopened.close();
     });
 
-    it("refuses a store written with another schema version", function () {
+    it("refuses a store written with a newer schema version", function () {
       const path = tempPath();
       new SqliteReadingStore(path).close();
       const raw = new Database(path);
-      raw.prepare("UPDATE meta SET value = '2' WHERE key = 'schema'").run();
+      raw.prepare("UPDATE meta SET value = '3' WHERE key = 'schema'").run();
       raw.close();
-      expect(() => new SqliteReadingStore(path)).to.throw("unsupported store schema version 2");
+      expect(() => new SqliteReadingStore(path)).to.throw("unsupported store schema version 3");
+    });
+
+    it("migrates a version 1 store in place: sealed batches become pending, readings and roots are kept", async function () {
+      const path = tempPath();
+      const v1 = new Database(path);
+      v1.exec(readFileSync(join(__dirname, "..", "fixtures", "store.v1.sql"), "utf8"));
+      v1.close();
+      const store = new SqliteReadingStore(path);
+      const batch = store.getBatch(1)!;
+      expect(batch).to.deep.include({ status: "pending", readingCount: 2, contentHash: "" });
+      expect((await store.loadBatch(1)).root).to.equal(batch.root);
+      expect(store.batchCounts()).to.deep.equal({ pending: 1, anchored: 0, final: 0, failed: 0 });
+      store.close();
+    });
+  });
+
+  describe("anchoring state", function () {
+    it("records transactions before broadcast and moves batches pending -> anchored -> final, or back", async function () {
+      const store = new SqliteReadingStore(":memory:");
+      store.append(items(4));
+      const { localId } = (await store.seal(4))!;
+      const tx = { hash: "0x" + "ab".repeat(32), nonce: 7, raw: "0x02", maxFeePerGas: 10n, maxPriorityFeePerGas: 1n };
+      store.recordTx({ ...tx, batchIds: [localId], sentAt: 1 });
+      expect(store.openTxs()).to.deep.equal([{ ...tx, batchIds: [localId], state: "sent", sentAt: 1 }]);
+      const placement = {
+        chainBatchId: 3n,
+        transactionHash: tx.hash,
+        blockNumber: 12,
+        blockHash: "0x" + "cd".repeat(32),
+        anchoredAt: 1_700_000_000n,
+      };
+      store.markAnchored(localId, placement);
+      store.setTxState(tx.hash, "mined");
+      expect(store.openTxs()).to.deep.equal([]);
+      expect(store.getBatch(localId)).to.deep.include({ status: "anchored", anchor: placement });
+      store.markPending(localId, "reorg removed block 12");
+      expect(store.getBatch(localId)).to.deep.include({ status: "pending", note: "reorg removed block 12" });
+      expect(store.getBatch(localId)!.anchor).to.equal(undefined);
+      store.markAnchored(localId, placement);
+      store.markFinal(localId);
+      expect(store.batchesWith("final").map((b) => b.localId)).to.deep.equal([localId]);
+      store.markFailed(localId, "AccessControlUnauthorizedAccount");
+      expect(store.getBatch(localId)).to.deep.include({ status: "failed", note: "AccessControlUnauthorizedAccount" });
+      expect(store.devicesIn(localId)).to.deep.equal([device.address]);
+      store.close();
     });
   });
 });

@@ -1,0 +1,455 @@
+/**
+ * The anchoring transaction manager. One transaction is in flight at a time (anchoring up to
+ * `maxBatchesPerTx` sealed batches with `anchorMany`); every signed transaction is recorded in the store
+ * before it is broadcast, so a restart knows what may be on the chain. Each {@link tick}:
+ *
+ * 1. follows the open transaction: mined → its batches are `anchored`; reverted → `failed` with the
+ *    decoded reason (not retried blindly); its nonce taken by another transaction → the roots are looked
+ *    up on-chain and adopted or sent back to pending; unknown to the node (dropped) → broadcast again;
+ *    not mined after `bumpAfterMs` → replaced at the same nonce with fees raised by `feeBumpPercent`;
+ * 2. follows anchored batches: final at `confirmations` blocks; if a reorg removed their block (and the
+ *    transaction is not mined elsewhere) they go back to `pending` and are anchored again;
+ * 3. sends the next transaction when none is open, after adopting roots that are already on-chain (the
+ *    contract never anchors a root twice).
+ *
+ * RPC failures (down, timeouts, 5xx, resets) throw out of `tick`; {@link start} retries with bounded
+ * exponential backoff. Nothing is deleted: replaced and dropped transactions keep their records.
+ */
+import { Transaction } from "ethers";
+import type { JsonRpcProvider, TransactionReceipt, Wallet } from "ethers";
+import type { Logger } from "pino";
+import { TelemetryAnchor__factory } from "../../typechain-types";
+import type { TelemetryAnchor } from "../../typechain-types";
+import { decodeContractError } from "../errors";
+import type { BatchHeader } from "../anchor";
+import type { BatcherMetrics } from "./metrics";
+import type { AnchorPlacement, AnchorTxRecord, BatchRecord, ReadingStore } from "./store";
+
+export interface AnchorerOptions {
+  store: ReadingStore;
+  /** The TelemetryAnchor's address. */
+  anchor: string;
+  /** The anchoring account (holds ANCHORER_ROLE), connected to `provider`. */
+  wallet: Wallet;
+  provider: JsonRpcProvider;
+  /** Blocks (including the anchoring block) after which a batch is final (default 1). */
+  confirmations?: number;
+  maxBatchesPerTx?: number;
+  /** Replace a transaction not mined after this long (ms; default 30 s). */
+  bumpAfterMs?: number;
+  /** Fee increase of a replacement, in percent (default 25; nodes require at least 10). */
+  feeBumpPercent?: number;
+  /** Highest max fee per gas ever offered (wei); replacements stop at it. */
+  maxFeePerGasCap?: bigint;
+  /** The URI stored on-chain with a batch (where its dump can be fetched). */
+  contentURI?: (batch: BatchRecord) => string;
+  metrics?: BatcherMetrics;
+  logger?: Logger;
+  now?: () => number;
+}
+
+const NONCE_TOO_LOW = /nonce too low|nonce has already been used|already been used|nonce.*too low/i;
+const ALREADY_KNOWN = /already known|known transaction|already imported|already in (the )?mempool/i;
+const UNDERPRICED =
+  /underpriced|fee too low|too low for the next block|less than (the )?block base fee|maxFeePerGas.*too low|fee cap less than/i;
+
+function messageOf(error: unknown): string {
+  const parts: string[] = [];
+  let current: unknown = error;
+  for (let depth = 0; depth < 4 && current !== null && typeof current === "object"; depth++) {
+    const { message, error: inner, info } = current as { message?: unknown; error?: unknown; info?: unknown };
+    if (typeof message === "string") parts.push(message);
+    current = inner ?? (info as { error?: unknown } | undefined)?.error;
+  }
+  return parts.join(" | ") || String(error);
+}
+
+export class Anchorer {
+  private readonly contract: TelemetryAnchor;
+  private readonly options: Required<Omit<AnchorerOptions, "maxFeePerGasCap" | "metrics" | "logger">> &
+    Pick<AnchorerOptions, "maxFeePerGasCap" | "metrics" | "logger">;
+  /** Fees a new transaction must at least offer, after an underpriced send. */
+  private feeFloor: { maxFeePerGas: bigint; maxPriorityFeePerGas: bigint } | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private failures = 0;
+
+  constructor(options: AnchorerOptions) {
+    this.options = {
+      confirmations: 1,
+      maxBatchesPerTx: 16,
+      bumpAfterMs: 30_000,
+      feeBumpPercent: 25,
+      contentURI: () => "",
+      now: Date.now,
+      ...options,
+    };
+    this.contract = TelemetryAnchor__factory.connect(options.anchor, options.provider);
+  }
+
+  /** One pass of the state machine (see the file comment). Throws on RPC failures. */
+  async tick(): Promise<void> {
+    await this.followOpenTransactions();
+    await this.followAnchoredBatches();
+    if (this.options.store.openTxs().length === 0) await this.sendNext();
+  }
+
+  /** Runs {@link tick} every `intervalMs`, backing off exponentially (up to `maxBackoffMs`) on failures. */
+  start(intervalMs: number, maxBackoffMs = 30_000): void {
+    const loop = () => {
+      this.running = this.tick().then(
+        () => {
+          this.failures = 0;
+        },
+        (error: unknown) => {
+          this.failures += 1;
+          this.options.metrics?.rpcErrors.inc();
+          this.options.logger?.warn(
+            { err: messageOf(error), failures: this.failures },
+            "anchoring pass failed; backing off",
+          );
+        },
+      );
+      void this.running.finally(() => {
+        if (this.timer === undefined) return;
+        const delay = this.failures === 0 ? intervalMs : Math.min(maxBackoffMs, intervalMs * 2 ** this.failures);
+        this.timer = setTimeout(loop, delay);
+      });
+    };
+    this.timer = setTimeout(loop, 0);
+  }
+
+  async stop(): Promise<void> {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    await this.running;
+  }
+
+  private async followOpenTransactions(): Promise<void> {
+    const { store, provider, wallet, metrics, logger } = this.options;
+    const open = store.openTxs();
+    if (open.length === 0) return;
+    const nonce = open[0]!.nonce;
+    const group = open.filter((tx) => tx.nonce === nonce);
+    let mined: { tx: AnchorTxRecord; receipt: TransactionReceipt } | undefined;
+    for (const tx of group) {
+      const receipt = await provider.getTransactionReceipt(tx.hash);
+      if (receipt !== null) mined = { tx, receipt };
+    }
+    if (mined !== undefined) {
+      for (const tx of group)
+        if (tx !== mined.tx) store.setTxState(tx.hash, "replaced", `replaced by ${mined.tx.hash}`);
+      await this.recordMined(mined.tx, mined.receipt);
+      return;
+    }
+    const latest = group[group.length - 1]!;
+    const confirmedNonce = await provider.getTransactionCount(wallet.address, "latest");
+    if (confirmedNonce > nonce) {
+      // Another transaction took the nonce ("nonce too low"): our roots may be on-chain anyway.
+      for (const tx of group) store.setTxState(tx.hash, "dropped", "its nonce was used by another transaction");
+      metrics?.anchorTxs.inc({ event: "dropped" });
+      await this.adoptOrRequeue(latest.batchIds, "the anchoring transaction's nonce was used by another transaction");
+      return;
+    }
+    const known = await provider.getTransaction(latest.hash);
+    if (known === null) {
+      logger?.warn(
+        { hash: latest.hash, nonce },
+        "anchoring transaction unknown to the node (dropped); broadcasting it again",
+      );
+      metrics?.anchorTxs.inc({ event: "dropped" });
+      await this.broadcast(latest);
+      return;
+    }
+    if (this.options.now() - latest.sentAt >= this.options.bumpAfterMs) await this.replace(latest);
+  }
+
+  private async recordMined(tx: AnchorTxRecord, receipt: TransactionReceipt): Promise<void> {
+    const { store, metrics, logger } = this.options;
+    if (receipt.status !== 1) {
+      const reason = await this.revertReason(tx, receipt.blockNumber);
+      store.setTxState(tx.hash, "reverted", reason);
+      for (const localId of tx.batchIds) store.markFailed(localId, `anchor transaction ${tx.hash} reverted: ${reason}`);
+      metrics?.anchorTxs.inc({ event: "reverted" });
+      logger?.error({ hash: tx.hash, reason, batches: tx.batchIds }, "anchor transaction reverted; batches failed");
+      return;
+    }
+    const placements = await this.placementsIn(receipt);
+    for (const localId of tx.batchIds) {
+      const batch = store.getBatch(localId)!;
+      const placement = placements.get(batch.root.toLowerCase());
+      if (placement === undefined) {
+        store.markPending(localId, `transaction ${tx.hash} did not anchor this root`);
+        continue;
+      }
+      store.markAnchored(localId, placement);
+    }
+    store.setTxState(tx.hash, "mined");
+    metrics?.anchorTxs.inc({ event: "mined" });
+    logger?.info({ hash: tx.hash, block: receipt.blockNumber, batches: tx.batchIds }, "batches anchored");
+  }
+
+  /** The `BatchAnchored` placements of a receipt, by root (topics from the ABI). */
+  private async placementsIn(receipt: TransactionReceipt): Promise<Map<string, AnchorPlacement>> {
+    const topic = this.contract.interface.getEvent("BatchAnchored").topicHash;
+    const block = await this.options.provider.getBlock(receipt.blockHash);
+    const anchoredAt = BigInt(block?.timestamp ?? 0);
+    const placements = new Map<string, AnchorPlacement>();
+    for (const log of receipt.logs) {
+      if (log.address.toLowerCase() !== this.options.anchor.toLowerCase() || log.topics[0] !== topic) continue;
+      const event = this.contract.interface.parseLog(log)!;
+      placements.set((event.args.root as string).toLowerCase(), {
+        chainBatchId: event.args.batchId as bigint,
+        transactionHash: receipt.hash,
+        blockNumber: receipt.blockNumber,
+        blockHash: receipt.blockHash,
+        anchoredAt,
+      });
+    }
+    return placements;
+  }
+
+  /** Roots already on-chain are adopted from their `BatchAnchored` log; the others go back to pending. */
+  private async adoptOrRequeue(localIds: readonly number[], note: string): Promise<number[]> {
+    const { store, provider } = this.options;
+    const left: number[] = [];
+    for (const localId of localIds) {
+      const batch = store.getBatch(localId)!;
+      const record = await this.contract.getAnchor(batch.root);
+      if (record.batchId === 0n) {
+        if (batch.status !== "pending") store.markPending(localId, note);
+        left.push(localId);
+        continue;
+      }
+      const logs = await provider.getLogs({
+        address: this.options.anchor,
+        topics: [this.contract.interface.getEvent("BatchAnchored").topicHash, null, batch.root],
+        fromBlock: 0,
+      });
+      const log = logs[logs.length - 1];
+      const receipt = log === undefined ? null : await provider.getTransactionReceipt(log.transactionHash);
+      const placement = receipt === null ? undefined : (await this.placementsIn(receipt)).get(batch.root.toLowerCase());
+      if (placement === undefined) {
+        left.push(localId);
+        continue;
+      }
+      store.markAnchored(localId, placement);
+      this.options.logger?.info({ localId, hash: placement.transactionHash }, "root already on-chain; anchor adopted");
+    }
+    return left;
+  }
+
+  private async followAnchoredBatches(): Promise<void> {
+    const { store, provider, confirmations, metrics, logger } = this.options;
+    const anchored = store.batchesWith("anchored");
+    if (anchored.length === 0) return;
+    const head = await provider.getBlockNumber();
+    const canonical = new Map<number, string | undefined>();
+    for (const batch of anchored) {
+      const placement = batch.anchor!;
+      if (!canonical.has(placement.blockNumber)) {
+        canonical.set(placement.blockNumber, (await provider.getBlock(placement.blockNumber))?.hash ?? undefined);
+      }
+      if (canonical.get(placement.blockNumber) !== placement.blockHash) {
+        const receipt = await provider.getTransactionReceipt(placement.transactionHash);
+        const moved =
+          receipt?.status === 1 ? (await this.placementsIn(receipt)).get(batch.root.toLowerCase()) : undefined;
+        if (moved !== undefined) {
+          store.markAnchored(batch.localId, moved);
+          continue;
+        }
+        store.markPending(batch.localId, `a reorg removed the anchor in block ${placement.blockNumber}`);
+        metrics?.anchorTxs.inc({ event: "reorged" });
+        logger?.warn(
+          { localId: batch.localId, block: placement.blockNumber },
+          "reorg removed an anchor; batch back to pending",
+        );
+        continue;
+      }
+      if (head - placement.blockNumber + 1 >= confirmations) store.markFinal(batch.localId);
+    }
+  }
+
+  private async sendNext(): Promise<void> {
+    const { store, provider, wallet, maxBatchesPerTx } = this.options;
+    const pending = store.batchesWith("pending", maxBatchesPerTx);
+    if (pending.length === 0) return;
+    const ids = await this.adoptOrRequeue(
+      pending.map((batch) => batch.localId),
+      "waiting to be anchored",
+    );
+    if (ids.length === 0) return;
+    const batches = ids.map((localId) => store.getBatch(localId)!);
+    const headers: BatchHeader[] = batches.map((batch) => ({
+      root: batch.root,
+      readingCount: batch.readingCount,
+      fromTimestamp: batch.fromTimestamp,
+      toTimestamp: batch.toTimestamp,
+      contentHash: batch.contentHash,
+      contentURI: this.options.contentURI(batch),
+    }));
+    const data = this.contract.interface.encodeFunctionData("anchorMany", [headers]);
+    let gasLimit: bigint;
+    try {
+      gasLimit = await provider.estimateGas({ from: wallet.address, to: this.options.anchor, data });
+    } catch (error) {
+      const decoded = decodeContractError(error, this.contract.interface);
+      if (decoded.code !== "CONTRACT_REVERT") throw error;
+      // The contract refuses the anchor (for instance, the role was revoked): fail, do not retry blindly.
+      for (const localId of ids) store.markFailed(localId, `the anchor would revert: ${decoded.message}`);
+      this.options.metrics?.anchorTxs.inc({ event: "reverted" });
+      this.options.logger?.error(
+        { reason: decoded.message, batches: ids },
+        "anchoring refused by the contract; batches failed",
+      );
+      return;
+    }
+    const nonce = await provider.getTransactionCount(wallet.address, "pending");
+    const fees = await this.currentFees();
+    await this.signAndSend({ nonce, data, gasLimit: (gasLimit * 12n) / 10n, batchIds: ids, ...fees });
+  }
+
+  private async currentFees(): Promise<{ maxFeePerGas: bigint; maxPriorityFeePerGas: bigint }> {
+    const data = await this.options.provider.getFeeData();
+    const block = await this.options.provider.getBlock("latest");
+    const priority = data.maxPriorityFeePerGas ?? 1_000_000_000n;
+    const base = block?.baseFeePerGas ?? data.gasPrice ?? 0n;
+    let fees = { maxFeePerGas: base * 2n + priority, maxPriorityFeePerGas: priority };
+    if (this.feeFloor !== undefined) {
+      fees = {
+        maxFeePerGas: fees.maxFeePerGas > this.feeFloor.maxFeePerGas ? fees.maxFeePerGas : this.feeFloor.maxFeePerGas,
+        maxPriorityFeePerGas:
+          fees.maxPriorityFeePerGas > this.feeFloor.maxPriorityFeePerGas
+            ? fees.maxPriorityFeePerGas
+            : this.feeFloor.maxPriorityFeePerGas,
+      };
+    }
+    return this.capped(fees);
+  }
+
+  private capped(fees: { maxFeePerGas: bigint; maxPriorityFeePerGas: bigint }) {
+    const cap = this.options.maxFeePerGasCap;
+    if (cap === undefined || fees.maxFeePerGas <= cap) return fees;
+    return {
+      maxFeePerGas: cap,
+      maxPriorityFeePerGas: fees.maxPriorityFeePerGas > cap ? cap : fees.maxPriorityFeePerGas,
+    };
+  }
+
+  private bumped(fees: { maxFeePerGas: bigint; maxPriorityFeePerGas: bigint }) {
+    const factor = BigInt(100 + this.options.feeBumpPercent);
+    return this.capped({
+      maxFeePerGas: (fees.maxFeePerGas * factor) / 100n + 1n,
+      maxPriorityFeePerGas: (fees.maxPriorityFeePerGas * factor) / 100n + 1n,
+    });
+  }
+
+  /** Same nonce, same call, higher fees. */
+  private async replace(tx: AnchorTxRecord): Promise<void> {
+    const previous = Transaction.from(tx.raw);
+    const current = await this.currentFees();
+    const bumped = this.bumped(tx);
+    const fees = {
+      maxFeePerGas: bumped.maxFeePerGas > current.maxFeePerGas ? bumped.maxFeePerGas : current.maxFeePerGas,
+      maxPriorityFeePerGas:
+        bumped.maxPriorityFeePerGas > current.maxPriorityFeePerGas
+          ? bumped.maxPriorityFeePerGas
+          : current.maxPriorityFeePerGas,
+    };
+    if (fees.maxFeePerGas <= tx.maxFeePerGas) {
+      this.options.logger?.warn({ hash: tx.hash, cap: this.options.maxFeePerGasCap }, "fee cap reached; not replacing");
+      return;
+    }
+    this.options.logger?.info(
+      { hash: tx.hash, nonce: tx.nonce, ...stringify(fees) },
+      "replacing a stuck anchoring transaction",
+    );
+    this.options.metrics?.anchorTxs.inc({ event: "replaced" });
+    await this.signAndSend({
+      nonce: tx.nonce,
+      data: previous.data,
+      gasLimit: previous.gasLimit,
+      batchIds: tx.batchIds,
+      ...fees,
+    });
+  }
+
+  private async signAndSend(params: {
+    nonce: number;
+    data: string;
+    gasLimit: bigint;
+    batchIds: number[];
+    maxFeePerGas: bigint;
+    maxPriorityFeePerGas: bigint;
+  }): Promise<void> {
+    const { wallet, provider, store } = this.options;
+    const network = await provider.getNetwork();
+    const raw = await wallet.signTransaction({
+      type: 2,
+      chainId: network.chainId,
+      to: this.options.anchor,
+      data: params.data,
+      nonce: params.nonce,
+      gasLimit: params.gasLimit,
+      maxFeePerGas: params.maxFeePerGas,
+      maxPriorityFeePerGas: params.maxPriorityFeePerGas,
+    });
+    const record = {
+      hash: Transaction.from(raw).hash!,
+      nonce: params.nonce,
+      raw,
+      maxFeePerGas: params.maxFeePerGas,
+      maxPriorityFeePerGas: params.maxPriorityFeePerGas,
+      batchIds: params.batchIds,
+      sentAt: this.options.now(),
+    };
+    store.recordTx(record); // durable before it can reach the network
+    this.options.metrics?.anchorTxs.inc({ event: "sent" });
+    this.options.logger?.info(
+      { hash: record.hash, nonce: record.nonce, batches: record.batchIds },
+      "anchoring transaction sent",
+    );
+    await this.broadcast({ ...record, state: "sent" });
+  }
+
+  /** Broadcasts a recorded transaction; node refusals update the record, network failures throw. */
+  private async broadcast(tx: AnchorTxRecord): Promise<void> {
+    try {
+      await this.options.provider.broadcastTransaction(tx.raw);
+    } catch (error) {
+      const message = messageOf(error);
+      if (ALREADY_KNOWN.test(message)) return;
+      if (NONCE_TOO_LOW.test(message)) {
+        // The next pass compares the account's nonce and adopts or requeues the roots.
+        this.options.logger?.warn({ hash: tx.hash, nonce: tx.nonce }, "nonce too low; reconciling on the next pass");
+        return;
+      }
+      if (UNDERPRICED.test(message)) {
+        this.options.store.setTxState(tx.hash, "dropped", `underpriced: ${message.slice(0, 200)}`);
+        this.feeFloor = this.bumped(tx);
+        this.options.logger?.warn({ hash: tx.hash }, "underpriced send; will send again with higher fees");
+        return;
+      }
+      throw error;
+    }
+  }
+
+  private async revertReason(tx: AnchorTxRecord, blockNumber: number): Promise<string> {
+    const parsed = Transaction.from(tx.raw);
+    try {
+      await this.options.provider.call({
+        from: this.options.wallet.address,
+        to: parsed.to,
+        data: parsed.data,
+        blockTag: blockNumber,
+      });
+      return "reverted (the call succeeds when replayed)";
+    } catch (error) {
+      return decodeContractError(error, this.contract.interface).message;
+    }
+  }
+}
+
+function stringify(fees: { maxFeePerGas: bigint; maxPriorityFeePerGas: bigint }) {
+  return { maxFeePerGas: fees.maxFeePerGas.toString(), maxPriorityFeePerGas: fees.maxPriorityFeePerGas.toString() };
+}

@@ -1,0 +1,114 @@
+/**
+ * Runs the stateless checks of incoming messages (signature recovery is about 90% of ingest cost) on
+ * worker threads, or inline with `threads: 0`. Each worker reports which crypto path it loaded: native
+ * libsecp256k1 or the pure-JS fallback, WebAssembly or JS keccak.
+ */
+import { Worker } from "node:worker_threads";
+import { join } from "node:path";
+import { secp256k1Backend } from "../crypto";
+import { initKeccak, keccakBackend } from "../merkle";
+import { IotrailError } from "../errors";
+import { checkMessage } from "./validate";
+import type { Checked, CheckOptions } from "./validate";
+import type { CheckJob } from "./check-worker";
+
+export interface CryptoPath {
+  secp256k1: "native" | "js";
+  keccak: "wasm" | "js";
+  threads: number;
+}
+
+interface Pending {
+  resolve: (results: Checked[]) => void;
+  reject: (error: Error) => void;
+  size: number;
+}
+
+interface PoolWorker {
+  worker: Worker;
+  load: number;
+}
+
+/** Starts a worker on this file's sibling, in TypeScript (through ts-node) or compiled JavaScript. */
+function spawnWorker(options: CheckOptions): Worker {
+  const source = join(__dirname, `check-worker${__filename.endsWith(".ts") ? ".ts" : ".js"}`);
+  if (source.endsWith(".js")) return new Worker(source, { workerData: options });
+  const bootstrap = `require("ts-node").register({ transpileOnly: true }); require(${JSON.stringify(source)});`;
+  return new Worker(bootstrap, { eval: true, workerData: options });
+}
+
+export class CheckPool {
+  private readonly workers: PoolWorker[] = [];
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 1;
+  private closed = false;
+
+  private constructor(
+    private readonly options: CheckOptions,
+    readonly path: CryptoPath,
+  ) {}
+
+  /** Starts `threads` workers (0: check inline on the calling thread) and waits until they are ready. */
+  static async start(params: CheckOptions & { threads: number }): Promise<CheckPool> {
+    const { threads, ...options } = params;
+    await initKeccak();
+    if (threads === 0) {
+      return new CheckPool(options, { secp256k1: secp256k1Backend(), keccak: keccakBackend(), threads: 0 });
+    }
+    const started = await Promise.all(
+      Array.from({ length: threads }, async () => {
+        const worker = spawnWorker(options);
+        const ready = await new Promise<{ secp256k1: "native" | "js"; keccak: "wasm" | "js" }>((resolve, reject) => {
+          worker.once("message", resolve);
+          worker.once("error", reject);
+        });
+        return { worker, ready };
+      }),
+    );
+    const pool = new CheckPool(options, { ...started[0]!.ready, threads });
+    for (const { worker } of started) pool.adopt(worker);
+    return pool;
+  }
+
+  private adopt(worker: Worker): void {
+    const entry: PoolWorker = { worker, load: 0 };
+    this.workers.push(entry);
+    worker.on("message", (message: { id: number; results: Checked[] }) => {
+      const job = this.pending.get(message.id);
+      if (job === undefined) return;
+      this.pending.delete(message.id);
+      entry.load -= job.size;
+      job.resolve(message.results);
+    });
+    worker.on("error", (error) => this.fail(error));
+    worker.on("exit", (code) => {
+      if (!this.closed) this.fail(new IotrailError("WORKER_EXIT", `a check worker exited with code ${code}`));
+    });
+  }
+
+  private fail(error: Error): void {
+    for (const job of this.pending.values()) job.reject(error);
+    this.pending.clear();
+  }
+
+  /** Runs checks 1 to 5 on each message; results in input order. */
+  check(messages: Uint8Array[]): Promise<Checked[]> {
+    if (this.closed) return Promise.reject(new IotrailError("POOL_CLOSED", "the check pool is closed"));
+    if (this.workers.length === 0) return Promise.resolve(messages.map((m) => checkMessage(m, this.options)));
+    let target = this.workers[0]!;
+    for (const entry of this.workers) if (entry.load < target.load) target = entry;
+    const id = this.nextId++;
+    target.load += messages.length;
+    return new Promise<Checked[]>((resolve, reject) => {
+      this.pending.set(id, { resolve, reject, size: messages.length });
+      const job: CheckJob = { id, messages };
+      target.worker.postMessage(job);
+    });
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.fail(new IotrailError("POOL_CLOSED", "the check pool is closed"));
+    await Promise.all(this.workers.map(({ worker }) => worker.terminate()));
+  }
+}

@@ -1,0 +1,212 @@
+/**
+ * The batcher's configuration: a JSON file (every field optional but the anchor address) with environment
+ * variables on top, validated into {@link BatcherConfig}. The anchoring key only ever comes from the
+ * environment (`BATCHER_PRIVATE_KEY`), never from the file.
+ *
+ * | variable | field |
+ * | --- | --- |
+ * | `RPC_URL` | `rpcUrl` |
+ * | `ANCHOR_ADDRESS` | `anchor` |
+ * | `REGISTRY_ADDRESS` | `registry` |
+ * | `CHAIN_ID` | `chainId` |
+ * | `BATCHER_PRIVATE_KEY` | the anchoring account's key |
+ * | `BATCHER_DATABASE` | `database` |
+ * | `BATCHER_HTTP_HOST`, `BATCHER_HTTP_PORT` | `http.host`, `http.port` |
+ * | `BATCHER_MQTT_URL` | `mqtt.url` (an external broker; the embedded one is not started) |
+ * | `BATCHER_MQTT_PORT` | `mqtt.port` (the embedded broker's port) |
+ * | `BATCHER_CONFIRMATIONS` | `anchoring.confirmations` |
+ * | `LOG_LEVEL` | `logLevel` |
+ */
+import { readFileSync } from "node:fs";
+import { isAddress, isHexString } from "ethers";
+import { ConfigError } from "../errors";
+
+export interface BatcherConfig {
+  rpcUrl: string;
+  /** Read from the node at start when absent. */
+  chainId?: bigint;
+  anchor: string;
+  /** Read from the anchor contract at start when absent. */
+  registry?: string;
+  /** 0x-prefixed 32-byte key of the anchoring account (from the environment only). */
+  privateKey?: string;
+  database: string;
+  rpcTimeoutMs: number;
+  http: { host: string; port: number; maxMessageBytes: number; maxBodyBytes: number };
+  mqtt:
+    | { enabled: false }
+    | { enabled: true; embedded: true; host: string; port: number; topic: string }
+    | { enabled: true; embedded: false; url: string; topic: string; clientId: string };
+  ingest: {
+    queueLimit: number;
+    threads: number;
+    window: { pastSeconds: number; futureSeconds: number };
+    retryAfterSeconds: number;
+  };
+  sealing: { maxReadings: number; maxAgeMs: number; intervalMs: number };
+  anchoring: {
+    enabled: boolean;
+    confirmations: number;
+    maxBatchesPerTx: number;
+    bumpAfterMs: number;
+    feeBumpPercent: number;
+    maxFeePerGasGwei?: number;
+    intervalMs: number;
+  };
+  registryRefreshMs: number;
+  /** Base URL of this service's API, written on-chain as each batch's content URI. */
+  publicUrl?: string;
+  logLevel: string;
+}
+
+type Json = Record<string, unknown>;
+
+function section(raw: Json, key: string): Json {
+  const value = raw[key];
+  if (value === undefined) return {};
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new ConfigError(`config field "${key}" must be an object`, { details: { field: key } });
+  }
+  return value as Json;
+}
+
+function int(raw: Json, key: string, path: string, fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER): number {
+  const value = raw[key] ?? fallback;
+  const number = typeof value === "string" && /^\d+$/.test(value) ? Number(value) : value;
+  if (typeof number !== "number" || !Number.isInteger(number) || number < min || number > max) {
+    throw new ConfigError(`config field "${path}" must be an integer in [${min}, ${max}]`, {
+      details: { field: path, value },
+    });
+  }
+  return number;
+}
+
+function str(raw: Json, key: string, path: string, fallback?: string): string {
+  const value = raw[key] ?? fallback;
+  if (typeof value !== "string" || value.length === 0) {
+    throw new ConfigError(`config field "${path}" must be a non-empty string`, { details: { field: path, value } });
+  }
+  return value;
+}
+
+function address(value: unknown, path: string): string {
+  if (typeof value !== "string" || !isAddress(value)) {
+    throw new ConfigError(`config field "${path}" must be an address`, { details: { field: path, value } });
+  }
+  return value;
+}
+
+/** Reads the config file (if any) and the environment into a validated configuration. */
+export function loadBatcherConfig(params: { file?: string; env?: NodeJS.ProcessEnv } = {}): BatcherConfig {
+  const env = params.env ?? process.env;
+  let raw: Json = {};
+  if (params.file !== undefined) {
+    let text: string;
+    try {
+      text = readFileSync(params.file, "utf8");
+    } catch (cause) {
+      throw new ConfigError(`cannot read config file ${params.file}`, { cause, details: { file: params.file } });
+    }
+    try {
+      raw = JSON.parse(text) as Json;
+    } catch (cause) {
+      throw new ConfigError(`config file ${params.file} is not valid JSON`, { cause, details: { file: params.file } });
+    }
+    if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
+      throw new ConfigError(`config file ${params.file} must hold a JSON object`);
+    }
+  }
+  const http = { ...section(raw, "http") };
+  const mqtt = { ...section(raw, "mqtt") };
+  const ingest = section(raw, "ingest");
+  const sealing = section(raw, "sealing");
+  const anchoring = { ...section(raw, "anchoring") };
+  const top: Json = { ...raw };
+  const override = (target: Json, key: string, variable: string) => {
+    if (env[variable] !== undefined && env[variable] !== "") target[key] = env[variable];
+  };
+  override(top, "rpcUrl", "RPC_URL");
+  override(top, "anchor", "ANCHOR_ADDRESS");
+  override(top, "registry", "REGISTRY_ADDRESS");
+  override(top, "chainId", "CHAIN_ID");
+  override(top, "database", "BATCHER_DATABASE");
+  override(top, "logLevel", "LOG_LEVEL");
+  override(http, "host", "BATCHER_HTTP_HOST");
+  override(http, "port", "BATCHER_HTTP_PORT");
+  override(mqtt, "url", "BATCHER_MQTT_URL");
+  override(mqtt, "port", "BATCHER_MQTT_PORT");
+  override(anchoring, "confirmations", "BATCHER_CONFIRMATIONS");
+  if ("privateKey" in raw) {
+    throw new ConfigError("the anchoring key is read from BATCHER_PRIVATE_KEY only, never from the config file");
+  }
+  const privateKey = env.BATCHER_PRIVATE_KEY;
+  if (privateKey !== undefined && privateKey !== "" && !isHexString(privateKey, 32)) {
+    throw new ConfigError("BATCHER_PRIVATE_KEY must be a 0x-prefixed 32-byte hex key");
+  }
+  const window = section(ingest, "window");
+  const topic = str(mqtt, "topic", "mqtt.topic", "iotrail/v1/readings/#");
+  const chainId = top.chainId === undefined ? undefined : BigInt(int(top, "chainId", "chainId", 0, 1));
+  const maxFee = anchoring.maxFeePerGasGwei;
+  if (maxFee !== undefined && (typeof maxFee !== "number" || !(maxFee > 0))) {
+    throw new ConfigError('config field "anchoring.maxFeePerGasGwei" must be a positive number');
+  }
+  return {
+    rpcUrl: str(top, "rpcUrl", "rpcUrl", "http://127.0.0.1:8545"),
+    ...(chainId === undefined ? {} : { chainId }),
+    anchor: address(top.anchor, "anchor"),
+    ...(top.registry === undefined ? {} : { registry: address(top.registry, "registry") }),
+    ...(privateKey === undefined || privateKey === "" ? {} : { privateKey }),
+    database: str(top, "database", "database", "batcher.sqlite"),
+    rpcTimeoutMs: int(top, "rpcTimeoutMs", "rpcTimeoutMs", 10_000, 100),
+    http: {
+      host: str(http, "host", "http.host", "127.0.0.1"),
+      port: int(http, "port", "http.port", 8080, 0, 65_535),
+      maxMessageBytes: int(http, "maxMessageBytes", "http.maxMessageBytes", 4096, 256),
+      maxBodyBytes: int(http, "maxBodyBytes", "http.maxBodyBytes", 1 << 20, 256),
+    },
+    mqtt:
+      mqtt.enabled === false
+        ? { enabled: false }
+        : mqtt.url !== undefined
+          ? {
+              enabled: true,
+              embedded: false,
+              url: str(mqtt, "url", "mqtt.url"),
+              topic,
+              clientId: str(mqtt, "clientId", "mqtt.clientId", "iotrail-batcher"),
+            }
+          : {
+              enabled: true,
+              embedded: true,
+              host: str(mqtt, "host", "mqtt.host", "127.0.0.1"),
+              port: int(mqtt, "port", "mqtt.port", 1883, 0, 65_535),
+              topic,
+            },
+    ingest: {
+      queueLimit: int(ingest, "queueLimit", "ingest.queueLimit", 20_000, 1),
+      threads: int(ingest, "threads", "ingest.threads", 2, 0, 64),
+      window: {
+        pastSeconds: int(window, "pastSeconds", "ingest.window.pastSeconds", 7 * 24 * 3600),
+        futureSeconds: int(window, "futureSeconds", "ingest.window.futureSeconds", 300),
+      },
+      retryAfterSeconds: int(ingest, "retryAfterSeconds", "ingest.retryAfterSeconds", 1, 1),
+    },
+    sealing: {
+      maxReadings: int(sealing, "maxReadings", "sealing.maxReadings", 10_000, 1),
+      maxAgeMs: int(sealing, "maxAgeMs", "sealing.maxAgeMs", 60_000, 1),
+      intervalMs: int(sealing, "intervalMs", "sealing.intervalMs", 250, 1),
+    },
+    anchoring: {
+      enabled: anchoring.enabled !== false,
+      confirmations: int(anchoring, "confirmations", "anchoring.confirmations", 12, 1),
+      maxBatchesPerTx: int(anchoring, "maxBatchesPerTx", "anchoring.maxBatchesPerTx", 16, 1, 256),
+      bumpAfterMs: int(anchoring, "bumpAfterMs", "anchoring.bumpAfterMs", 30_000, 1),
+      feeBumpPercent: int(anchoring, "feeBumpPercent", "anchoring.feeBumpPercent", 25, 10, 1000),
+      ...(maxFee === undefined ? {} : { maxFeePerGasGwei: maxFee as number }),
+      intervalMs: int(anchoring, "intervalMs", "anchoring.intervalMs", 2_000, 1),
+    },
+    registryRefreshMs: int(top, "registryRefreshMs", "registryRefreshMs", 5_000, 1),
+    ...(top.publicUrl === undefined ? {} : { publicUrl: str(top, "publicUrl", "publicUrl") }),
+    logLevel: str(top, "logLevel", "logLevel", "info"),
+  };
+}

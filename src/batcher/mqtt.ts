@@ -1,0 +1,130 @@
+/**
+ * MQTT ingest. Devices publish one message per reading (QoS 1) on `iotrail/v1/readings/<anything>` and
+ * get the verdict on the same topic with `readings` replaced by `replies`.
+ *
+ * - Embedded broker (aedes, the default): the batcher checks and stores each reading inside the broker's
+ *   publish authorization, so the PUBACK leaves only after the durable write (or a definite rejection,
+ *   whose code is in the reply). When the ingest queue is full the connection is closed without PUBACK:
+ *   MQTT 3.1.1 has no negative acknowledgement, and the device's client sends the message again after it
+ *   reconnects.
+ * - External broker (Mosquitto or any MQTT 3.1.1/5 broker): the batcher subscribes with QoS 1 in a
+ *   persistent session and sends its own PUBACK to the broker only after the durable write, so the broker
+ *   keeps the message until then. When the queue is full it waits and tries again.
+ */
+import { createServer } from "node:net";
+import type { AddressInfo, Server } from "node:net";
+import { Aedes } from "aedes";
+import mqtt from "mqtt";
+import type { Logger } from "pino";
+import type { IngestOutcome, IngestPipeline } from "./pipeline";
+
+export interface MqttIngest {
+  /** mqtt://host:port of the embedded broker, or the external broker's URL. */
+  url: string;
+  close(): Promise<void>;
+}
+
+/** Does `topic` match the MQTT filter (with `+` and `#` wildcards)? */
+export function topicMatches(filter: string, topic: string): boolean {
+  const f = filter.split("/");
+  const t = topic.split("/");
+  for (let i = 0; i < f.length; i++) {
+    if (f[i] === "#") return true;
+    if (i >= t.length || (f[i] !== "+" && f[i] !== t[i])) return false;
+  }
+  return f.length === t.length;
+}
+
+export function replyTopic(topic: string): string {
+  return topic.replace(/(^|\/)readings(\/|$)/, "$1replies$2");
+}
+
+const encode = (outcome: IngestOutcome) => Buffer.from(JSON.stringify(outcome));
+
+export async function startEmbeddedBroker(params: {
+  pipeline: IngestPipeline;
+  host: string;
+  port: number;
+  topic: string;
+  logger?: Logger;
+}): Promise<MqttIngest> {
+  const { pipeline, topic, logger } = params;
+  const broker = await Aedes.createBroker({
+    authorizePublish: (client, packet, callback) => {
+      if (client === null || !topicMatches(topic, packet.topic)) return callback(null);
+      void pipeline.submit([packet.payload as Buffer], "mqtt").then(([outcome]) => {
+        if (outcome!.status === "busy") {
+          logger?.warn({ client: client.id }, "ingest queue full; closing the MQTT connection without PUBACK");
+          return callback(new Error(outcome!.message));
+        }
+        broker.publish(
+          {
+            cmd: "publish",
+            topic: replyTopic(packet.topic),
+            payload: encode(outcome!),
+            qos: 1,
+            retain: false,
+            dup: false,
+          },
+          () => undefined,
+        );
+        callback(null); // the PUBACK follows
+      });
+    },
+  });
+  const server: Server = createServer(broker.handle);
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(params.port, params.host, () => resolve());
+  });
+  const { address, port } = server.address() as AddressInfo;
+  const url = `mqtt://${address}:${port}`;
+  logger?.info({ url }, "embedded MQTT broker listening");
+  return {
+    url,
+    close: async () => {
+      await new Promise<void>((resolve) => broker.close(() => resolve()));
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+export async function subscribeExternal(params: {
+  pipeline: IngestPipeline;
+  url: string;
+  topic: string;
+  clientId: string;
+  logger?: Logger;
+}): Promise<MqttIngest> {
+  const { pipeline, logger } = params;
+  const client = mqtt.connect(params.url, {
+    clientId: params.clientId,
+    clean: false,
+    reconnectPeriod: 1_000,
+    manualConnect: true,
+  });
+  client.handleMessage = (packet, callback) => {
+    if (packet.cmd !== "publish") return callback();
+    const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
+    const attempt = () => {
+      void pipeline.submit([payload], "mqtt").then(([outcome]) => {
+        if (outcome!.status === "busy") {
+          setTimeout(attempt, outcome!.retryAfterSeconds * 1000);
+          return;
+        }
+        client.publish(replyTopic(packet.topic), encode(outcome!), { qos: 1 });
+        callback(); // our PUBACK to the broker follows the durable write
+      });
+    };
+    attempt();
+  };
+  client.on("error", (error) => logger?.warn({ err: error.message }, "MQTT client error"));
+  await new Promise<void>((resolve, reject) => {
+    client.once("connect", () => resolve());
+    client.once("error", reject);
+    client.connect();
+  });
+  await client.subscribeAsync(params.topic, { qos: 1 });
+  logger?.info({ url: params.url, topic: params.topic }, "subscribed to the external MQTT broker");
+  return { url: params.url, close: () => client.endAsync() };
+}

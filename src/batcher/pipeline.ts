@@ -1,0 +1,187 @@
+/**
+ * The ingest pipeline shared by every transport: bounded queue, stateless checks on worker threads,
+ * device and timestamp checks, and group commit to the store. A message's answer is given only after the
+ * write that holds it has committed, so an acknowledged reading survives a crash.
+ */
+import type { Logger } from "pino";
+import type { BatcherMetrics } from "./metrics";
+import type { CheckPool } from "./check-pool";
+import type { AppendItem, ReadingStore } from "./store";
+import { sequenceConflict } from "./validate";
+import type { Checked, IngestErrorCode, ReadingValidator, Rejection } from "./validate";
+
+export type IngestOutcome =
+  | { status: "accepted" | "duplicate"; device: string; sequence: string }
+  | { status: "rejected"; code: IngestErrorCode; message: string; device?: string; sequence?: string }
+  | { status: "busy"; reason: "queue-full" | "internal"; retryAfterSeconds: number; message: string };
+
+/** Learns device states before the synchronous device checks (a registry-backed directory looks keys up). */
+export interface DevicePreparer {
+  prepare(devices: readonly string[]): Promise<void>;
+}
+
+export interface PipelineOptions {
+  store: ReadingStore;
+  validator: ReadingValidator;
+  pool: CheckPool;
+  devices?: DevicePreparer;
+  /** Most messages in flight (received, not answered); beyond it, messages are answered `busy`. */
+  queueLimit: number;
+  /** Seconds a sender is told to wait when busy. */
+  retryAfterSeconds?: number;
+  metrics?: BatcherMetrics;
+  logger?: Logger;
+}
+
+interface Waiting {
+  item: AppendItem;
+  resolve: (outcome: IngestOutcome) => void;
+}
+
+/** Largest number of messages sent to a worker at once. */
+const CHUNK = 512;
+
+export class IngestPipeline {
+  private inFlight = 0;
+  private inbox: { message: Uint8Array; resolve: (outcome: IngestOutcome) => void }[] = [];
+  private inboxScheduled = false;
+  private writes: Waiting[] = [];
+  private writeScheduled = false;
+
+  constructor(private readonly options: PipelineOptions) {}
+
+  /** Messages received and not yet answered. */
+  get queued(): number {
+    return this.inFlight;
+  }
+
+  /** Ingests raw messages (one per element); one outcome each, in order, after their durable write. */
+  submit(messages: readonly Uint8Array[], transport = "api"): Promise<IngestOutcome[]> {
+    const { queueLimit, retryAfterSeconds = 1, metrics } = this.options;
+    if (this.inFlight + messages.length > queueLimit) {
+      metrics?.messages.inc({ transport, outcome: "busy" }, messages.length);
+      const busy: IngestOutcome = {
+        status: "busy",
+        reason: "queue-full",
+        retryAfterSeconds,
+        message: `the ingest queue is full (${this.inFlight} of ${queueLimit} in flight)`,
+      };
+      return Promise.resolve(messages.map(() => busy));
+    }
+    this.inFlight += messages.length;
+    metrics?.queueDepth.set(this.inFlight);
+    const answers = messages.map(
+      (message) =>
+        new Promise<IngestOutcome>((resolve) => {
+          this.inbox.push({ message, resolve });
+        }),
+    );
+    if (!this.inboxScheduled) {
+      this.inboxScheduled = true;
+      setImmediate(() => this.drainInbox());
+    }
+    return Promise.all(answers).then((outcomes) => {
+      this.inFlight -= outcomes.length;
+      metrics?.queueDepth.set(this.inFlight);
+      for (const outcome of outcomes) {
+        metrics?.messages.inc({ transport, outcome: outcome.status });
+        if (outcome.status === "rejected") metrics?.rejections.inc({ code: outcome.code });
+      }
+      return outcomes;
+    });
+  }
+
+  private drainInbox(): void {
+    this.inboxScheduled = false;
+    const taken = this.inbox;
+    this.inbox = [];
+    for (let start = 0; start < taken.length; start += CHUNK) {
+      const chunk = taken.slice(start, start + CHUNK);
+      this.options.pool.check(chunk.map(({ message }) => message)).then(
+        (results) => this.admit(chunk.map(({ resolve }, i) => ({ result: results[i]!, resolve }))),
+        (error: unknown) => {
+          this.options.logger?.error({ err: error }, "check pool failed");
+          for (const { resolve } of chunk) resolve(internalError());
+        },
+      );
+    }
+  }
+
+  private async admit(checked: { result: Checked; resolve: Waiting["resolve"] }[]): Promise<void> {
+    const { validator, devices, store } = this.options;
+    if (devices !== undefined) {
+      const keys = checked.flatMap(({ result }) => (result.status === "checked" ? [result.item.reading.device] : []));
+      try {
+        await devices.prepare(keys);
+      } catch (error) {
+        this.options.logger?.warn({ err: error }, "device lookup failed; using cached device states");
+      }
+    }
+    for (const { result, resolve } of checked) {
+      if (result.status === "rejected") {
+        resolve(result);
+        continue;
+      }
+      const { item } = result;
+      const device = validator.deviceVerdict(item);
+      if (device !== undefined) {
+        resolve(withReading(device, item));
+        continue;
+      }
+      const window = validator.windowVerdict(item);
+      if (window === undefined) {
+        this.writes.push({ item, resolve }); // check 8 happens in the write itself
+        continue;
+      }
+      // Check 8 comes before check 9: a repeat of an accepted reading is a duplicate even outside the window.
+      const seen = store.sequenceStatus(item.reading.device, item.reading.sequence, item.digest);
+      if (seen === "duplicate") resolve(answer("duplicate", item));
+      else resolve(withReading(seen === "conflict" ? sequenceConflict(item) : window, item));
+    }
+    if (!this.writeScheduled && this.writes.length > 0) {
+      this.writeScheduled = true;
+      setImmediate(() => this.flushWrites());
+    }
+  }
+
+  /** One transaction for everything admitted since the last write (group commit). */
+  private flushWrites(): void {
+    this.writeScheduled = false;
+    const taken = this.writes;
+    this.writes = [];
+    const stop = this.options.metrics?.commitSeconds.startTimer();
+    let statuses;
+    try {
+      statuses = this.options.store.append(taken.map(({ item }) => item));
+    } catch (error) {
+      this.options.logger?.error({ err: error }, "durable write failed; nothing in it was acknowledged");
+      for (const { resolve } of taken) resolve(internalError());
+      return;
+    }
+    stop?.();
+    taken.forEach(({ item, resolve }, i) => {
+      const status = statuses[i]!;
+      resolve(status === "conflict" ? withReading(sequenceConflict(item), item) : answer(status, item));
+    });
+  }
+}
+
+const answer = (status: "accepted" | "duplicate", item: AppendItem): IngestOutcome => ({
+  status,
+  device: item.reading.device,
+  sequence: item.reading.sequence.toString(),
+});
+
+const withReading = (rejection: Rejection, item: AppendItem): IngestOutcome => ({
+  ...rejection,
+  device: item.reading.device,
+  sequence: item.reading.sequence.toString(),
+});
+
+/** A failure of the batcher itself: the sender should retry later; nothing was stored. */
+const internalError = (): IngestOutcome => ({
+  status: "busy",
+  reason: "internal",
+  retryAfterSeconds: 5,
+  message: "the batcher could not process the message; retry later",
+});

@@ -1,0 +1,22 @@
+/** `iotrail batcher`: runs the batcher service until SIGINT or SIGTERM (a thin caller of `BatcherService`). */
+import { Command } from "commander";
+import { BatcherService, loadBatcherConfig } from "../batcher";
+
+export function batcherCommand(): Command {
+  return new Command("batcher")
+    .description("run the batcher: MQTT and HTTP ingest, durable store, sealing, anchoring, proof API")
+    .option("-c, --config <file>", "JSON config file (environment variables override it; see the README)")
+    .action(async (opts: { config?: string }) => {
+      const config = loadBatcherConfig(opts.config === undefined ? {} : { file: opts.config });
+      const service = await BatcherService.start(config);
+      await new Promise<void>((resolve) => {
+        const stop = (signal: string) => {
+          service.logger.info({ signal }, "stopping");
+          resolve();
+        };
+        process.once("SIGINT", stop);
+        process.once("SIGTERM", stop);
+      });
+      await service.stop();
+    });
+}

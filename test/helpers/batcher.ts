@@ -1,0 +1,125 @@
+import hre, { ethers } from "hardhat";
+import { TASK_NODE_CREATE_SERVER } from "hardhat/builtin-tasks/task-names";
+import type { JsonRpcServer } from "hardhat/types";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import pino from "pino";
+import { BatcherService, loadBatcherConfig } from "../../src/batcher";
+import type { BatcherConfig } from "../../src/batcher";
+import { DeviceKey } from "../../src/device";
+import { registerDeviceKeys } from "../../src/registry";
+import { metricId, readingToJson, ZERO_HASH } from "../../src/telemetry";
+import type { Reading } from "../../src/telemetry";
+import { anchorFixture } from "./anchor";
+import type { AnchorFixture } from "./anchor";
+import { FAR_DEADLINE, METADATA } from "./registry";
+
+/** Hardhat's default mnemonic: the key of account `index` of the in-process network. */
+export function hardhatKey(index: number): string {
+  return ethers.HDNodeWallet.fromPhrase(
+    "test test test test test test test test test test test junk",
+    undefined,
+    `m/44'/60'/0'/0/${index}`,
+  ).privateKey;
+}
+
+/** The fixture's relayer (account 6) holds ANCHORER_ROLE. */
+export const ANCHORER_KEY = hardhatKey(6);
+
+export interface BatcherFixture extends AnchorFixture {
+  devices: DeviceKey[];
+}
+
+/** The anchoring fixture plus ten more registered devices. */
+export async function batcherFixture(): Promise<BatcherFixture> {
+  const fx = await anchorFixture();
+  const devices = Array.from({ length: 10 }, () => DeviceKey.generate());
+  await registerDeviceKeys({
+    registry: fx.client,
+    registrant: fx.manufacturer.address,
+    keys: devices,
+    owner: fx.owner.address,
+    metadataHash: () => METADATA,
+    deadline: FAR_DEADLINE,
+  });
+  return { ...fx, devices: [fx.device, ...devices] };
+}
+
+/** Serves the in-process Hardhat network over HTTP, as a node would. */
+export async function startRpcServer(): Promise<{ url: string; close: () => Promise<void> }> {
+  const server = (await hre.run(TASK_NODE_CREATE_SERVER, {
+    hostname: "127.0.0.1",
+    port: 0,
+    provider: hre.network.provider,
+  })) as JsonRpcServer;
+  const { address, port } = await server.listen();
+  return { url: `http://${address}:${port}`, close: () => server.close() };
+}
+
+export const tempDatabase = () => join(mkdtempSync(join(tmpdir(), "iotrail-batcher-")), "batcher.sqlite");
+
+/** A test configuration: ephemeral ports, fast timers, two confirmations. */
+export function testConfig(fx: AnchorFixture, rpcUrl: string, overrides: Record<string, unknown> = {}): BatcherConfig {
+  const config = loadBatcherConfig({
+    env: { BATCHER_PRIVATE_KEY: ANCHORER_KEY, ANCHOR_ADDRESS: fx.telemetry.verifyingContract },
+  });
+  return {
+    ...config,
+    rpcUrl,
+    chainId: fx.telemetry.chainId,
+    anchor: fx.telemetry.verifyingContract,
+    registry: String(fx.registry.target),
+    database: tempDatabase(),
+    rpcTimeoutMs: 2_000,
+    http: { ...config.http, port: 0 },
+    mqtt: { enabled: true, embedded: true, host: "127.0.0.1", port: 0, topic: "iotrail/v1/readings/#" },
+    ingest: { ...config.ingest, threads: 0 },
+    sealing: { maxReadings: 50, maxAgeMs: 200, intervalMs: 20 },
+    anchoring: { ...config.anchoring, confirmations: 2, intervalMs: 25, bumpAfterMs: 60_000 },
+    registryRefreshMs: 50,
+    logLevel: "silent",
+    ...overrides,
+  } as BatcherConfig;
+}
+
+export function startBatcher(config: BatcherConfig): Promise<BatcherService> {
+  return BatcherService.start(config, { logger: pino({ level: process.env.BATCHER_TEST_LOG ?? "silent" }) });
+}
+
+/** Readings of `device` with timestamps around now (inside the batcher's window). */
+export function liveReadings(device: DeviceKey, count: number, firstSequence = 1n): Reading[] {
+  const now = BigInt(Math.floor(Date.now() / 1000));
+  return Array.from({ length: count }, (_, i) => ({
+    device: device.address,
+    sequence: firstSequence + BigInt(i),
+    timestamp: now - BigInt(count - i),
+    metric: metricId("temperature.mC"),
+    value: 21_000n + BigInt(i),
+    payloadHash: ZERO_HASH,
+  }));
+}
+
+/** The wire message a device sends for `reading`. */
+export function wireMessage(fx: AnchorFixture, device: DeviceKey, reading: Reading): string {
+  return JSON.stringify({
+    domain: { chainId: fx.telemetry.chainId.toString(), verifyingContract: fx.telemetry.verifyingContract },
+    reading: readingToJson(reading),
+    signature: device.signReading(fx.telemetry, reading),
+  });
+}
+
+/** Polls `check` until it returns a value (not undefined) or the timeout passes. */
+export async function waitFor<T>(
+  check: () => T | undefined | Promise<T | undefined>,
+  timeoutMs = 15_000,
+  what = "condition",
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
