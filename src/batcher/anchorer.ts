@@ -18,6 +18,7 @@
 import { Transaction } from "ethers";
 import type { JsonRpcProvider, TransactionReceipt, Wallet } from "ethers";
 import type { Logger } from "pino";
+import { failpoint } from "./failpoints";
 import { TelemetryAnchor__factory } from "../../typechain-types";
 import type { TelemetryAnchor } from "../../typechain-types";
 import { decodeContractError } from "../errors";
@@ -267,6 +268,7 @@ export class Anchorer {
         continue;
       }
       if (head - placement.blockNumber + 1 >= confirmations) store.markFinal(batch.localId);
+      else failpoint("anchor.confirming");
     }
   }
 
@@ -416,6 +418,7 @@ export class Anchorer {
   private async broadcast(tx: AnchorTxRecord): Promise<void> {
     try {
       await this.options.provider.broadcastTransaction(tx.raw);
+      failpoint("anchor.after-broadcast");
     } catch (error) {
       const message = messageOf(error);
       if (ALREADY_KNOWN.test(message)) return;

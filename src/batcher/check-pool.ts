@@ -65,7 +65,8 @@ export class CheckPool {
         return { worker, ready };
       }),
     );
-    const pool = new CheckPool(options, { ...started[0]!.ready, threads });
+    const { secp256k1, keccak } = started[0]!.ready;
+    const pool = new CheckPool(options, { secp256k1, keccak, threads });
     for (const { worker } of started) pool.adopt(worker);
     return pool;
   }

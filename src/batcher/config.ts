@@ -52,6 +52,8 @@ export interface BatcherConfig {
     feeBumpPercent: number;
     maxFeePerGasGwei?: number;
     intervalMs: number;
+    /** Longest wait between anchoring passes after RPC failures (exponential backoff). */
+    maxBackoffMs: number;
   };
   registryRefreshMs: number;
   /** Base URL of this service's API, written on-chain as each batch's content URI. */
@@ -204,6 +206,7 @@ export function loadBatcherConfig(params: { file?: string; env?: NodeJS.ProcessE
       feeBumpPercent: int(anchoring, "feeBumpPercent", "anchoring.feeBumpPercent", 25, 10, 1000),
       ...(maxFee === undefined ? {} : { maxFeePerGasGwei: maxFee as number }),
       intervalMs: int(anchoring, "intervalMs", "anchoring.intervalMs", 2_000, 1),
+      maxBackoffMs: int(anchoring, "maxBackoffMs", "anchoring.maxBackoffMs", 30_000, 1),
     },
     registryRefreshMs: int(top, "registryRefreshMs", "registryRefreshMs", 5_000, 1),
     ...(top.publicUrl === undefined ? {} : { publicUrl: str(top, "publicUrl", "publicUrl") }),

@@ -49,8 +49,8 @@ export class RegistryDeviceDirectory implements DeviceDirectory, DevicePreparer 
     return this.states.get(device.toLowerCase())?.state ?? "unknown";
   }
 
-  /** Looks up the keys not cached yet (and "unknown" answers older than the TTL). */
-  async prepare(devices: readonly string[]): Promise<void> {
+  /** Looks up the keys not cached yet (and "unknown" answers older than the TTL); returns those that failed. */
+  async prepare(devices: readonly string[]): Promise<Set<string>> {
     const ttl = this.options.unknownTtlMs ?? 30_000;
     const now = Date.now();
     const wanted = new Set<string>();
@@ -59,7 +59,16 @@ export class RegistryDeviceDirectory implements DeviceDirectory, DevicePreparer 
       const cached = this.states.get(key);
       if (cached === undefined || (cached.state === "unknown" && now - cached.at > ttl)) wanted.add(key);
     }
-    await Promise.all([...wanted].map((key) => this.lookup(key)));
+    const failed = new Set<string>();
+    await Promise.all(
+      [...wanted].map((key) =>
+        this.lookup(key).catch((error: unknown) => {
+          if (!this.states.has(key)) failed.add(key); // a stale cached state is still an answer
+          this.options.logger?.warn({ key, err: String(error) }, "device lookup failed");
+        }),
+      ),
+    );
+    return failed;
   }
 
   /** Reads a key's state from the registry now. */

@@ -4,6 +4,7 @@
  * write that holds it has committed, so an acknowledged reading survives a crash.
  */
 import type { Logger } from "pino";
+import { failpoint } from "./failpoints";
 import type { BatcherMetrics } from "./metrics";
 import type { CheckPool } from "./check-pool";
 import type { AppendItem, ReadingStore } from "./store";
@@ -17,7 +18,8 @@ export type IngestOutcome =
 
 /** Learns device states before the synchronous device checks (a registry-backed directory looks keys up). */
 export interface DevicePreparer {
-  prepare(devices: readonly string[]): Promise<void>;
+  /** Looks up what is not cached; resolves to the keys (lower case) whose lookup failed. */
+  prepare(devices: readonly string[]): Promise<Set<string>>;
 }
 
 export interface PipelineOptions {
@@ -109,13 +111,10 @@ export class IngestPipeline {
 
   private async admit(checked: { result: Checked; resolve: Waiting["resolve"] }[]): Promise<void> {
     const { validator, devices, store } = this.options;
+    let unreachable = new Set<string>();
     if (devices !== undefined) {
       const keys = checked.flatMap(({ result }) => (result.status === "checked" ? [result.item.reading.device] : []));
-      try {
-        await devices.prepare(keys);
-      } catch (error) {
-        this.options.logger?.warn({ err: error }, "device lookup failed; using cached device states");
-      }
+      unreachable = await devices.prepare(keys);
     }
     for (const { result, resolve } of checked) {
       if (result.status === "rejected") {
@@ -123,6 +122,11 @@ export class IngestPipeline {
         continue;
       }
       const { item } = result;
+      if (unreachable.has(item.reading.device.toLowerCase())) {
+        // The registry could not be asked: not the sender's fault, and not a rejection. Retry later.
+        resolve(internalError("the device registry is unreachable; retry later"));
+        continue;
+      }
       const device = validator.deviceVerdict(item);
       if (device !== undefined) {
         resolve(withReading(device, item));
@@ -152,7 +156,9 @@ export class IngestPipeline {
     const stop = this.options.metrics?.commitSeconds.startTimer();
     let statuses;
     try {
+      failpoint("ingest.before-write");
       statuses = this.options.store.append(taken.map(({ item }) => item));
+      failpoint("ingest.after-write");
     } catch (error) {
       this.options.logger?.error({ err: error }, "durable write failed; nothing in it was acknowledged");
       for (const { resolve } of taken) resolve(internalError());
@@ -179,9 +185,11 @@ const withReading = (rejection: Rejection, item: AppendItem): IngestOutcome => (
 });
 
 /** A failure of the batcher itself: the sender should retry later; nothing was stored. */
-const internalError = (): IngestOutcome => ({
+const internalError = (
+  message = "the batcher could not process the message; retry later",
+): Extract<IngestOutcome, { status: "busy" }> => ({
   status: "busy",
   reason: "internal",
   retryAfterSeconds: 5,
-  message: "the batcher could not process the message; retry later",
+  message,
 });

@@ -3,6 +3,7 @@
  * unsealed reading is `maxAgeMs` old.
  */
 import type { Logger } from "pino";
+import { failpoint } from "./failpoints";
 import type { BatchRecord, ReadingStore } from "./store";
 
 export interface SealerOptions {
@@ -29,6 +30,7 @@ export class Sealer {
       const due = count >= maxReadings || (count > 0 && now - oldestReceivedAt! >= maxAgeMs);
       if (!due) return sealed;
       const batch = (await store.seal(maxReadings, now))!;
+      failpoint("seal.after-seal");
       logger?.info({ localId: batch.localId, readings: batch.readingCount, root: batch.root }, "batch sealed");
       sealed.push(batch);
     }

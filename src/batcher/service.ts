@@ -129,7 +129,7 @@ export class BatcherService {
         metrics,
         logger,
       });
-      anchorer.start(config.anchoring.intervalMs);
+      anchorer.start(config.anchoring.intervalMs, config.anchoring.maxBackoffMs);
     }
     const api = await createApi({
       pipeline,

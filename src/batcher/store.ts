@@ -103,6 +103,8 @@ export interface ReadingStore extends SequenceLedger {
   recordTx(tx: Omit<AnchorTxRecord, "state">): void;
   /** Transactions in `sent` state, by nonce. */
   openTxs(): AnchorTxRecord[];
+  /** Every anchoring transaction ever signed, oldest first (nothing is deleted). */
+  transactions(): AnchorTxRecord[];
   setTxState(hash: string, state: AnchorTxState, note?: string): void;
   markAnchored(localId: number, placement: AnchorPlacement): void;
   markFinal(localId: number): void;
@@ -400,19 +402,13 @@ export class SqliteReadingStore implements ReadingStore {
 
   openTxs(): AnchorTxRecord[] {
     const rows = this.db
-      .prepare("SELECT * FROM anchor_txs WHERE state = 'sent' ORDER BY nonce, sent_at")
+      .prepare("SELECT * FROM anchor_txs WHERE state = 'sent' ORDER BY nonce, sent_at, rowid")
       .all() as TxRow[];
-    return rows.map((row) => ({
-      hash: row.hash,
-      nonce: row.nonce,
-      raw: row.raw,
-      maxFeePerGas: BigInt(row.max_fee),
-      maxPriorityFeePerGas: BigInt(row.priority_fee),
-      batchIds: JSON.parse(row.batch_ids) as number[],
-      state: row.state,
-      sentAt: row.sent_at,
-      ...(row.note === null ? {} : { note: row.note }),
-    }));
+    return rows.map(txRecord);
+  }
+
+  transactions(): AnchorTxRecord[] {
+    return (this.db.prepare("SELECT * FROM anchor_txs ORDER BY rowid").all() as TxRow[]).map(txRecord);
   }
 
   setTxState(hash: string, state: AnchorTxState, note?: string): void {
@@ -493,6 +489,20 @@ function batchRecord(row: BatchRow): BatchRecord {
             anchoredAt: BigInt(row.anchored_at!),
           },
         }),
+    ...(row.note === null ? {} : { note: row.note }),
+  };
+}
+
+function txRecord(row: TxRow): AnchorTxRecord {
+  return {
+    hash: row.hash,
+    nonce: row.nonce,
+    raw: row.raw,
+    maxFeePerGas: BigInt(row.max_fee),
+    maxPriorityFeePerGas: BigInt(row.priority_fee),
+    batchIds: JSON.parse(row.batch_ids) as number[],
+    state: row.state,
+    sentAt: row.sent_at,
     ...(row.note === null ? {} : { note: row.note }),
   };
 }

@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { ethers } from "hardhat";
 import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync } from "node:fs";
+import { copyFileSync, mkdtempSync, readFileSync, statSync, truncateSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
@@ -72,6 +72,25 @@ describe("SqliteReadingStore", function () {
       expect(store.unsealed().count).to.equal(5);
       expect(store.getReading(device.address, 5n)!.reading.value).to.equal(items(5)[4]!.reading.value);
       store.close();
+    });
+    it("a torn last write on restart: the store opens, the torn transaction is absent as a whole, earlier ones intact", function () {
+      const path = tempPath();
+      const store = new SqliteReadingStore(path);
+      store.append(items(5));
+      store.append(items(3, 6n));
+      // Copy the database and its write-ahead log as a crash would leave them, then tear the last frame.
+      const crashed = tempPath();
+      copyFileSync(path, crashed);
+      copyFileSync(`${path}-wal`, `${crashed}-wal`);
+      store.close();
+      const wal = `${crashed}-wal`;
+      truncateSync(wal, statSync(wal).size - 100);
+      const reopened = new SqliteReadingStore(crashed);
+      expect(reopened.unsealed().count).to.equal(5);
+      expect(reopened.getReading(device.address, 5n)).to.not.equal(undefined);
+      expect(reopened.getReading(device.address, 6n)).to.equal(undefined);
+      expect(reopened.append(items(3, 6n))).to.deep.equal(["accepted", "accepted", "accepted"]);
+      reopened.close();
     });
   });
 

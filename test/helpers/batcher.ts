@@ -76,7 +76,7 @@ export function testConfig(fx: AnchorFixture, rpcUrl: string, overrides: Record<
     mqtt: { enabled: true, embedded: true, host: "127.0.0.1", port: 0, topic: "iotrail/v1/readings/#" },
     ingest: { ...config.ingest, threads: 0 },
     sealing: { maxReadings: 50, maxAgeMs: 200, intervalMs: 20 },
-    anchoring: { ...config.anchoring, confirmations: 2, intervalMs: 25, bumpAfterMs: 60_000 },
+    anchoring: { ...config.anchoring, confirmations: 2, intervalMs: 25, bumpAfterMs: 60_000, maxBackoffMs: 200 },
     registryRefreshMs: 50,
     logLevel: "silent",
     ...overrides,

@@ -1,0 +1,105 @@
+import { expect } from "chai";
+import { mine } from "@nomicfoundation/hardhat-network-helpers";
+import { execFile } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import mqtt from "mqtt";
+import type { BatcherService } from "../../src/batcher";
+import { DeviceKey } from "../../src/device";
+import { registerDeviceKeys } from "../../src/registry";
+import { anchorFixture } from "../helpers/anchor";
+import {
+  liveReadings,
+  startBatcher,
+  startRpcServer,
+  tempDatabase,
+  testConfig,
+  waitFor,
+  wireMessage,
+} from "../helpers/batcher";
+import { FAR_DEADLINE, METADATA } from "../helpers/registry";
+
+const CLI = join(__dirname, "..", "..", "bin", "iotrail.js");
+const DEVICES = 100;
+const READINGS_PER_DEVICE = 5;
+
+describe("batcher end to end: 100 devices over MQTT", function () {
+  let service: BatcherService | undefined;
+  let rpc: { url: string; close: () => Promise<void> };
+
+  before(async function () {
+    rpc = await startRpcServer();
+  });
+
+  after(async function () {
+    await service?.stop();
+    await rpc.close();
+  });
+
+  it("devices publish to the embedded broker; batches are anchored; a served bundle passes `iotrail verify`", async function () {
+    const fx = await anchorFixture();
+    const devices = Array.from({ length: DEVICES }, () => DeviceKey.generate());
+    await registerDeviceKeys({
+      registry: fx.client,
+      registrant: fx.manufacturer.address,
+      keys: devices,
+      owner: fx.owner.address,
+      metadataHash: () => METADATA,
+      deadline: FAR_DEADLINE,
+    });
+    const config = testConfig(fx, rpc.url);
+    service = await startBatcher({
+      ...config,
+      ingest: { ...config.ingest, threads: 2 },
+      sealing: { maxReadings: 128, maxAgeMs: 300, intervalMs: 25 },
+    });
+    const url = service.mqttUrl!;
+    await Promise.all(
+      devices.map(async (device, i) => {
+        const client = mqtt.connect(url, { clientId: `sim-${i}` });
+        await new Promise<void>((resolve, reject) => {
+          client.once("connect", () => resolve());
+          client.once("error", reject);
+        });
+        for (const reading of liveReadings(device, READINGS_PER_DEVICE)) {
+          await client.publishAsync(`iotrail/v1/readings/sim-${i}`, wireMessage(fx, device, reading), { qos: 1 });
+        }
+        await client.endAsync();
+      }),
+    );
+    const total = DEVICES * READINGS_PER_DEVICE;
+    const store = service.store;
+    await waitFor(
+      () => {
+        const counts = store.batchCounts();
+        return store.unsealed().count === 0 && counts.pending === 0 && counts.anchored + counts.final > 0
+          ? counts
+          : undefined;
+      },
+      30_000,
+      "every batch anchored",
+    );
+    const batches = [] as number[];
+    for (let id = 1; store.getBatch(id) !== undefined; id++) batches.push(store.getBatch(id)!.readingCount);
+    expect(batches.reduce((a, b) => a + b, 0)).to.equal(total);
+    await mine(2);
+    await waitFor(() => (store.batchCounts().anchored === 0 ? true : undefined), 10_000, "final batches");
+
+    const device = devices[42]!;
+    const response = await fetch(`${service.httpUrl}/v1/readings/${device.address}/3/bundle`);
+    expect(response.status).to.equal(200);
+    expect(response.headers.get("x-iotrail-batch-status")).to.equal("final");
+    const path = join(tempDatabase(), "..", "bundle.json");
+    writeFileSync(path, await response.text());
+    const result = await new Promise<{ code: number; stdout: string }>((resolve) => {
+      execFile(
+        process.execPath,
+        [CLI, "verify", path, "--rpc", rpc.url, "--confirmations", "2"],
+        (error, stdout, stderr) =>
+          resolve({ code: error === null ? 0 : Number(error.code ?? 1), stdout: stdout + stderr }),
+      );
+    });
+    expect(result.code, result.stdout).to.equal(0);
+    expect(result.stdout).to.contain("VERIFIED (online)");
+  });
+});
