@@ -26,6 +26,8 @@ interface Pending {
 
 interface PoolWorker {
   worker: Worker;
+  /** Jobs sent to this worker and not answered yet. */
+  jobs: Map<number, Pending>;
   load: number;
 }
 
@@ -39,7 +41,6 @@ function spawnWorker(options: CheckOptions): Worker {
 
 export class CheckPool {
   private readonly workers: PoolWorker[] = [];
-  private readonly pending = new Map<number, Pending>();
   private nextId = 1;
   private closed = false;
 
@@ -55,16 +56,7 @@ export class CheckPool {
     if (threads === 0) {
       return new CheckPool(options, { secp256k1: secp256k1Backend(), keccak: keccakBackend(), threads: 0 });
     }
-    const started = await Promise.all(
-      Array.from({ length: threads }, async () => {
-        const worker = spawnWorker(options);
-        const ready = await new Promise<{ secp256k1: "native" | "js"; keccak: "wasm" | "js" }>((resolve, reject) => {
-          worker.once("message", resolve);
-          worker.once("error", reject);
-        });
-        return { worker, ready };
-      }),
-    );
+    const started = await Promise.all(Array.from({ length: threads }, () => readyWorker(options)));
     const { secp256k1, keccak } = started[0]!.ready;
     const pool = new CheckPool(options, { secp256k1, keccak, threads });
     for (const { worker } of started) pool.adopt(worker);
@@ -72,24 +64,27 @@ export class CheckPool {
   }
 
   private adopt(worker: Worker): void {
-    const entry: PoolWorker = { worker, load: 0 };
+    const entry: PoolWorker = { worker, jobs: new Map(), load: 0 };
     this.workers.push(entry);
     worker.on("message", (message: { id: number; results: Checked[] }) => {
-      const job = this.pending.get(message.id);
+      const job = entry.jobs.get(message.id);
       if (job === undefined) return;
-      this.pending.delete(message.id);
+      entry.jobs.delete(message.id);
       entry.load -= job.size;
       job.resolve(message.results);
     });
-    worker.on("error", (error) => this.fail(error));
-    worker.on("exit", (code) => {
-      if (!this.closed) this.fail(new IotrailError("WORKER_EXIT", `a check worker exited with code ${code}`));
+    worker.on("error", () => undefined); // followed by "exit"
+    worker.once("exit", (code) => {
+      this.workers.splice(this.workers.indexOf(entry), 1);
+      const error = new IotrailError("WORKER_EXIT", `a check worker exited with code ${code}`);
+      for (const job of entry.jobs.values()) job.reject(error);
+      if (this.closed) return;
+      // Replace it; until then the other workers (or, with none left, the calling thread) take the jobs.
+      void readyWorker(this.options).then(
+        ({ worker: replacement }) => (this.closed ? void replacement.terminate() : this.adopt(replacement)),
+        () => undefined,
+      );
     });
-  }
-
-  private fail(error: Error): void {
-    for (const job of this.pending.values()) job.reject(error);
-    this.pending.clear();
   }
 
   /** Runs checks 1 to 5 on each message; results in input order. */
@@ -101,7 +96,7 @@ export class CheckPool {
     const id = this.nextId++;
     target.load += messages.length;
     return new Promise<Checked[]>((resolve, reject) => {
-      this.pending.set(id, { resolve, reject, size: messages.length });
+      target.jobs.set(id, { resolve, reject, size: messages.length });
       const job: CheckJob = { id, messages };
       target.worker.postMessage(job);
     });
@@ -109,7 +104,15 @@ export class CheckPool {
 
   async close(): Promise<void> {
     this.closed = true;
-    this.fail(new IotrailError("POOL_CLOSED", "the check pool is closed"));
     await Promise.all(this.workers.map(({ worker }) => worker.terminate()));
   }
+}
+
+async function readyWorker(options: CheckOptions) {
+  const worker = spawnWorker(options);
+  const ready = await new Promise<{ secp256k1: "native" | "js"; keccak: "wasm" | "js" }>((resolve, reject) => {
+    worker.once("message", resolve);
+    worker.once("error", reject);
+  });
+  return { worker, ready };
 }

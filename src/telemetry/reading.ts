@@ -71,12 +71,23 @@ function bytes32(value: unknown, name: string): string {
   return value.toLowerCase();
 }
 
+/** Checksummed forms of recently seen device addresses (a fleet reuses a few keys; checksums cost a keccak). */
+const checksummed = new Map<string, string>();
+const CHECKSUM_CACHE_SIZE = 4096;
+
 function address(value: unknown, name: string): string {
-  if (typeof value === "string" && isHexString(value, 20)) {
-    try {
-      return getAddress(value);
-    } catch {
-      // a mixed-case address with a bad checksum falls through to the error below
+  if (typeof value === "string") {
+    const cached = checksummed.get(value);
+    if (cached !== undefined) return cached;
+    if (isHexString(value, 20)) {
+      try {
+        const result = getAddress(value);
+        if (checksummed.size >= CHECKSUM_CACHE_SIZE) checksummed.clear();
+        checksummed.set(value, result);
+        return result;
+      } catch {
+        // a mixed-case address with a bad checksum falls through to the error below
+      }
     }
   }
   throw new InvalidInputError(`${name} must be an address`, { details: { field: name, value } });

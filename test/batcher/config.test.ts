@@ -1,0 +1,48 @@
+import { expect } from "chai";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { loadBatcherConfig } from "../../src/batcher";
+import { ConfigError } from "../../src/errors";
+
+const ANCHOR = "0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512";
+const file = (content: unknown) => {
+  const path = join(mkdtempSync(join(tmpdir(), "iotrail-config-")), "batcher.json");
+  writeFileSync(path, typeof content === "string" ? content : JSON.stringify(content));
+  return path;
+};
+
+describe("loadBatcherConfig", function () {
+  it("reads the file, applies defaults, and lets the environment override it", function () {
+    const config = loadBatcherConfig({
+      file: file({ anchor: ANCHOR, http: { port: 9000 }, anchoring: { confirmations: 3 } }),
+      env: { BATCHER_HTTP_PORT: "9100", BATCHER_MQTT_URL: "mqtt://broker:1883", CHAIN_ID: "11155111" },
+    });
+    expect(config.anchor).to.equal(ANCHOR);
+    expect(config.http.port).to.equal(9100);
+    expect(config.chainId).to.equal(11155111n);
+    expect(config.anchoring.confirmations).to.equal(3);
+    expect(config.mqtt).to.deep.include({ enabled: true, embedded: false, url: "mqtt://broker:1883" });
+    expect(config.ingest.threads).to.equal(2);
+    expect(config.privateKey).to.equal(undefined);
+  });
+
+  it("refuses bad values with a ConfigError naming the field", function () {
+    const cases: [Record<string, unknown>, Record<string, string>, RegExp][] = [
+      [{}, {}, /"anchor" must be an address/],
+      [{ anchor: ANCHOR, http: { port: 70_000 } }, {}, /"http.port" must be an integer/],
+      [{ anchor: ANCHOR, anchoring: { feeBumpPercent: 5 } }, {}, /"anchoring.feeBumpPercent"/],
+      [{ anchor: ANCHOR, ingest: "fast" }, {}, /"ingest" must be an object/],
+      [{ anchor: ANCHOR, privateKey: "0x01" }, {}, /BATCHER_PRIVATE_KEY only/],
+      [{ anchor: ANCHOR }, { BATCHER_PRIVATE_KEY: "0x1234" }, /32-byte/],
+    ];
+    for (const [content, env, message] of cases) {
+      expect(() => loadBatcherConfig({ file: file(content), env })).to.throw(ConfigError, message);
+    }
+    expect(() => loadBatcherConfig({ file: file("{oops"), env: {} })).to.throw(ConfigError, /not valid JSON/);
+    expect(() => loadBatcherConfig({ file: "/nonexistent/batcher.json", env: {} })).to.throw(
+      ConfigError,
+      /cannot read/,
+    );
+  });
+});
