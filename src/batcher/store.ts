@@ -10,10 +10,10 @@
  * batch always rebuilds to the same root.
  */
 import Database from "better-sqlite3";
-import type { Database as Sqlite } from "better-sqlite3";
+import type { Database as Sqlite, Statement } from "better-sqlite3";
 import { getAddress, getBytes } from "ethers";
 import { InvalidInputError, IotrailError } from "../errors";
-import { initKeccak } from "../merkle";
+import { initKeccak, MerkleTree } from "../merkle";
 import { ReadingBatch, parseReading, readingToJson } from "../telemetry";
 import type { Reading, SignedReading } from "../telemetry";
 import type { SequenceLedger } from "./validate";
@@ -23,6 +23,11 @@ export type AppendStatus = "accepted" | "duplicate" | "conflict";
 export interface AppendItem extends SignedReading {
   /** The reading's EIP-712 digest (deduplication compares digests, never signature bytes). */
   digest: string;
+  /**
+   * Work the check threads already did, so the writing thread does not repeat it: the reading's canonical
+   * JSON (`JSON.stringify(readingToJson(reading))`), the digest's bytes and the reading's Merkle leaf.
+   */
+  prepared?: { body: string; digest: Uint8Array; leaf: Uint8Array };
 }
 
 /**
@@ -176,7 +181,13 @@ CREATE TABLE anchor_txs (
 CREATE INDEX anchor_txs_open ON anchor_txs (nonce) WHERE state = 'sent';
 `;
 
-export const STORE_SCHEMA_VERSION = 2;
+/** Version 3: each reading's Merkle leaf, computed at ingest, so that sealing does not decode readings. */
+const MIGRATE_V2_TO_V3 = `ALTER TABLE readings ADD COLUMN leaf BLOB;`;
+
+export const STORE_SCHEMA_VERSION = 3;
+
+/** The timestamp in a reading's canonical JSON (the store writes that JSON itself). */
+const TIMESTAMP_IN_BODY = /"timestamp":"(\d+)"/;
 
 interface ReadingRow {
   id: number;
@@ -237,7 +248,7 @@ export class SqliteReadingStore implements ReadingStore {
     let version = row === undefined ? 0 : Number(row.value);
     if (!Number.isInteger(version) || version < 0 || version > STORE_SCHEMA_VERSION) {
       throw new InvalidInputError(`unsupported store schema version ${row!.value}`, {
-        details: { version: row!.value, supported: [1, STORE_SCHEMA_VERSION] },
+        details: { version: row!.value, supported: [1, 2, STORE_SCHEMA_VERSION] },
       });
     }
     if (version === 0) {
@@ -248,27 +259,45 @@ export class SqliteReadingStore implements ReadingStore {
       this.db.exec(MIGRATE_V1_TO_V2);
       version = 2;
     }
+    if (version === 2) {
+      this.db.exec(MIGRATE_V2_TO_V3);
+      version = 3;
+    }
     this.db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('schema', ?)").run(String(version));
   }
 
   append(items: readonly AppendItem[], receivedAt = Date.now()): AppendStatus[] {
-    const insert = this.db.prepare(
-      `INSERT INTO readings (device, sequence, digest, body, signature, received_at)
-       VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (device, sequence) DO NOTHING`,
-    );
-    const existing = this.db.prepare("SELECT digest FROM readings WHERE device = ? AND sequence = ?");
-    const run = this.db.transaction((batch: readonly AppendItem[]) =>
-      batch.map(({ reading, signature, digest }): AppendStatus => {
+    this.appendTx ??= this.db.transaction((batch: readonly AppendItem[], at: number) => {
+      const insert = this.statement(
+        `INSERT INTO readings (device, sequence, digest, body, signature, received_at, leaf)
+         VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (device, sequence) DO NOTHING`,
+      );
+      const existing = this.statement("SELECT digest FROM readings WHERE device = ? AND sequence = ?");
+      return batch.map(({ reading, signature, digest, prepared }): AppendStatus => {
         const device = reading.device.toLowerCase();
         const sequence = seqKey(reading.sequence);
-        const digestBytes = getBytes(digest);
-        const body = JSON.stringify(readingToJson(reading));
-        if (insert.run(device, sequence, digestBytes, body, signature, receivedAt).changes === 1) return "accepted";
+        const digestBytes = prepared?.digest ?? getBytes(digest);
+        const body = prepared?.body ?? JSON.stringify(readingToJson(reading));
+        const leaf = prepared?.leaf ?? null;
+        if (insert.run(device, sequence, digestBytes, body, signature, at, leaf).changes === 1) return "accepted";
         const row = existing.get(device, sequence) as { digest: Buffer };
         return Buffer.compare(row.digest, Buffer.from(digestBytes)) === 0 ? "duplicate" : "conflict";
-      }),
-    );
-    return run(items);
+      });
+    });
+    return this.appendTx(items, receivedAt);
+  }
+
+  private appendTx: ((items: readonly AppendItem[], at: number) => AppendStatus[]) | undefined;
+  private readonly statements = new Map<string, Statement>();
+
+  /** Prepared once per store (statements are compiled SQL; the hot paths reuse them). */
+  private statement(sql: string): Statement {
+    let statement = this.statements.get(sql);
+    if (statement === undefined) {
+      statement = this.db.prepare(sql);
+      this.statements.set(sql, statement);
+    }
+    return statement;
   }
 
   sequenceStatus(device: string, sequence: bigint, digest: string): "new" | "duplicate" | "conflict" {
@@ -288,29 +317,23 @@ export class SqliteReadingStore implements ReadingStore {
 
   async seal(limit: number, sealedAt = Date.now()): Promise<BatchRecord | undefined> {
     if (!Number.isInteger(limit) || limit < 1) throw new InvalidInputError("a batch holds at least one reading");
-    const rows = this.db
-      .prepare("SELECT id, body, signature FROM readings WHERE batch_id IS NULL ORDER BY id LIMIT ?")
-      .all(limit) as Pick<ReadingRow, "id" | "body" | "signature">[];
+    const rows = this.statement(
+      "SELECT id, body, signature, leaf FROM readings WHERE batch_id IS NULL ORDER BY id LIMIT ?",
+    ).all(limit) as (Pick<ReadingRow, "id" | "body" | "signature"> & { leaf: Buffer | null })[];
     if (rows.length === 0) return undefined;
     await initKeccak();
-    const batch = await ReadingBatch.build(rows.map((row) => this.decode(row)));
-    const header = batch.header();
+    const sealed = rows.every((row) => row.leaf !== null)
+      ? this.sealFromLeaves(rows)
+      : await this.sealFromReadings(rows);
     const localId = this.db.transaction(() => {
       const { lastInsertRowid } = this.db
         .prepare(
           `INSERT INTO batches (root, reading_count, from_ts, to_ts, content_hash, sealed_at, status)
            VALUES (?, ?, ?, ?, ?, ?, 'pending')`,
         )
-        .run(
-          batch.root,
-          rows.length,
-          header.fromTimestamp.toString(),
-          header.toTimestamp.toString(),
-          header.contentHash,
-          sealedAt,
-        );
+        .run(sealed.root, rows.length, sealed.from.toString(), sealed.to.toString(), sealed.contentHash, sealedAt);
       const id = Number(lastInsertRowid);
-      const assign = this.db.prepare(
+      const assign = this.statement(
         "UPDATE readings SET batch_id = ?, leaf_index = ? WHERE id = ? AND batch_id IS NULL",
       );
       rows.forEach((row, index) => {
@@ -321,6 +344,30 @@ export class SqliteReadingStore implements ReadingStore {
       return id;
     })();
     return this.getBatch(localId);
+  }
+
+  /** Root, time window and content hash from the stored leaves and canonical JSON (no decoding). */
+  private sealFromLeaves(rows: { id: number; body: string; signature: string; leaf: Buffer | null }[]) {
+    const packed = new Uint8Array(rows.length * 32);
+    let from: bigint | undefined;
+    let to: bigint | undefined;
+    rows.forEach((row, index) => {
+      packed.set(row.leaf!, index * 32);
+      const match = TIMESTAMP_IN_BODY.exec(row.body);
+      if (match === null) throw new StoreCorruptError(`stored reading ${row.id} is unreadable`, { readingId: row.id });
+      const timestamp = BigInt(match[1]!);
+      if (from === undefined || timestamp < from) from = timestamp;
+      if (to === undefined || timestamp > to) to = timestamp;
+    });
+    const root = MerkleTree.fromPackedLeafHashes(packed).root;
+    const contentHash = ReadingBatch.contentHashOf(ReadingBatch.dumpJsonOf(root, rows));
+    return { root, from: from!, to: to!, contentHash };
+  }
+
+  private async sealFromReadings(rows: Pick<ReadingRow, "id" | "body" | "signature">[]) {
+    const batch = await ReadingBatch.build(rows.map((row) => this.decode(row)));
+    const header = batch.header();
+    return { root: batch.root, from: header.fromTimestamp, to: header.toTimestamp, contentHash: header.contentHash };
   }
 
   async loadBatch(localId: number): Promise<ReadingBatch> {

@@ -21,7 +21,7 @@ import { getBytes, hexlify, isHexString } from "ethers";
 import { recoverSignerBytes } from "../crypto";
 import { readingDigestBytes } from "../eip712";
 import type { Eip712Domain } from "../eip712";
-import { parseReading } from "../telemetry";
+import { parseReading, readingLeafBytes, readingToJson } from "../telemetry";
 import type { AppendItem } from "./store";
 
 export const INGEST_ERROR_CODES = [
@@ -155,7 +155,12 @@ export function checkMessage(input: string | Uint8Array, options: CheckOptions):
   if (signer === undefined || hexlify(signer) !== reading.device.toLowerCase()) {
     return reject("E_SIGNATURE", "the signature is not the device's signature of this reading");
   }
-  return { status: "checked", item: { reading, signature: fields.signature.toLowerCase(), digest: hexlify(digest) } };
+  // Prepared here, on the checking thread, for the store: canonical JSON, digest bytes and Merkle leaf.
+  const prepared = { body: JSON.stringify(readingToJson(reading)), digest, leaf: readingLeafBytes(reading) };
+  return {
+    status: "checked",
+    item: { reading, signature: fields.signature.toLowerCase(), digest: hexlify(digest), prepared },
+  };
 }
 
 export class ReadingValidator {

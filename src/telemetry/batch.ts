@@ -97,7 +97,7 @@ export class ReadingBatch {
       readingCount: this.length,
       fromTimestamp: from,
       toTimestamp: to,
-      contentHash: params.contentHash ?? hexlify(keccak256(new TextEncoder().encode(this.dumpJson()))),
+      contentHash: params.contentHash ?? ReadingBatch.contentHashOf(this.dumpJson()),
       contentURI: params.contentURI ?? "",
     };
   }
@@ -113,7 +113,25 @@ export class ReadingBatch {
 
   /** The dump as canonical JSON text (the bytes that `contentHash` covers). */
   dumpJson(): string {
-    return JSON.stringify(this.dump());
+    return ReadingBatch.dumpJsonOf(
+      this.root,
+      this.readings.map(({ reading, signature }) => ({ body: JSON.stringify(readingToJson(reading)), signature })),
+    );
+  }
+
+  /**
+   * The canonical dump text from each reading's canonical JSON (`JSON.stringify(readingToJson(r))`) and
+   * signature: what {@link dumpJson} gives, without rebuilding the readings (the batcher seals with it).
+   */
+  static dumpJsonOf(root: string, entries: readonly { body: string; signature: string }[]): string {
+    const head = JSON.stringify({ version: BATCH_DUMP_VERSION, kind: "iotrail.batch", root, readings: [] });
+    const items = entries.map(({ body, signature }) => `{"reading":${body},"signature":${JSON.stringify(signature)}}`);
+    return `${head.slice(0, -2)}${items.join(",")}]}`;
+  }
+
+  /** keccak-256 of a dump text: a batch's on-chain `contentHash`. */
+  static contentHashOf(dumpJson: string): string {
+    return hexlify(keccak256(new TextEncoder().encode(dumpJson)));
   }
 
   /** Rebuilds a batch from its dump, refusing a dump whose readings do not give its root. */

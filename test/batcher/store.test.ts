@@ -1,5 +1,6 @@
 import { expect } from "chai";
 import { ethers } from "hardhat";
+import { getBytes } from "ethers";
 import { spawn } from "node:child_process";
 import { copyFileSync, mkdtempSync, readFileSync, statSync, truncateSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -10,7 +11,7 @@ import type { AppendItem } from "../../src/batcher";
 import { DeviceKey } from "../../src/device";
 import { readingDigest, telemetryDomain } from "../../src/eip712";
 import { MerkleTree } from "../../src/merkle";
-import { readingLeaf } from "../../src/telemetry";
+import { readingLeaf, readingLeafBytes, readingToJson } from "../../src/telemetry";
 import { readingsOf } from "../helpers/anchor";
 import { expectRejected } from "../helpers/expect";
 
@@ -119,6 +120,34 @@ describe("SqliteReadingStore", function () {
       reopened.close();
     });
 
+    it("seals from the leaves prepared at ingest exactly as from the readings: same root, window and content hash", async function () {
+      const fast = new SqliteReadingStore(":memory:");
+      const slow = new SqliteReadingStore(":memory:");
+      const plain = items(9);
+      const prepared = plain.map((item) => ({
+        ...item,
+        prepared: {
+          body: JSON.stringify(readingToJson(item.reading)),
+          digest: getBytes(item.digest),
+          leaf: readingLeafBytes(item.reading),
+        },
+      }));
+      fast.append(prepared);
+      slow.append(plain);
+      const a = (await fast.seal(9))!;
+      const b = (await slow.seal(9))!;
+      const header = (await fast.loadBatch(a.localId)).header();
+      expect({ ...a, sealedAt: 0 }).to.deep.equal({ ...b, sealedAt: 0 });
+      expect([a.root, a.fromTimestamp, a.toTimestamp, a.contentHash]).to.deep.equal([
+        header.root,
+        header.fromTimestamp,
+        header.toTimestamp,
+        header.contentHash,
+      ]);
+      fast.close();
+      slow.close();
+    });
+
     it("refuses a limit below one; loadBatch refuses an unknown batch", async function () {
       const store = new SqliteReadingStore(":memory:");
       await expectRejected(store.seal(0), "at least one reading");
@@ -151,9 +180,9 @@ describe("SqliteReadingStore", function () {
       const path = tempPath();
       new SqliteReadingStore(path).close();
       const raw = new Database(path);
-      raw.prepare("UPDATE meta SET value = '3' WHERE key = 'schema'").run();
+      raw.prepare("UPDATE meta SET value = '4' WHERE key = 'schema'").run();
       raw.close();
-      expect(() => new SqliteReadingStore(path)).to.throw("unsupported store schema version 3");
+      expect(() => new SqliteReadingStore(path)).to.throw("unsupported store schema version 4");
     });
 
     it("migrates a version 1 store in place: sealed batches become pending, readings and roots are kept", async function () {

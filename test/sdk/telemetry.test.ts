@@ -106,6 +106,8 @@ describe("telemetry (SDK)", function () {
       expect(header.fromTimestamp).to.equal(readings[4]!.timestamp);
       expect(header.toTimestamp).to.equal(readings[0]!.timestamp);
       expect(header.contentHash).to.equal(ethers.keccak256(ethers.toUtf8Bytes(batch.dumpJson())));
+      // The dump text is exactly JSON.stringify of the dump (the batcher assembles it from stored JSON).
+      expect(batch.dumpJson()).to.equal(JSON.stringify(batch.dump()));
       expect(batch.indexOf(device.address, 3n)).to.equal(2);
       expect(batch.indexOf(device.address, 99n)).to.equal(undefined);
     });
