@@ -99,13 +99,14 @@ export class IngestPipeline {
     this.inbox = [];
     for (let start = 0; start < taken.length; start += CHUNK) {
       const chunk = taken.slice(start, start + CHUNK);
-      this.options.pool.check(chunk.map(({ message }) => message)).then(
-        (results) => this.admit(chunk.map(({ resolve }, i) => ({ result: results[i]!, resolve }))),
-        (error: unknown) => {
-          this.options.logger?.error({ err: error }, "check pool failed");
+      this.options.pool
+        .check(chunk.map(({ message }) => message))
+        .then((results) => this.admit(chunk.map(({ resolve }, i) => ({ result: results[i]!, resolve }))))
+        .catch((error: unknown) => {
+          // Answers already given stand (a promise resolves once); the others are told to retry.
+          this.options.logger?.error({ err: error }, "checking messages failed");
           for (const { resolve } of chunk) resolve(internalError());
-        },
-      );
+        });
     }
   }
 

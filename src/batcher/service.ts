@@ -53,6 +53,9 @@ export class BatcherService {
 
   static async start(config: BatcherConfig, params: { logger?: Logger } = {}): Promise<BatcherService> {
     const logger = params.logger ?? pino({ level: config.logLevel, base: { service: "iotrail-batcher" } });
+    if (config.anchoring.enabled && config.privateKey === undefined) {
+      throw new ConfigError("anchoring needs BATCHER_PRIVATE_KEY (or set anchoring.enabled to false)");
+    }
     let chainId = config.chainId;
     if (chainId === undefined) {
       try {
@@ -64,7 +67,16 @@ export class BatcherService {
       }
     }
     const provider = rpcProvider(config.rpcUrl, chainId, config.rpcTimeoutMs);
-    const registry = config.registry ?? (await TelemetryAnchor__factory.connect(config.anchor, provider).registry());
+    let registry = config.registry;
+    if (registry === undefined) {
+      try {
+        registry = await TelemetryAnchor__factory.connect(config.anchor, provider).registry();
+      } catch (cause) {
+        throw new ConfigError(`cannot read the registry address from the anchor at ${config.anchor}; set registry`, {
+          cause,
+        });
+      }
+    }
     const domain = telemetryDomain(chainId, config.anchor);
     const metrics = new BatcherMetrics();
     const store = new SqliteReadingStore(config.database);
@@ -107,10 +119,7 @@ export class BatcherService {
     let anchorer: Anchorer | undefined;
     let submitter = "0x0000000000000000000000000000000000000000";
     if (config.anchoring.enabled) {
-      if (config.privateKey === undefined) {
-        throw new ConfigError("anchoring needs BATCHER_PRIVATE_KEY (or set anchoring.enabled to false)");
-      }
-      const wallet = new Wallet(config.privateKey, provider);
+      const wallet = new Wallet(config.privateKey!, provider);
       submitter = wallet.address;
       const publicUrl = config.publicUrl;
       anchorer = new Anchorer({

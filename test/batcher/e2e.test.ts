@@ -5,11 +5,10 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import mqtt from "mqtt";
 import type { BatcherService } from "../../src/batcher";
-import { DeviceKey } from "../../src/device";
-import { registerDeviceKeys } from "../../src/registry";
 import { anchorFixture } from "../helpers/anchor";
 import {
   liveReadings,
+  registerFleet,
   startBatcher,
   startRpcServer,
   tempDatabase,
@@ -17,7 +16,6 @@ import {
   waitFor,
   wireMessage,
 } from "../helpers/batcher";
-import { FAR_DEADLINE, METADATA } from "../helpers/registry";
 
 const CLI = join(__dirname, "..", "..", "bin", "iotrail.js");
 const DEVICES = 100;
@@ -38,15 +36,7 @@ describe("batcher end to end: 100 devices over MQTT", function () {
 
   it("devices publish to the embedded broker; batches are anchored; a served bundle passes `iotrail verify`", async function () {
     const fx = await anchorFixture();
-    const devices = Array.from({ length: DEVICES }, () => DeviceKey.generate());
-    await registerDeviceKeys({
-      registry: fx.client,
-      registrant: fx.manufacturer.address,
-      keys: devices,
-      owner: fx.owner.address,
-      metadataHash: () => METADATA,
-      deadline: FAR_DEADLINE,
-    });
+    const devices = await registerFleet(fx, DEVICES);
     const config = testConfig(fx, rpc.url);
     service = await startBatcher({
       ...config,

@@ -31,10 +31,9 @@ export interface BatcherFixture extends AnchorFixture {
   devices: DeviceKey[];
 }
 
-/** The anchoring fixture plus ten more registered devices. */
-export async function batcherFixture(): Promise<BatcherFixture> {
-  const fx = await anchorFixture();
-  const devices = Array.from({ length: 10 }, () => DeviceKey.generate());
+/** Registers `count` new device keys, owned by the fixture's owner. */
+export async function registerFleet(fx: AnchorFixture, count: number): Promise<DeviceKey[]> {
+  const devices = Array.from({ length: count }, () => DeviceKey.generate());
   await registerDeviceKeys({
     registry: fx.client,
     registrant: fx.manufacturer.address,
@@ -43,7 +42,13 @@ export async function batcherFixture(): Promise<BatcherFixture> {
     metadataHash: () => METADATA,
     deadline: FAR_DEADLINE,
   });
-  return { ...fx, devices: [fx.device, ...devices] };
+  return devices;
+}
+
+/** The anchoring fixture plus ten more registered devices. */
+export async function batcherFixture(): Promise<BatcherFixture> {
+  const fx = await anchorFixture();
+  return { ...fx, devices: [fx.device, ...(await registerFleet(fx, 10))] };
 }
 
 /** Serves the in-process Hardhat network over HTTP, as a node would. */
