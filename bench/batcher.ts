@@ -12,6 +12,7 @@ import { StandardMerkleTree } from "@openzeppelin/merkle-tree";
 import { verifyTypedData } from "ethers";
 import {
   CheckPool,
+  encodeIngestMessage,
   IngestPipeline,
   ReadingValidator,
   Sealer,
@@ -22,7 +23,7 @@ import type { AppendItem } from "../src/batcher";
 import { DeviceKey } from "../src/device";
 import { readingDigest, READING_ABI_TYPES, readingValues, TELEMETRY_TYPES, telemetryDomain } from "../src/eip712";
 import { initKeccak } from "../src/merkle";
-import { metricId, parseReading, readingToJson, ZERO_HASH } from "../src/telemetry";
+import { metricId, parseReading, ZERO_HASH } from "../src/telemetry";
 
 const DOMAIN = telemetryDomain(31337n, "0x5FbDB2315678afecb367f032d93F642f64180aa3");
 const DEVICES = 100;
@@ -56,12 +57,9 @@ async function messages(count: number): Promise<{ devices: DeviceKey[]; raw: Uin
       value: BigInt(20_000 + (i % 1_000)),
       payloadHash: ZERO_HASH,
     };
-    const message = {
-      domain: { chainId: DOMAIN.chainId.toString(), verifyingContract: DOMAIN.verifyingContract },
-      reading: readingToJson(reading),
-      signature: device.signReading(DOMAIN, reading),
-    };
-    raw.push(Buffer.from(JSON.stringify(message)));
+    raw.push(
+      Buffer.from(encodeIngestMessage({ domain: DOMAIN, reading, signature: device.signReading(DOMAIN, reading) })),
+    );
   }
   return { devices, raw };
 }

@@ -8,6 +8,7 @@ import type {
   ContractTransactionResponse,
   Interface,
   LogDescription,
+  TransactionReceipt,
 } from "ethers";
 import { makeDomain } from "./eip712/domain";
 import type { Eip712Domain } from "./eip712/domain";
@@ -33,7 +34,11 @@ export async function sendDecoded(
 }
 
 /** Logs of event `name` emitted by `contract` in `receipt`, matched by the ABI's topic hash. */
-export function eventsIn(contract: BaseContract, receipt: ContractTransactionReceipt, name: string): LogDescription[] {
+export function eventsIn(
+  contract: BaseContract,
+  receipt: Pick<TransactionReceipt, "logs">,
+  name: string,
+): LogDescription[] {
   const iface = contract.interface;
   const topic = iface.getEvent(name)!.topicHash;
   const address = String(contract.target).toLowerCase();

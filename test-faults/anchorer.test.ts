@@ -11,23 +11,17 @@ import {
   startRpcServer,
   testConfig,
   waitFor,
-  wireMessage,
+  postReadings,
+  wireBatch,
 } from "../test/helpers/batcher";
 import type { BatcherFixture } from "../test/helpers/batcher";
 import { RpcProxy } from "../test/helpers/rpc-proxy";
 
 async function postAll(service: BatcherService, fx: BatcherFixture, deviceIndex: number, count: number, first = 1n) {
   const device = fx.devices[deviceIndex]!;
-  const body = JSON.stringify(
-    liveReadings(device, count, first).map((r) => JSON.parse(wireMessage(fx, device, r)) as unknown),
-  );
-  const response = await fetch(`${service.httpUrl}/v1/readings`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body,
-  });
-  expect(response.status).to.equal(202);
-  const { results } = (await response.json()) as { results: { status: string }[] };
+  const answer = await postReadings(service.httpUrl, wireBatch(fx, device, liveReadings(device, count, first)));
+  expect(answer.status).to.equal(202);
+  const results = answer.body.results as { status: string }[];
   expect(results.every((r) => r.status === "accepted")).to.equal(true);
 }
 

@@ -8,7 +8,15 @@ import type { AnvilNode } from "../src/tooling/anvil";
 import { telemetryDomain } from "../src/eip712";
 import { verifyBundle } from "../src/verify";
 import { DeviceRegistry__factory, TelemetryAnchor__factory } from "../typechain-types";
-import { hardhatKey, liveReadings, startBatcher, testConfig, waitFor, wireMessage } from "../test/helpers/batcher";
+import {
+  hardhatKey,
+  liveReadings,
+  startBatcher,
+  testConfig,
+  waitFor,
+  postReadings,
+  wireBatch,
+} from "../test/helpers/batcher";
 import type { AnchorFixture } from "../test/helpers/anchor";
 import { FAR_DEADLINE, METADATA } from "../test/helpers/registry";
 
@@ -55,11 +63,7 @@ describe("batcher on anvil: a reorg before finality", function () {
     config.privateKey = batcherKey;
     service = await startBatcher(config);
     const readings = liveReadings(device, 5);
-    const response = await fetch(`${service.httpUrl}/v1/readings`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify(readings.map((r) => JSON.parse(wireMessage(fx, device, r)) as unknown)),
-    });
+    const response = await postReadings(service.httpUrl, wireBatch(fx, device, readings));
     expect(response.status).to.equal(202);
     const store = service.store;
     const first = await waitFor(() => store.getBatch(1)?.anchor, 15_000, "the first anchor");

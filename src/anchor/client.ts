@@ -2,7 +2,7 @@
  * A typed client over the TelemetryAnchor contract: anchor batch roots, read anchor records and check
  * readings on-chain. Reverts decode into `ContractRevertError`.
  */
-import type { ContractRunner, ContractTransactionReceipt } from "ethers";
+import type { ContractRunner, TransactionReceipt } from "ethers";
 import { TelemetryAnchor__factory } from "../../typechain-types";
 import type { TelemetryAnchor } from "../../typechain-types";
 import { callDecoded, eventsIn, readEip712Domain, sendDecoded } from "../contract-calls";
@@ -110,8 +110,8 @@ export class TelemetryAnchorClient {
     );
   }
 
-  /** The `BatchAnchored` events of `receipt`, in log order. */
-  anchored(receipt: ContractTransactionReceipt): AnchoredBatch[] {
+  /** The `BatchAnchored` events of `receipt` (a receipt of any transaction), in log order. */
+  anchored(receipt: TransactionReceipt): AnchoredBatch[] {
     return eventsIn(this.contract, receipt, "BatchAnchored").map((log) => ({
       batchId: log.args.batchId as bigint,
       root: log.args.root as string,

@@ -19,9 +19,8 @@ import { Transaction } from "ethers";
 import type { JsonRpcProvider, TransactionReceipt, Wallet } from "ethers";
 import type { Logger } from "pino";
 import { failpoint } from "./failpoints";
-import { TelemetryAnchor__factory } from "../../typechain-types";
-import type { TelemetryAnchor } from "../../typechain-types";
 import { decodeContractError } from "../errors";
+import { TelemetryAnchorClient } from "../anchor";
 import type { BatchHeader } from "../anchor";
 import type { BatcherMetrics } from "./metrics";
 import type { AnchorPlacement, AnchorTxRecord, BatchRecord, ReadingStore } from "./store";
@@ -66,11 +65,11 @@ function messageOf(error: unknown): string {
 }
 
 export class Anchorer {
-  private readonly contract: TelemetryAnchor;
+  private readonly client: TelemetryAnchorClient;
   private readonly options: Required<Omit<AnchorerOptions, "maxFeePerGasCap" | "metrics" | "logger">> &
     Pick<AnchorerOptions, "maxFeePerGasCap" | "metrics" | "logger">;
   /** Fees a new transaction must at least offer, after an underpriced send. */
-  private feeFloor: { maxFeePerGas: bigint; maxPriorityFeePerGas: bigint } | undefined;
+  private feeFloor: Fees | undefined;
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private failures = 0;
@@ -85,7 +84,7 @@ export class Anchorer {
       now: Date.now,
       ...options,
     };
-    this.contract = TelemetryAnchor__factory.connect(options.anchor, options.provider);
+    this.client = TelemetryAnchorClient.connect({ address: options.anchor, runner: options.provider });
   }
 
   /** One pass of the state machine (see the file comment). Throws on RPC failures. */
@@ -190,24 +189,22 @@ export class Anchorer {
     logger?.info({ hash: tx.hash, block: receipt.blockNumber, batches: tx.batchIds }, "batches anchored");
   }
 
-  /** The `BatchAnchored` placements of a receipt, by root (topics from the ABI). */
+  /** The `BatchAnchored` placements of a receipt, by root. */
   private async placementsIn(receipt: TransactionReceipt): Promise<Map<string, AnchorPlacement>> {
-    const topic = this.contract.interface.getEvent("BatchAnchored").topicHash;
     const block = await this.options.provider.getBlock(receipt.blockHash);
     const anchoredAt = BigInt(block?.timestamp ?? 0);
-    const placements = new Map<string, AnchorPlacement>();
-    for (const log of receipt.logs) {
-      if (log.address.toLowerCase() !== this.options.anchor.toLowerCase() || log.topics[0] !== topic) continue;
-      const event = this.contract.interface.parseLog(log)!;
-      placements.set((event.args.root as string).toLowerCase(), {
-        chainBatchId: event.args.batchId as bigint,
-        transactionHash: receipt.hash,
-        blockNumber: receipt.blockNumber,
-        blockHash: receipt.blockHash,
-        anchoredAt,
-      });
-    }
-    return placements;
+    return new Map(
+      this.client.anchored(receipt).map((event) => [
+        event.root.toLowerCase(),
+        {
+          chainBatchId: event.batchId,
+          transactionHash: event.transactionHash,
+          blockNumber: event.blockNumber,
+          blockHash: event.blockHash,
+          anchoredAt,
+        },
+      ]),
+    );
   }
 
   /** Roots already on-chain are adopted from their `BatchAnchored` log; the others go back to pending. */
@@ -216,7 +213,7 @@ export class Anchorer {
     const left: number[] = [];
     for (const localId of localIds) {
       const batch = store.getBatch(localId)!;
-      const record = await this.contract.getAnchor(batch.root);
+      const record = await this.client.getAnchor(batch.root);
       if (record.batchId === 0n) {
         if (batch.status !== "pending") store.markPending(localId, note);
         left.push(localId);
@@ -224,7 +221,7 @@ export class Anchorer {
       }
       const logs = await provider.getLogs({
         address: this.options.anchor,
-        topics: [this.contract.interface.getEvent("BatchAnchored").topicHash, null, batch.root],
+        topics: [this.client.contract.interface.getEvent("BatchAnchored").topicHash, null, batch.root],
         fromBlock: 0,
       });
       const log = logs[logs.length - 1];
@@ -290,12 +287,12 @@ export class Anchorer {
       contentHash: batch.contentHash,
       contentURI: this.options.contentURI(batch),
     }));
-    const data = this.contract.interface.encodeFunctionData("anchorMany", [headers]);
+    const data = this.client.contract.interface.encodeFunctionData("anchorMany", [headers]);
     let gasLimit: bigint;
     try {
       gasLimit = await provider.estimateGas({ from: wallet.address, to: this.options.anchor, data });
     } catch (error) {
-      const decoded = decodeContractError(error, this.contract.interface);
+      const decoded = decodeContractError(error, this.client.contract.interface);
       if (decoded.code !== "CONTRACT_REVERT") throw error;
       // The contract refuses the anchor (for instance, the role was revoked): fail, do not retry blindly.
       for (const localId of ids) store.markFailed(localId, `the anchor would revert: ${decoded.message}`);
@@ -311,34 +308,22 @@ export class Anchorer {
     await this.signAndSend({ nonce, data, gasLimit: (gasLimit * 12n) / 10n, batchIds: ids, ...fees });
   }
 
-  private async currentFees(): Promise<{ maxFeePerGas: bigint; maxPriorityFeePerGas: bigint }> {
+  private async currentFees(): Promise<Fees> {
     const data = await this.options.provider.getFeeData();
     const block = await this.options.provider.getBlock("latest");
     const priority = data.maxPriorityFeePerGas ?? 1_000_000_000n;
     const base = block?.baseFeePerGas ?? data.gasPrice ?? 0n;
-    let fees = { maxFeePerGas: base * 2n + priority, maxPriorityFeePerGas: priority };
-    if (this.feeFloor !== undefined) {
-      fees = {
-        maxFeePerGas: fees.maxFeePerGas > this.feeFloor.maxFeePerGas ? fees.maxFeePerGas : this.feeFloor.maxFeePerGas,
-        maxPriorityFeePerGas:
-          fees.maxPriorityFeePerGas > this.feeFloor.maxPriorityFeePerGas
-            ? fees.maxPriorityFeePerGas
-            : this.feeFloor.maxPriorityFeePerGas,
-      };
-    }
-    return this.capped(fees);
+    const fees = { maxFeePerGas: base * 2n + priority, maxPriorityFeePerGas: priority };
+    return this.capped(this.feeFloor === undefined ? fees : higherFees(fees, this.feeFloor));
   }
 
-  private capped(fees: { maxFeePerGas: bigint; maxPriorityFeePerGas: bigint }) {
+  private capped(fees: Fees): Fees {
     const cap = this.options.maxFeePerGasCap;
     if (cap === undefined || fees.maxFeePerGas <= cap) return fees;
-    return {
-      maxFeePerGas: cap,
-      maxPriorityFeePerGas: fees.maxPriorityFeePerGas > cap ? cap : fees.maxPriorityFeePerGas,
-    };
+    return { maxFeePerGas: cap, maxPriorityFeePerGas: min(fees.maxPriorityFeePerGas, cap) };
   }
 
-  private bumped(fees: { maxFeePerGas: bigint; maxPriorityFeePerGas: bigint }) {
+  private bumped(fees: Fees): Fees {
     const factor = BigInt(100 + this.options.feeBumpPercent);
     return this.capped({
       maxFeePerGas: (fees.maxFeePerGas * factor) / 100n + 1n,
@@ -349,15 +334,7 @@ export class Anchorer {
   /** Same nonce, same call, higher fees. */
   private async replace(tx: AnchorTxRecord): Promise<void> {
     const previous = Transaction.from(tx.raw);
-    const current = await this.currentFees();
-    const bumped = this.bumped(tx);
-    const fees = {
-      maxFeePerGas: bumped.maxFeePerGas > current.maxFeePerGas ? bumped.maxFeePerGas : current.maxFeePerGas,
-      maxPriorityFeePerGas:
-        bumped.maxPriorityFeePerGas > current.maxPriorityFeePerGas
-          ? bumped.maxPriorityFeePerGas
-          : current.maxPriorityFeePerGas,
-    };
+    const fees = higherFees(this.bumped(tx), await this.currentFees());
     if (fees.maxFeePerGas <= tx.maxFeePerGas) {
       this.options.logger?.warn({ hash: tx.hash, cap: this.options.maxFeePerGasCap }, "fee cap reached; not replacing");
       return;
@@ -448,11 +425,27 @@ export class Anchorer {
       });
       return "reverted (the call succeeds when replayed)";
     } catch (error) {
-      return decodeContractError(error, this.contract.interface).message;
+      return decodeContractError(error, this.client.contract.interface).message;
     }
   }
 }
 
-function stringify(fees: { maxFeePerGas: bigint; maxPriorityFeePerGas: bigint }) {
+interface Fees {
+  maxFeePerGas: bigint;
+  maxPriorityFeePerGas: bigint;
+}
+
+const min = (a: bigint, b: bigint) => (a < b ? a : b);
+const max = (a: bigint, b: bigint) => (a > b ? a : b);
+
+/** Each fee at the higher of the two. */
+function higherFees(a: Fees, b: Fees): Fees {
+  return {
+    maxFeePerGas: max(a.maxFeePerGas, b.maxFeePerGas),
+    maxPriorityFeePerGas: max(a.maxPriorityFeePerGas, b.maxPriorityFeePerGas),
+  };
+}
+
+function stringify(fees: Fees) {
   return { maxFeePerGas: fees.maxFeePerGas.toString(), maxPriorityFeePerGas: fees.maxPriorityFeePerGas.toString() };
 }

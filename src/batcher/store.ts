@@ -301,17 +301,18 @@ export class SqliteReadingStore implements ReadingStore {
   }
 
   sequenceStatus(device: string, sequence: bigint, digest: string): "new" | "duplicate" | "conflict" {
-    const row = this.db
-      .prepare("SELECT digest FROM readings WHERE device = ? AND sequence = ?")
-      .get(device.toLowerCase(), seqKey(sequence)) as { digest: Buffer } | undefined;
+    const row = this.statement("SELECT digest FROM readings WHERE device = ? AND sequence = ?").get(
+      device.toLowerCase(),
+      seqKey(sequence),
+    ) as { digest: Buffer } | undefined;
     if (row === undefined) return "new";
     return Buffer.compare(row.digest, Buffer.from(getBytes(digest))) === 0 ? "duplicate" : "conflict";
   }
 
   unsealed(): { count: number; oldestReceivedAt?: number } {
-    const row = this.db
-      .prepare("SELECT COUNT(*) AS count, MIN(received_at) AS oldest FROM readings WHERE batch_id IS NULL")
-      .get() as { count: number; oldest: number | null };
+    const row = this.statement(
+      "SELECT COUNT(*) AS count, MIN(received_at) AS oldest FROM readings WHERE batch_id IS NULL",
+    ).get() as { count: number; oldest: number | null };
     return { count: row.count, ...(row.oldest === null ? {} : { oldestReceivedAt: row.oldest }) };
   }
 

@@ -22,6 +22,7 @@ import { recoverSignerBytes } from "../crypto";
 import { readingDigestBytes } from "../eip712";
 import type { Eip712Domain } from "../eip712";
 import { parseReading, readingLeafBytes, readingToJson } from "../telemetry";
+import type { Reading } from "../telemetry";
 import type { AppendItem } from "./store";
 
 export const INGEST_ERROR_CODES = [
@@ -96,6 +97,15 @@ export interface ValidatorOptions {
 }
 
 export const DEFAULT_MAX_MESSAGE_BYTES = 4096;
+
+/** The wire form of one signed reading, as devices send it over MQTT or HTTP ({@link checkMessage} reads it). */
+export function encodeIngestMessage(params: { domain: Eip712Domain; reading: Reading; signature: string }): string {
+  return JSON.stringify({
+    domain: { chainId: params.domain.chainId.toString(), verifyingContract: params.domain.verifyingContract },
+    reading: readingToJson(params.reading),
+    signature: params.signature,
+  });
+}
 
 const MESSAGE_KEYS = new Set(["domain", "reading", "signature"]);
 const reject = (code: IngestErrorCode, message: string): Rejection => ({ status: "rejected", code, message });

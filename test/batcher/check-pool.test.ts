@@ -1,10 +1,9 @@
 import { expect } from "chai";
 import { ethers } from "hardhat";
-import { CheckPool, checkMessage } from "../../src/batcher";
+import { CheckPool, checkMessage, encodeIngestMessage } from "../../src/batcher";
 import type { Worker } from "node:worker_threads";
 import { DeviceKey } from "../../src/device";
 import { telemetryDomain } from "../../src/eip712";
-import { readingToJson } from "../../src/telemetry";
 import { readingsOf } from "../helpers/anchor";
 
 const domain = telemetryDomain(31337n, "0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512");
@@ -12,11 +11,7 @@ const device = DeviceKey.fromPrivateKey(ethers.id("pool test device"));
 
 function messages(): Uint8Array[] {
   const good = readingsOf(device, 4).map((reading) =>
-    JSON.stringify({
-      domain: { chainId: "31337", verifyingContract: domain.verifyingContract },
-      reading: readingToJson(reading),
-      signature: device.signReading(domain, reading),
-    }),
+    encodeIngestMessage({ domain, reading, signature: device.signReading(domain, reading) }),
   );
   return [...good, "{bad", JSON.stringify({ nope: 1 })].map((text) => Buffer.from(text));
 }

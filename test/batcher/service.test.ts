@@ -7,6 +7,8 @@ import { DeviceKey } from "../../src/device";
 import { verifyBundle } from "../../src/verify";
 import {
   batcherFixture,
+  postReadings as post,
+  wireBatch,
   liveReadings,
   startBatcher,
   startRpcServer,
@@ -15,19 +17,6 @@ import {
   wireMessage,
 } from "../helpers/batcher";
 import type { BatcherFixture } from "../helpers/batcher";
-
-async function post(url: string, body: string, contentType = "application/json") {
-  const response = await fetch(`${url}/v1/readings`, {
-    method: "POST",
-    headers: { "content-type": contentType },
-    body,
-  });
-  return {
-    status: response.status,
-    headers: response.headers,
-    body: (await response.json()) as Record<string, unknown>,
-  };
-}
 
 describe("BatcherService", function () {
   let rpc: { url: string; close: () => Promise<void> };
@@ -197,14 +186,12 @@ describe("BatcherService", function () {
         },
       });
       const device = fx.devices[1]!;
-      const messages = liveReadings(device, 6).map(
-        (reading) => JSON.parse(wireMessage(fx, device, reading)) as unknown,
-      );
-      const flood = await post(service.httpUrl, JSON.stringify(messages));
+      const readings = liveReadings(device, 6);
+      const flood = await post(service.httpUrl, wireBatch(fx, device, readings));
       expect(flood.status).to.equal(429);
       expect(flood.headers.get("retry-after")).to.equal("2");
       expect(service.store.unsealed().count).to.equal(0);
-      const fits = await post(service.httpUrl, JSON.stringify(messages.slice(0, 5)));
+      const fits = await post(service.httpUrl, wireBatch(fx, device, readings.slice(0, 5)));
       expect(fits.status).to.equal(202);
       expect((fits.body.results as { status: string }[]).map((r) => r.status)).to.deep.equal(Array(5).fill("accepted"));
     });
@@ -228,10 +215,7 @@ describe("BatcherService", function () {
       const { fx, service } = await started();
       const device = fx.devices[5]!;
       const readings = liveReadings(device, 60);
-      const answer = await post(
-        service.httpUrl,
-        JSON.stringify(readings.map((r) => JSON.parse(wireMessage(fx, device, r)) as unknown)),
-      );
+      const answer = await post(service.httpUrl, wireBatch(fx, device, readings));
       expect(answer.status).to.equal(202);
       // 50 by size at once, the other 10 by age (200 ms).
       const batches = await waitFor(

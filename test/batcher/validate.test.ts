@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { ethers } from "hardhat";
-import { ReadingValidator, SqliteReadingStore, StaticDeviceDirectory } from "../../src/batcher";
+import { encodeIngestMessage, ReadingValidator, SqliteReadingStore, StaticDeviceDirectory } from "../../src/batcher";
 import type { IngestErrorCode, Verdict } from "../../src/batcher";
 import { DeviceKey } from "../../src/device";
 import { readingDigest, telemetryDomain } from "../../src/eip712";
@@ -26,13 +26,9 @@ function reading(overrides: Partial<Reading> = {}): Reading {
 }
 
 function message(r: Reading = reading(), extra: Record<string, unknown> = {}, signer: DeviceKey = device): string {
-  return JSON.stringify({
-    domain: { chainId: "31337", verifyingContract: ANCHOR },
-    reading: readingToJson(r),
-    // signReading refuses another device's reading; a forger signs the digest itself.
-    signature: signer.signDigest(readingDigest(domain, r)),
-    ...extra,
-  });
+  // signReading refuses another device's reading; a forger signs the digest itself.
+  const wire = encodeIngestMessage({ domain, reading: r, signature: signer.signDigest(readingDigest(domain, r)) });
+  return JSON.stringify({ ...(JSON.parse(wire) as object), ...extra });
 }
 
 function setup() {

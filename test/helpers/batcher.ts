@@ -5,11 +5,11 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pino from "pino";
-import { BatcherService, loadBatcherConfig } from "../../src/batcher";
+import { BatcherService, encodeIngestMessage, loadBatcherConfig } from "../../src/batcher";
 import type { BatcherConfig } from "../../src/batcher";
 import { DeviceKey } from "../../src/device";
 import { registerDeviceKeys } from "../../src/registry";
-import { metricId, readingToJson, ZERO_HASH } from "../../src/telemetry";
+import { metricId, ZERO_HASH } from "../../src/telemetry";
 import type { Reading } from "../../src/telemetry";
 import { anchorFixture } from "./anchor";
 import type { AnchorFixture } from "./anchor";
@@ -107,11 +107,26 @@ export function liveReadings(device: DeviceKey, count: number, firstSequence = 1
 
 /** The wire message a device sends for `reading`. */
 export function wireMessage(fx: AnchorFixture, device: DeviceKey, reading: Reading): string {
-  return JSON.stringify({
-    domain: { chainId: fx.telemetry.chainId.toString(), verifyingContract: fx.telemetry.verifyingContract },
-    reading: readingToJson(reading),
-    signature: device.signReading(fx.telemetry, reading),
+  return encodeIngestMessage({ domain: fx.telemetry, reading, signature: device.signReading(fx.telemetry, reading) });
+}
+
+/** Several wire messages as one JSON array body. */
+export function wireBatch(fx: AnchorFixture, device: DeviceKey, readings: readonly Reading[]): string {
+  return `[${readings.map((reading) => wireMessage(fx, device, reading)).join(",")}]`;
+}
+
+/** POSTs a body to the batcher's /v1/readings. */
+export async function postReadings(url: string, body: string, contentType = "application/json") {
+  const response = await fetch(`${url}/v1/readings`, {
+    method: "POST",
+    headers: { "content-type": contentType },
+    body,
   });
+  return {
+    status: response.status,
+    headers: response.headers,
+    body: (await response.json()) as Record<string, unknown>,
+  };
 }
 
 /** Polls `check` until it returns a value (not undefined) or the timeout passes. */
