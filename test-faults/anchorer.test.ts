@@ -220,7 +220,17 @@ describe("Anchorer (transaction manager) under faults", function () {
   it("an anchor that reverts once mined marks its batches failed with the reason", async function () {
     const { fx, service } = await started({ manualMining: true });
     await postAll(service, fx, 7, 3);
-    await waitFor(() => (service.store.openTxs().length > 0 ? true : undefined), 5_000, "a tx");
+    const [tx] = await waitFor(
+      () => (service.store.openTxs().length > 0 ? service.store.openTxs() : undefined),
+      5_000,
+      "a tx",
+    );
+    // Recorded comes before broadcast: wait until the node holds it, so that both land in the next block.
+    await waitFor(
+      async () => ((await ethers.provider.getTransaction(tx!.hash)) !== null ? true : undefined),
+      5_000,
+      "the anchor in the mempool",
+    );
     // The admin revokes the role with a higher tip, so the revocation is mined first in the same block.
     await fx.anchor.connect(fx.admin).revokeRole(await fx.anchor.ANCHORER_ROLE(), fx.relayer.address, {
       maxPriorityFeePerGas: ethers.parseUnits("100", "gwei"),
