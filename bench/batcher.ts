@@ -37,6 +37,8 @@ interface Result {
   perSecond: number;
   peakMiB: number;
   batches: number;
+  /** CPU time of all threads (user + system) per reading, in microseconds. */
+  cpuMicros: number;
 }
 
 /** `count` signed wire messages from 100 devices (deterministic keys), built before timing starts. */
@@ -64,6 +66,11 @@ async function messages(count: number): Promise<{ devices: DeviceKey[]; raw: Uin
   return { devices, raw };
 }
 
+function cpuPerReading(since: NodeJS.CpuUsage, count: number): number {
+  const { user, system } = process.cpuUsage(since);
+  return (user + system) / count;
+}
+
 function peakTracker(): () => number {
   let peak = process.memoryUsage().rss;
   const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 20);
@@ -88,6 +95,7 @@ async function fast(count: number, threads: number): Promise<Result> {
   const pipeline = new IngestPipeline({ store, validator, pool, queueLimit: 40_000 });
   const sealer = new Sealer({ store, maxReadings: BATCH, maxAgeMs: 60_000 });
   const peak = peakTracker();
+  const cpu = process.cpuUsage();
   const start = performance.now();
   sealer.start(20);
   const chunk = 1_000; // a gateway's NDJSON batch
@@ -104,13 +112,15 @@ async function fast(count: number, threads: number): Promise<Result> {
   await sealer.stop();
   await new Sealer({ store, maxReadings: BATCH, maxAgeMs: 0 }).tick(); // the last partial batch
   const ms = performance.now() - start;
+  const cpuMicros = cpuPerReading(cpu, count);
   const peakMiB = peak();
   const batches = Object.values(store.batchCounts()).reduce((a, b) => a + b, 0);
   if (store.unsealed().count !== 0) throw new Error("readings left unsealed");
   await pool.close();
   store.close();
   rmSync(dir, { recursive: true, force: true });
-  return { mode: `iotrail, ${threads} check thread(s)`, count, ms, perSecond: (count * 1000) / ms, peakMiB, batches };
+  const mode = `iotrail, ${threads} check thread(s)`;
+  return { mode, count, ms, perSecond: (count * 1000) / ms, peakMiB, batches, cpuMicros };
 }
 
 /** Baseline: ethers verifyTypedData per message, the same store, StandardMerkleTree per batch. */
@@ -121,6 +131,7 @@ async function baseline(count: number): Promise<Result> {
   const store = new SqliteReadingStore(join(dir, "batcher.sqlite"));
   const types = { Reading: [...TELEMETRY_TYPES.Reading] };
   const peak = peakTracker();
+  const cpu = process.cpuUsage();
   const start = performance.now();
   const group: AppendItem[] = [];
   const stored: AppendItem[] = [];
@@ -147,6 +158,7 @@ async function baseline(count: number): Promise<Result> {
   if (group.length > 0) (store.append(group), stored.push(...group.splice(0)));
   if (stored.length > 0) sealBatch(stored.splice(0));
   const ms = performance.now() - start;
+  const cpuMicros = cpuPerReading(cpu, count);
   const peakMiB = peak();
   store.close();
   rmSync(dir, { recursive: true, force: true });
@@ -157,6 +169,7 @@ async function baseline(count: number): Promise<Result> {
     perSecond: (count * 1000) / ms,
     peakMiB,
     batches,
+    cpuMicros,
   };
 }
 
@@ -170,7 +183,8 @@ function run(args: string[]): Result {
 
 const fmt = (r: Result) =>
   `  ${r.mode.padEnd(56)} ${String(r.count).padStart(7)} readings: ${(r.ms / 1000).toFixed(2).padStart(6)} s, ` +
-  `${Math.round(r.perSecond).toLocaleString("en-US").padStart(7)}/s, ${r.batches} batches, peak RSS ${r.peakMiB.toFixed(0)} MiB`;
+  `${Math.round(r.perSecond).toLocaleString("en-US").padStart(7)}/s, ${r.batches} batches, ` +
+  `CPU ${r.cpuMicros.toFixed(0)} us/reading, peak RSS ${r.peakMiB.toFixed(0)} MiB`;
 
 async function main(): Promise<void> {
   const [mode, count, threads] = process.argv.slice(2);

@@ -23,3 +23,8 @@ export function decodeHexInto(out: Uint8Array, offset: number, hex: unknown, byt
   }
   return true;
 }
+
+/** Lower-case 0x-hex of `bytes` (Node's native encoder; the same text as ethers' `hexlify`). */
+export function toHex(bytes: Uint8Array): string {
+  return `0x${Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("hex")}`;
+}

@@ -5,15 +5,17 @@
  */
 import { Worker } from "node:worker_threads";
 import { join } from "node:path";
-import { secp256k1Backend } from "../crypto";
+import { batchVerifyBackend, secp256k1Backend } from "../crypto";
 import { initKeccak, keccakBackend } from "../merkle";
 import { IotrailError } from "../errors";
-import { checkMessage } from "./validate";
+import { checkMessages } from "./validate";
 import type { Checked, CheckOptions } from "./validate";
 import type { CheckJob } from "./check-worker";
 
 export interface CryptoPath {
   secp256k1: "native" | "js";
+  /** `native`: signatures of known device keys are checked in batches (see SignerBatchChecker). */
+  batchVerify: "native" | "none";
   keccak: "wasm" | "js";
   threads: number;
 }
@@ -54,11 +56,12 @@ export class CheckPool {
     const { threads, ...options } = params;
     await initKeccak();
     if (threads === 0) {
-      return new CheckPool(options, { secp256k1: secp256k1Backend(), keccak: keccakBackend(), threads: 0 });
+      const path = { secp256k1: secp256k1Backend(), batchVerify: batchVerifyBackend(), keccak: keccakBackend() };
+      return new CheckPool(options, { ...path, threads: 0 });
     }
     const started = await Promise.all(Array.from({ length: threads }, () => readyWorker(options)));
-    const { secp256k1, keccak } = started[0]!.ready;
-    const pool = new CheckPool(options, { secp256k1, keccak, threads });
+    const { secp256k1, batchVerify, keccak } = started[0]!.ready;
+    const pool = new CheckPool(options, { secp256k1, batchVerify, keccak, threads });
     for (const { worker } of started) pool.adopt(worker);
     return pool;
   }
@@ -90,7 +93,7 @@ export class CheckPool {
   /** Runs checks 1 to 5 on each message; results in input order. */
   check(messages: Uint8Array[]): Promise<Checked[]> {
     if (this.closed) return Promise.reject(new IotrailError("POOL_CLOSED", "the check pool is closed"));
-    if (this.workers.length === 0) return Promise.resolve(messages.map((m) => checkMessage(m, this.options)));
+    if (this.workers.length === 0) return Promise.resolve(checkMessages(messages, this.options));
     let target = this.workers[0]!;
     for (const entry of this.workers) if (entry.load < target.load) target = entry;
     const id = this.nextId++;
@@ -110,7 +113,7 @@ export class CheckPool {
 
 async function readyWorker(options: CheckOptions) {
   const worker = spawnWorker(options);
-  const ready = await new Promise<{ secp256k1: "native" | "js"; keccak: "wasm" | "js" }>((resolve, reject) => {
+  const ready = await new Promise<Omit<CryptoPath, "threads">>((resolve, reject) => {
     worker.once("message", resolve);
     worker.once("error", reject);
   });

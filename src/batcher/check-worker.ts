@@ -3,9 +3,9 @@
  * signature) on lists of raw messages.
  */
 import { parentPort, workerData } from "node:worker_threads";
-import { secp256k1Backend } from "../crypto";
+import { batchVerifyBackend, secp256k1Backend } from "../crypto";
 import { initKeccak, keccakBackend } from "../merkle";
-import { checkMessage } from "./validate";
+import { checkMessages } from "./validate";
 import type { CheckOptions } from "./validate";
 
 export interface CheckJob {
@@ -19,9 +19,14 @@ async function run(): Promise<void> {
   const options = workerData as CheckOptions;
   await initKeccak();
   port.on("message", (job: CheckJob) => {
-    port.postMessage({ id: job.id, results: job.messages.map((message) => checkMessage(message, options)) });
+    port.postMessage({ id: job.id, results: checkMessages(job.messages, options) });
   });
-  port.postMessage({ ready: true, secp256k1: secp256k1Backend(), keccak: keccakBackend() });
+  port.postMessage({
+    ready: true,
+    secp256k1: secp256k1Backend(),
+    batchVerify: batchVerifyBackend(),
+    keccak: keccakBackend(),
+  });
 }
 
 void run();

@@ -53,7 +53,7 @@ export class BatcherMetrics {
   readonly cryptoPath = new Gauge({
     name: "iotrail_crypto_path_info",
     help: "The active crypto path (1 for the labels in use).",
-    labelNames: ["secp256k1", "keccak", "threads"] as const,
+    labelNames: ["secp256k1", "batchVerify", "keccak", "threads"] as const,
     registers: [this.registry],
   });
 }

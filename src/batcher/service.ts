@@ -87,7 +87,7 @@ export class BatcherService {
     });
     logger.info(
       { crypto: pool.path },
-      `crypto path: secp256k1 ${pool.path.secp256k1}, keccak ${pool.path.keccak}, ${pool.path.threads} check thread(s)`,
+      `crypto path: secp256k1 ${pool.path.secp256k1} (batch verification: ${pool.path.batchVerify}), keccak ${pool.path.keccak}, ${pool.path.threads} check thread(s)`,
     );
     metrics.cryptoPath.set({ ...pool.path, threads: String(pool.path.threads) }, 1);
     const directory = new RegistryDeviceDirectory({ registry, provider, logger });

@@ -284,8 +284,17 @@ export class SqliteReadingStore implements ReadingStore {
         return Buffer.compare(row.digest, Buffer.from(digestBytes)) === 0 ? "duplicate" : "conflict";
       });
     });
-    return this.appendTx(items, receivedAt);
+    const statuses = this.appendTx(items, receivedAt);
+    if (this.unsealedCache !== undefined) {
+      const accepted = statuses.filter((status) => status === "accepted").length;
+      this.unsealedCache.count += accepted;
+      if (accepted > 0) this.unsealedCache.oldestReceivedAt ??= receivedAt;
+    }
+    return statuses;
   }
+
+  /** {@link unsealed}, kept up to date by `append` (this store is its database's only writer) and reset by `seal`. */
+  private unsealedCache: { count: number; oldestReceivedAt?: number } | undefined;
 
   private appendTx: ((items: readonly AppendItem[], at: number) => AppendStatus[]) | undefined;
   private readonly statements = new Map<string, Statement>();
@@ -310,10 +319,13 @@ export class SqliteReadingStore implements ReadingStore {
   }
 
   unsealed(): { count: number; oldestReceivedAt?: number } {
-    const row = this.statement(
-      "SELECT COUNT(*) AS count, MIN(received_at) AS oldest FROM readings WHERE batch_id IS NULL",
-    ).get() as { count: number; oldest: number | null };
-    return { count: row.count, ...(row.oldest === null ? {} : { oldestReceivedAt: row.oldest }) };
+    if (this.unsealedCache === undefined) {
+      const row = this.statement(
+        "SELECT COUNT(*) AS count, MIN(received_at) AS oldest FROM readings WHERE batch_id IS NULL",
+      ).get() as { count: number; oldest: number | null };
+      this.unsealedCache = { count: row.count, ...(row.oldest === null ? {} : { oldestReceivedAt: row.oldest }) };
+    }
+    return { ...this.unsealedCache };
   }
 
   async seal(limit: number, sealedAt = Date.now()): Promise<BatchRecord | undefined> {
@@ -334,16 +346,28 @@ export class SqliteReadingStore implements ReadingStore {
         )
         .run(sealed.root, rows.length, sealed.from.toString(), sealed.to.toString(), sealed.contentHash, sealedAt);
       const id = Number(lastInsertRowid);
-      const assign = this.statement(
-        "UPDATE readings SET batch_id = ?, leaf_index = ? WHERE id = ? AND batch_id IS NULL",
-      );
-      rows.forEach((row, index) => {
-        if (assign.run(id, index, row.id).changes !== 1) {
-          throw new StoreCorruptError("a reading was sealed twice", { readingId: row.id });
-        }
-      });
+      const first = rows[0]!.id;
+      const last = rows[rows.length - 1]!.id;
+      if (last - first === rows.length - 1) {
+        // Consecutive ids (the usual case: rows are never deleted): one statement assigns the whole range.
+        const { changes } = this.statement(
+          "UPDATE readings SET batch_id = ?, leaf_index = id - ? WHERE id BETWEEN ? AND ? AND batch_id IS NULL",
+        ).run(id, first, first, last);
+        if (changes !== rows.length)
+          throw new StoreCorruptError("a reading was sealed twice", { from: first, to: last });
+      } else {
+        const assign = this.statement(
+          "UPDATE readings SET batch_id = ?, leaf_index = ? WHERE id = ? AND batch_id IS NULL",
+        );
+        rows.forEach((row, index) => {
+          if (assign.run(id, index, row.id).changes !== 1) {
+            throw new StoreCorruptError("a reading was sealed twice", { readingId: row.id });
+          }
+        });
+      }
       return id;
     })();
+    this.unsealedCache = undefined;
     return this.getBatch(localId);
   }
 

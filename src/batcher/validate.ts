@@ -17,8 +17,9 @@
  * An exact repeat of an accepted reading (same digest) is not an error: it is acknowledged as a duplicate.
  * The wire form of a message is `{ "domain": { "chainId", "verifyingContract" }, "reading", "signature" }`.
  */
-import { getBytes, hexlify, isHexString } from "ethers";
-import { recoverSignerBytes } from "../crypto";
+import { isHexString } from "ethers";
+import { decodeHexInto, toHex } from "../bytes";
+import { SignerBatchChecker } from "../crypto";
 import { readingDigestBytes } from "../eip712";
 import type { Eip712Domain } from "../eip712";
 import { parseReading, readingLeafBytes, readingToJson } from "../telemetry";
@@ -116,6 +117,40 @@ const utf8 = new TextDecoder("utf-8", { fatal: true });
  * in any thread. Never throws for bad input.
  */
 export function checkMessage(input: string | Uint8Array, options: CheckOptions): Checked {
+  return checkMessages([input], options)[0]!;
+}
+
+/** This thread's signature checker: it remembers device public keys to check their signatures in batches. */
+const signatures = new SignerBatchChecker();
+
+/**
+ * {@link checkMessage} for many messages at once (one verdict each, in order): the signatures of messages
+ * that pass checks 1 to 4 are checked together (see {@link SignerBatchChecker}), with the same verdicts.
+ */
+export function checkMessages(inputs: readonly (string | Uint8Array)[], options: CheckOptions): Checked[] {
+  const parsed = inputs.map((input) => parseMessage(input, options));
+  const claims = parsed.flatMap((entry) =>
+    entry.status === "rejected"
+      ? []
+      : [{ digest: entry.digest, signature: entry.signature, signer: entry.reading.device }],
+  );
+  const verdicts = signatures.check(claims);
+  let next = 0;
+  return parsed.map((entry): Checked => {
+    if (entry.status === "rejected") return entry;
+    if (!verdicts[next++]) return reject("E_SIGNATURE", "the signature is not the device's signature of this reading");
+    const { reading, digest, signatureHex } = entry;
+    // Prepared here, on the checking thread, for the store: canonical JSON, digest bytes and Merkle leaf.
+    const prepared = { body: JSON.stringify(readingToJson(reading)), digest, leaf: readingLeafBytes(reading) };
+    return { status: "checked", item: { reading, signature: signatureHex, digest: toHex(digest), prepared } };
+  });
+}
+
+type Parsed =
+  { status: "parsed"; reading: Reading; signature: Uint8Array; signatureHex: string; digest: Uint8Array } | Rejection;
+
+/** Checks 1 to 4, and the digest the signature must sign. */
+function parseMessage(input: string | Uint8Array, options: CheckOptions): Parsed {
   const { maxBytes, domain } = options;
   const size = typeof input === "string" ? Buffer.byteLength(input) : input.length;
   if (size > maxBytes) return reject("E_TOO_LARGE", `the message has ${size} bytes; the limit is ${maxBytes}`);
@@ -142,7 +177,8 @@ export function checkMessage(input: string | Uint8Array, options: CheckOptions):
   ) {
     return reject("E_SCHEMA", "domain must hold chainId (decimal string) and verifyingContract (address)");
   }
-  if (typeof fields.signature !== "string" || !isHexString(fields.signature, 65)) {
+  const signature = new Uint8Array(65);
+  if (!decodeHexInto(signature, 0, fields.signature, 65)) {
     return reject("E_SCHEMA", "signature must be 65 bytes of 0x-hex");
   }
   let reading;
@@ -160,17 +196,8 @@ export function checkMessage(input: string | Uint8Array, options: CheckOptions):
       `signed for chain ${claimed.chainId} and contract ${claimed.verifyingContract}; this batcher anchors on chain ${domain.chainId} at ${domain.verifyingContract}`,
     );
   }
-  const digest = readingDigestBytes(domain, reading);
-  const signer = recoverSignerBytes(digest, getBytes(fields.signature));
-  if (signer === undefined || hexlify(signer) !== reading.device.toLowerCase()) {
-    return reject("E_SIGNATURE", "the signature is not the device's signature of this reading");
-  }
-  // Prepared here, on the checking thread, for the store: canonical JSON, digest bytes and Merkle leaf.
-  const prepared = { body: JSON.stringify(readingToJson(reading)), digest, leaf: readingLeafBytes(reading) };
-  return {
-    status: "checked",
-    item: { reading, signature: fields.signature.toLowerCase(), digest: hexlify(digest), prepared },
-  };
+  const signatureHex = (fields.signature as string).toLowerCase();
+  return { status: "parsed", reading, signature, signatureHex, digest: readingDigestBytes(domain, reading) };
 }
 
 export class ReadingValidator {

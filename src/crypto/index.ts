@@ -1,1 +1,2 @@
 export * from "./secp256k1";
+export * from "./signer-batch";

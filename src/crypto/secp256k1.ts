@@ -53,23 +53,41 @@ export function recoverSigner(digest: Uint8Array, signature: Uint8Array): string
 
 /** {@link recoverSigner} as the 20 address bytes, without the checksum encoding (for hot paths). */
 export function recoverSignerBytes(digest: Uint8Array, signature: Uint8Array): Uint8Array | undefined {
-  if (digest.length !== 32 || signature.length !== 65) return undefined;
-  const v = signature[64]!;
-  if ((v !== 27 && v !== 28) || highS(signature)) return undefined;
-  let publicKey: Uint8Array;
+  const publicKey = recoverPublicKey(digest, signature);
+  return publicKey === undefined ? undefined : addressOfKey(publicKey);
+}
+
+/**
+ * The signer's public key as 64 bytes x ‖ y (no 0x04 prefix), or undefined where {@link recoverSigner}
+ * gives undefined.
+ */
+export function recoverPublicKey(digest: Uint8Array, signature: Uint8Array): Uint8Array | undefined {
+  if (!wellFormed(digest, signature)) return undefined;
+  const v = signature[64]! - 27;
   try {
-    if (native !== undefined) {
-      publicKey = native.ecdsaRecover(signature.subarray(0, 64), v - 27, digest, false);
-    } else {
-      publicKey = noble.Signature.fromCompact(signature.subarray(0, 64))
-        .addRecoveryBit(v - 27)
-        .recoverPublicKey(digest)
-        .toRawBytes(false);
-    }
+    const key =
+      native !== undefined
+        ? native.ecdsaRecover(signature.subarray(0, 64), v, digest, false)
+        : noble.Signature.fromCompact(signature.subarray(0, 64))
+            .addRecoveryBit(v)
+            .recoverPublicKey(digest)
+            .toRawBytes(false);
+    return key.subarray(1);
   } catch {
     return undefined;
   }
-  return keccak256(publicKey.subarray(1)).subarray(12);
+}
+
+/** The 20 address bytes of a 64-byte public key x ‖ y. */
+export function addressOfKey(publicKey: Uint8Array): Uint8Array {
+  return keccak256(publicKey).subarray(12);
+}
+
+/** A 32-byte digest and a 65-byte signature r ‖ s ‖ v with v 27 or 28 and low s. */
+export function wellFormed(digest: Uint8Array, signature: Uint8Array): boolean {
+  if (digest.length !== 32 || signature.length !== 65) return false;
+  const v = signature[64]!;
+  return (v === 27 || v === 28) && !highS(signature);
 }
 
 /** Signs a 32-byte digest: a 65-byte low-s signature r ‖ s ‖ v with v 27 or 28. */

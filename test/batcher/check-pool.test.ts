@@ -21,7 +21,7 @@ describe("CheckPool", function () {
     it("gives on worker threads exactly the results of the inline checks, in order", async function () {
       const pool = await CheckPool.start({ domain, maxBytes: 4096, threads: 2 });
       try {
-        expect(pool.path).to.deep.include({ threads: 2, secp256k1: "native", keccak: "wasm" });
+        expect(pool.path).to.deep.include({ threads: 2, secp256k1: "native", batchVerify: "native", keccak: "wasm" });
         const input = messages();
         const results = await pool.check(input);
         expect(results).to.deep.equal(input.map((m) => checkMessage(m, { domain, maxBytes: 4096 })));
