@@ -2,13 +2,15 @@
  * Batch verification of Ethereum-style ECDSA signatures (r, s, recovery id) against known public keys.
  *
  * A signature (r, s, v) on digest z recovers to Q = r^-1 (s R - z G), where R is the curve point with
- * x = r and y parity v. So it recovers to the known key Q exactly when s R - z G - r Q = 0. For n
+ * x = r and y parity v. So it recovers to the known key Q exactly when R - (z/s) G - (r/s) Q = 0. For n
  * signatures with secret random weights a_i, the batch holds when
  *
- *     sum_i (a_i s_i) R_i  -  (sum_i a_i z_i) G  -  sum_keys (sum_{i on key} a_i r_i) Q  =  0,
+ *     sum_i a_i R_i  -  (sum_i a_i z_i / s_i) G  -  sum_keys (sum_{i on key} a_i r_i / s_i) Q  =  0,
  *
  * one multi-scalar multiplication (libsecp256k1's Strauss/Pippenger) instead of n recoveries; signatures
- * under the same key share one point. If any signature is invalid the sum is non-zero except with
+ * under the same key share one point, and the R_i carry 128-bit weights, which the endomorphism split
+ * leaves as a single 128-bit half (half the work of a full scalar). The inverses 1/s_i cost one
+ * inversion for the whole batch (Montgomery's trick). If any signature is invalid the sum is non-zero except with
  * probability about 2^-128 over the weights, which the caller draws fresh from a CSPRNG for each call.
  * A false result says only that the batch does not hold as a whole: the caller then checks each
  * signature on its own. Low-s is the caller's rule, not checked here.
@@ -45,15 +47,16 @@ static int multi_callback(secp256k1_scalar *sc, secp256k1_ge *pt, size_t idx, vo
   return 1;
 }
 
-/* 1: the batch holds; 0: it does not, or an item cannot be parsed; -1: a malformed argument. */
+/* 1: the batch holds; 0: it does not, or an item cannot be parsed; -1: a malformed argument.
+ * scalars: 2n + k entries (the last n are scratch for the prefix products); points: n + k entries. */
 static int batch_verify(secp256k1_scratch_space *scratch, size_t n, const unsigned char *items, size_t k,
                         const unsigned char *keys, const unsigned char *weights, secp256k1_scalar *scalars,
                         secp256k1_ge *points) {
   size_t i;
-  secp256k1_scalar g_scalar;
+  secp256k1_scalar g_scalar, product, inverse;
+  secp256k1_scalar *prefix = scalars + n + k;
   secp256k1_gej sum;
   multi_data data;
-  secp256k1_scalar_clear(&g_scalar);
   for (i = 0; i < k; i++) {
     secp256k1_fe x, y;
     if (!secp256k1_fe_set_b32(&x, keys + KEY_SIZE * i) || !secp256k1_fe_set_b32(&y, keys + KEY_SIZE * i + 32)) {
@@ -63,26 +66,45 @@ static int batch_verify(secp256k1_scratch_space *scratch, size_t n, const unsign
     if (!secp256k1_ge_is_valid_var(&points[n + i])) return -1;
     secp256k1_scalar_clear(&scalars[n + i]);
   }
+  /* First pass: check the items' form; prefix[i] = s_0 ... s_(i-1). */
+  secp256k1_scalar_set_int(&product, 1);
   for (i = 0; i < n; i++) {
     const unsigned char *item = items + ITEM_SIZE * i;
-    unsigned char weight[32] = {0};
-    secp256k1_scalar z, r, s, a, t;
-    secp256k1_fe x;
+    secp256k1_scalar r, s;
     int overflow;
     uint32_t key = (uint32_t)item[100] | ((uint32_t)item[101] << 8) | ((uint32_t)item[102] << 16) |
                    ((uint32_t)item[103] << 24);
     if (key >= k || item[96] > 1) return -1;
-    secp256k1_scalar_set_b32(&z, item, NULL); /* the digest, reduced mod n as ECDSA does */
     secp256k1_scalar_set_b32(&r, item + 32, &overflow);
     if (overflow || secp256k1_scalar_is_zero(&r)) return 0;
     secp256k1_scalar_set_b32(&s, item + 64, &overflow);
     if (overflow || secp256k1_scalar_is_zero(&s)) return 0;
+    prefix[i] = product;
+    secp256k1_scalar_mul(&product, &product, &s);
+  }
+  /* One inversion of the product of all s (non-zero mod the prime n, so invertible). */
+  secp256k1_scalar_inverse_var(&inverse, &product);
+  secp256k1_scalar_clear(&g_scalar);
+  /* Second pass, backwards: inverse = 1 / (s_0 ... s_i), so 1/s_i = inverse * prefix[i]. */
+  for (i = n; i-- > 0;) {
+    const unsigned char *item = items + ITEM_SIZE * i;
+    unsigned char weight[32] = {0};
+    secp256k1_scalar z, r, s, a, t;
+    secp256k1_fe x;
+    uint32_t key = (uint32_t)item[100] | ((uint32_t)item[101] << 8) | ((uint32_t)item[102] << 16) |
+                   ((uint32_t)item[103] << 24);
+    secp256k1_scalar_set_b32(&z, item, NULL); /* the digest, reduced mod n as ECDSA does */
+    secp256k1_scalar_set_b32(&r, item + 32, NULL);
+    secp256k1_scalar_set_b32(&s, item + 64, NULL);
     /* R: x = r (r < n < p, so the field element is exact), y of parity v; no such point, no signature. */
     if (!secp256k1_fe_set_b32(&x, item + 32) || !secp256k1_ge_set_xo_var(&points[i], &x, item[96])) return 0;
     memcpy(weight + 16, weights + WEIGHT_SIZE * i, WEIGHT_SIZE);
     secp256k1_scalar_set_b32(&a, weight, NULL);
     if (secp256k1_scalar_is_zero(&a)) secp256k1_scalar_set_int(&a, 1); /* a zero weight would skip the item */
-    secp256k1_scalar_mul(&scalars[i], &a, &s);
+    scalars[i] = a;
+    secp256k1_scalar_mul(&t, &inverse, &prefix[i]); /* 1 / s_i */
+    secp256k1_scalar_mul(&inverse, &inverse, &s);
+    secp256k1_scalar_mul(&a, &a, &t); /* a_i / s_i */
     secp256k1_scalar_mul(&t, &a, &z);
     secp256k1_scalar_add(&g_scalar, &g_scalar, &t);
     secp256k1_scalar_mul(&t, &a, &r);
@@ -135,7 +157,7 @@ static napi_value verify(napi_env env, napi_callback_info info) {
     napi_throw_error(env, NULL, "verify: the addon is not initialised in this thread");
     return NULL;
   }
-  scalars = malloc(sizeof(secp256k1_scalar) * (n + k));
+  scalars = malloc(sizeof(secp256k1_scalar) * (2 * n + k));
   points = malloc(sizeof(secp256k1_ge) * (n + k));
   if (scalars == NULL || points == NULL) {
     free(scalars);

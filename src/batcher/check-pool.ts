@@ -8,6 +8,8 @@ import { join } from "node:path";
 import { batchVerifyBackend, secp256k1Backend } from "../crypto";
 import { initKeccak, keccakBackend } from "../merkle";
 import { IotrailError } from "../errors";
+import { packMessages, transferList, unpackChecked } from "./check-wire";
+import type { PackedChecked } from "./check-wire";
 import { checkMessages } from "./validate";
 import type { Checked, CheckOptions } from "./validate";
 import type { CheckJob } from "./check-worker";
@@ -33,12 +35,13 @@ interface PoolWorker {
   load: number;
 }
 
+const YOUNG = { maxYoungGenerationSizeMb: 64 };
 /** Starts a worker on this file's sibling, in TypeScript (through ts-node) or compiled JavaScript. */
 function spawnWorker(options: CheckOptions): Worker {
   const source = join(__dirname, `check-worker${__filename.endsWith(".ts") ? ".ts" : ".js"}`);
-  if (source.endsWith(".js")) return new Worker(source, { workerData: options });
+  if (source.endsWith(".js")) return new Worker(source, { workerData: options, resourceLimits: YOUNG });
   const bootstrap = `require("ts-node").register({ transpileOnly: true }); require(${JSON.stringify(source)});`;
-  return new Worker(bootstrap, { eval: true, workerData: options });
+  return new Worker(bootstrap, { eval: true, workerData: options, resourceLimits: YOUNG });
 }
 
 export class CheckPool {
@@ -69,12 +72,12 @@ export class CheckPool {
   private adopt(worker: Worker): void {
     const entry: PoolWorker = { worker, jobs: new Map(), load: 0 };
     this.workers.push(entry);
-    worker.on("message", (message: { id: number; results: Checked[] }) => {
+    worker.on("message", (message: { id: number; packed: PackedChecked }) => {
       const job = entry.jobs.get(message.id);
       if (job === undefined) return;
       entry.jobs.delete(message.id);
       entry.load -= job.size;
-      job.resolve(message.results);
+      job.resolve(unpackChecked(message.packed));
     });
     worker.on("error", () => undefined); // followed by "exit"
     worker.once("exit", (code) => {
@@ -100,8 +103,8 @@ export class CheckPool {
     target.load += messages.length;
     return new Promise<Checked[]>((resolve, reject) => {
       target.jobs.set(id, { resolve, reject, size: messages.length });
-      const job: CheckJob = { id, messages };
-      target.worker.postMessage(job);
+      const job: CheckJob = { id, messages: packMessages(messages) };
+      target.worker.postMessage(job, transferList(job.messages));
     });
   }
 

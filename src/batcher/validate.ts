@@ -20,9 +20,8 @@
 import { isHexString } from "ethers";
 import { decodeHexInto, toHex } from "../bytes";
 import { SignerBatchChecker } from "../crypto";
-import { readingDigestBytes } from "../eip712";
 import type { Eip712Domain } from "../eip712";
-import { parseReading, readingLeafBytes, readingToJson } from "../telemetry";
+import { parseReading, readingDigestAndLeaf, readingToJson } from "../telemetry";
 import type { Reading } from "../telemetry";
 import type { AppendItem } from "./store";
 
@@ -139,17 +138,26 @@ export function checkMessages(inputs: readonly (string | Uint8Array)[], options:
   return parsed.map((entry): Checked => {
     if (entry.status === "rejected") return entry;
     if (!verdicts[next++]) return reject("E_SIGNATURE", "the signature is not the device's signature of this reading");
-    const { reading, digest, signatureHex } = entry;
+    const { reading, digest, leaf, signatureHex } = entry;
     // Prepared here, on the checking thread, for the store: canonical JSON, digest bytes and Merkle leaf.
-    const prepared = { body: JSON.stringify(readingToJson(reading)), digest, leaf: readingLeafBytes(reading) };
+    const prepared = { body: JSON.stringify(readingToJson(reading)), digest, leaf };
     return { status: "checked", item: { reading, signature: signatureHex, digest: toHex(digest), prepared } };
   });
 }
 
 type Parsed =
-  { status: "parsed"; reading: Reading; signature: Uint8Array; signatureHex: string; digest: Uint8Array } | Rejection;
+  | {
+      status: "parsed";
+      reading: Reading;
+      signature: Uint8Array;
+      signatureHex: string;
+      /** What the signature must sign. */
+      digest: Uint8Array;
+      leaf: Uint8Array;
+    }
+  | Rejection;
 
-/** Checks 1 to 4, and the digest the signature must sign. */
+/** Checks 1 to 4; the digest the signature must sign and the reading's Merkle leaf. */
 function parseMessage(input: string | Uint8Array, options: CheckOptions): Parsed {
   const { maxBytes, domain } = options;
   const size = typeof input === "string" ? Buffer.byteLength(input) : input.length;
@@ -197,7 +205,7 @@ function parseMessage(input: string | Uint8Array, options: CheckOptions): Parsed
     );
   }
   const signatureHex = (fields.signature as string).toLowerCase();
-  return { status: "parsed", reading, signature, signatureHex, digest: readingDigestBytes(domain, reading) };
+  return { status: "parsed", reading, signature, signatureHex, ...readingDigestAndLeaf(domain, reading) };
 }
 
 export class ReadingValidator {

@@ -18,7 +18,7 @@ interface NativeSecp256k1 {
   ecdsaRecover(signature: Uint8Array, recid: number, message: Uint8Array, compressed: boolean): Uint8Array;
 }
 
-const HALF_N = noble.CURVE.n >> 1n;
+const HALF_N_BYTES = Uint8Array.from(Buffer.from((noble.CURVE.n >> 1n).toString(16).padStart(64, "0"), "hex"));
 
 function loadNative(): NativeSecp256k1 | undefined {
   try {
@@ -36,10 +36,13 @@ export function secp256k1Backend(): "native" | "js" {
   return native === undefined ? "js" : "native";
 }
 
+/** s > n/2, compared byte by byte (big-endian s is bytes 32 to 64 of r ‖ s ‖ v). */
 function highS(signature: Uint8Array): boolean {
-  let s = 0n;
-  for (let i = 32; i < 64; i++) s = (s << 8n) | BigInt(signature[i]!);
-  return s > HALF_N;
+  for (let i = 0; i < 32; i++) {
+    const byte = signature[32 + i]!;
+    if (byte !== HALF_N_BYTES[i]) return byte > HALF_N_BYTES[i]!;
+  }
+  return false;
 }
 
 /**

@@ -53,17 +53,23 @@ export function domainSeparator(domain: Eip712Domain): string {
 }
 
 const separators = new Map<string, Uint8Array>();
+/** The same separators by domain object, for callers that reuse one (the key string costs more than the hash). */
+const byObject = new WeakMap<Eip712Domain, Uint8Array>();
 
 /**
  * keccak256(0x1901 ‖ domainSeparator ‖ structHash), with the separator computed once per domain: the fast
  * path of the digests that devices, payees and batchers compute thousands of times per second.
  */
 export function typedDataDigestBytes(domain: Eip712Domain, structHash: Uint8Array): Uint8Array {
-  const key = `${domain.chainId}:${domain.verifyingContract}:${domain.name}:${domain.version}`;
-  let separator = separators.get(key);
+  let separator = byObject.get(domain);
   if (separator === undefined) {
-    separator = getBytes(domainSeparator(domain));
-    separators.set(key, separator);
+    const key = `${domain.chainId}:${domain.verifyingContract}:${domain.name}:${domain.version}`;
+    separator = separators.get(key);
+    if (separator === undefined) {
+      separator = getBytes(domainSeparator(domain));
+      separators.set(key, separator);
+    }
+    byObject.set(domain, separator);
   }
   const message = new Uint8Array(66);
   message[0] = 0x19;

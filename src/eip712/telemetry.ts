@@ -110,10 +110,18 @@ const READING_TYPEHASH = getBytes(typeHash(TELEMETRY_TYPES, "Reading"));
  * keccak) rather than through ethers' generic encoder; a parity test pins it to ethers and the contract.
  */
 export function readingDigestBytes(domain: Eip712Domain, reading: Reading): Uint8Array {
+  return typedDataDigestBytes(domain, keccak256(readingStruct(reading)));
+}
+
+/**
+ * The type hash and the ABI encoding of `reading` back to back (224 bytes): what the EIP-712 struct hash
+ * covers; bytes 32 to 224 are what the reading's Merkle leaf covers.
+ */
+export function readingStruct(reading: Reading): Uint8Array {
   const struct = new Uint8Array(32 + 192);
   struct.set(READING_TYPEHASH, 0);
   encodeReadingInto(reading, struct, 32);
-  return typedDataDigestBytes(domain, keccak256(struct));
+  return struct;
 }
 
 export function readingDigest(domain: Eip712Domain, reading: Reading): string {

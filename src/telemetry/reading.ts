@@ -4,7 +4,8 @@
  */
 import { decodeBytes32String, encodeBytes32String, getAddress, getBytes, hexlify, isHexString } from "ethers";
 import { InvalidInputError, SignatureError } from "../errors";
-import { encodeReadingInto, readingDigestBytes } from "../eip712/telemetry";
+import { encodeReadingInto, readingDigestBytes, readingStruct } from "../eip712/telemetry";
+import { typedDataDigestBytes } from "../eip712/domain";
 import { recoverSigner } from "../crypto";
 import type { Eip712Domain, Reading } from "../eip712";
 import { keccak256 } from "../merkle/keccak";
@@ -127,8 +128,20 @@ export function readingToJson(reading: Reading): ReadingJson {
 export function readingLeafBytes(reading: Reading): Uint8Array {
   const encoded = new Uint8Array(192);
   encodeReadingInto(reading, encoded, 0);
-  return keccak256(keccak256(encoded));
+  return leafOfEncoding(encoded);
 }
+
+/**
+ * The reading's EIP-712 digest under `domain` and its Merkle leaf, from one encoding: what
+ * {@link readingDigestBytes} and {@link readingLeafBytes} give (the batcher's hot path).
+ */
+export function readingDigestAndLeaf(domain: Eip712Domain, reading: Reading): { digest: Uint8Array; leaf: Uint8Array } {
+  const struct = readingStruct(reading);
+  return { digest: typedDataDigestBytes(domain, keccak256(struct)), leaf: leafOfEncoding(struct.subarray(32)) };
+}
+
+/** `keccak256(bytes.concat(keccak256(abi.encode(...))))`, OpenZeppelin's standard leaf. */
+const leafOfEncoding = (encoded: Uint8Array): Uint8Array => keccak256(keccak256(encoded));
 
 export function readingLeaf(reading: Reading): string {
   return hexlify(readingLeafBytes(reading));

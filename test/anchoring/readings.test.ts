@@ -14,7 +14,7 @@ import {
   typeHash,
 } from "../../src/eip712";
 import { MerkleTree } from "../../src/merkle";
-import { ReadingBatch, readingLeaf } from "../../src/telemetry";
+import { ReadingBatch, readingDigestAndLeaf, readingLeaf } from "../../src/telemetry";
 import type { Reading } from "../../src/telemetry";
 import { anchorFixture, anchoredBatch, readingsOf, sign, TEMPERATURE } from "../helpers/anchor";
 import { highS } from "../helpers/registry";
@@ -60,6 +60,12 @@ describe("TelemetryAnchor: readings", function () {
           expect(readingDigest(fx.telemetry, r)).to.equal(
             ethers.TypedDataEncoder.hash(fx.telemetry, { Reading: [...TELEMETRY_TYPES.Reading] }, r),
           );
+          // The batcher's one-encoding form gives the same digest and leaf.
+          const { digest, leaf } = readingDigestAndLeaf(fx.telemetry, r);
+          expect([ethers.hexlify(digest), ethers.hexlify(leaf)]).to.deep.equal([
+            readingDigest(fx.telemetry, r),
+            readingLeaf(r),
+          ]);
         }),
         { numRuns: 30 },
       );
