@@ -36,6 +36,8 @@ interface Result {
   ms: number;
   perSecond: number;
   peakMiB: number;
+  /** RSS when ingest starts (the pre-built messages are in memory by then). */
+  startMiB: number;
   batches: number;
   /** CPU time of all threads (user + system) per reading, in microseconds. */
   cpuMicros: number;
@@ -71,12 +73,13 @@ function cpuPerReading(since: NodeJS.CpuUsage, count: number): number {
   return (user + system) / count;
 }
 
-function peakTracker(): () => number {
-  let peak = process.memoryUsage().rss;
+function peakTracker(): () => { peakMiB: number; startMiB: number } {
+  const start = process.memoryUsage().rss;
+  let peak = start;
   const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 20);
   return () => {
     clearInterval(timer);
-    return Math.max(peak, process.memoryUsage().rss) / 2 ** 20;
+    return { peakMiB: Math.max(peak, process.memoryUsage().rss) / 2 ** 20, startMiB: start / 2 ** 20 };
   };
 }
 
@@ -113,14 +116,14 @@ async function fast(count: number, threads: number): Promise<Result> {
   await new Sealer({ store, maxReadings: BATCH, maxAgeMs: 0 }).tick(); // the last partial batch
   const ms = performance.now() - start;
   const cpuMicros = cpuPerReading(cpu, count);
-  const peakMiB = peak();
+  const { peakMiB, startMiB } = peak();
   const batches = Object.values(store.batchCounts()).reduce((a, b) => a + b, 0);
   if (store.unsealed().count !== 0) throw new Error("readings left unsealed");
   await pool.close();
   store.close();
   rmSync(dir, { recursive: true, force: true });
   const mode = `iotrail, ${threads} check thread(s)`;
-  return { mode, count, ms, perSecond: (count * 1000) / ms, peakMiB, batches, cpuMicros };
+  return { mode, count, ms, perSecond: (count * 1000) / ms, peakMiB, startMiB, batches, cpuMicros };
 }
 
 /** Baseline: ethers verifyTypedData per message, the same store, StandardMerkleTree per batch. */
@@ -159,7 +162,7 @@ async function baseline(count: number): Promise<Result> {
   if (stored.length > 0) sealBatch(stored.splice(0));
   const ms = performance.now() - start;
   const cpuMicros = cpuPerReading(cpu, count);
-  const peakMiB = peak();
+  const { peakMiB, startMiB } = peak();
   store.close();
   rmSync(dir, { recursive: true, force: true });
   return {
@@ -168,6 +171,7 @@ async function baseline(count: number): Promise<Result> {
     ms,
     perSecond: (count * 1000) / ms,
     peakMiB,
+    startMiB,
     batches,
     cpuMicros,
   };
@@ -184,7 +188,8 @@ function run(args: string[]): Result {
 const fmt = (r: Result) =>
   `  ${r.mode.padEnd(56)} ${String(r.count).padStart(7)} readings: ${(r.ms / 1000).toFixed(2).padStart(6)} s, ` +
   `${Math.round(r.perSecond).toLocaleString("en-US").padStart(7)}/s, ${r.batches} batches, ` +
-  `CPU ${r.cpuMicros.toFixed(0)} us/reading, peak RSS ${r.peakMiB.toFixed(0)} MiB`;
+  `CPU ${r.cpuMicros.toFixed(0)} us/reading, peak RSS ${r.peakMiB.toFixed(0)} MiB ` +
+  `(${r.startMiB.toFixed(0)} MiB at start, messages built)`;
 
 async function main(): Promise<void> {
   const [mode, count, threads] = process.argv.slice(2);

@@ -9,7 +9,7 @@ const { dirname, join } = require("node:path");
 const gyp =
   process.env.npm_config_node_gyp ??
   join(dirname(process.execPath), "..", "lib", "node_modules", "npm", "node_modules", "node-gyp", "bin", "node-gyp.js");
-const args = [gyp, "rebuild"];
+const args = [gyp, "rebuild", "--loglevel=warn"];
 // Build against this Node's own headers when npm did not say where they are (never download them).
 const headers = join(dirname(process.execPath), "..");
 if (process.env.npm_config_nodedir === undefined && existsSync(join(headers, "include", "node", "node_api.h"))) {
