@@ -12,6 +12,7 @@
 import { secp256k1 as noble } from "@noble/curves/secp256k1";
 import { getAddress, hexlify } from "ethers";
 import { keccak256 } from "../merkle/keccak";
+import { optionalRequire } from "./optional";
 
 interface NativeSecp256k1 {
   ecdsaSign(message: Uint8Array, privateKey: Uint8Array): { signature: Uint8Array; recid: number };
@@ -20,17 +21,8 @@ interface NativeSecp256k1 {
 
 const HALF_N_BYTES = Uint8Array.from(Buffer.from((noble.CURVE.n >> 1n).toString(16).padStart(64, "0"), "hex"));
 
-function loadNative(): NativeSecp256k1 | undefined {
-  try {
-    // The package falls back to a slow pure-JS build when its binding is missing; load the binding only.
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    return require("secp256k1/bindings") as NativeSecp256k1;
-  } catch {
-    return undefined;
-  }
-}
-
-const native = loadNative();
+// The package falls back to a slow pure-JS build when its binding is missing; load the binding only.
+const native = optionalRequire<NativeSecp256k1>("secp256k1/bindings");
 
 export function secp256k1Backend(): "native" | "js" {
   return native === undefined ? "js" : "native";

@@ -10,22 +10,14 @@
  */
 import { randomFillSync } from "node:crypto";
 import { hexlify } from "ethers";
+import { optionalRequire } from "./optional";
 import { addressOfKey, recoverPublicKey, wellFormed } from "./secp256k1";
 
 interface BatchAddon {
   verify(items: Uint8Array, keys: Uint8Array, weights: Uint8Array): boolean;
 }
 
-function loadAddon(): BatchAddon | undefined {
-  try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    return require("@iotrail/secp256k1-batch") as BatchAddon;
-  } catch {
-    return undefined;
-  }
-}
-
-const addon = loadAddon();
+const addon = optionalRequire<BatchAddon>("@iotrail/secp256k1-batch");
 
 /** `native`: the batch-verification addon is loaded; `none`: each signature is recovered on its own. */
 export function batchVerifyBackend(): "native" | "none" {
