@@ -40,6 +40,13 @@ async function anchoredRoots(fx: BatcherFixture): Promise<Map<string, number>> {
   return roots;
 }
 
+/** The first anchoring transaction the store has recorded (recorded comes before broadcast). */
+const firstOpenTx = (service: BatcherService, what: string) => waitFor(() => service.store.openTxs()[0], 5_000, what);
+
+/** Resolves once the node holds `hash` (mined or in its mempool). */
+const known = (hash: string, what: string) =>
+  waitFor(async () => ((await ethers.provider.getTransaction(hash)) !== null ? true : undefined), 5_000, what);
+
 describe("Anchorer (transaction manager) under faults", function () {
   let rpc: { url: string; close: () => Promise<void> };
   let proxy: RpcProxy;
@@ -124,19 +131,15 @@ describe("Anchorer (transaction manager) under faults", function () {
         ? { forward: false, error: { code: -32603, message: "upstream unavailable" } }
         : undefined;
     await postAll(service, fx, 2, 3);
-    const [first] = await waitFor(
-      () => (service.store.openTxs().length > 0 ? service.store.openTxs() : undefined),
-      5_000,
-      "a recorded tx",
-    );
+    const first = await firstOpenTx(service, "a recorded tx");
     // Someone else uses the anchoring key: a plain transfer takes the nonce.
     const operator = new Wallet(ANCHORER_KEY, ethers.provider);
-    await (await operator.sendTransaction({ to: fx.other.address, value: 1n, nonce: first!.nonce })).wait();
+    await (await operator.sendTransaction({ to: fx.other.address, value: 1n, nonce: first.nonce })).wait();
     blocked = false;
     await waitFor(settled(service), 10_000, "anchored after the nonce was taken");
     const txs = service.store.transactions();
     expect(txs[0]!.state).to.equal("dropped");
-    expect(txs[txs.length - 1]!).to.deep.include({ state: "mined", nonce: first!.nonce + 1 });
+    expect(txs[txs.length - 1]!).to.deep.include({ state: "mined", nonce: first.nonce + 1 });
     expect((await anchoredRoots(fx)).get(service.store.getBatch(1)!.root)).to.equal(1);
   });
 
@@ -160,23 +163,11 @@ describe("Anchorer (transaction manager) under faults", function () {
   it("a transaction dropped from the mempool is broadcast again", async function () {
     const { fx, service } = await started({ manualMining: true });
     await postAll(service, fx, 4, 3);
-    const [tx] = await waitFor(
-      () => (service.store.openTxs().length > 0 ? service.store.openTxs() : undefined),
-      5_000,
-      "a tx",
-    );
-    await waitFor(
-      async () => ((await ethers.provider.getTransaction(tx!.hash)) !== null ? true : undefined),
-      5_000,
-      "in the mempool",
-    );
-    await network.provider.send("hardhat_dropTransaction", [tx!.hash]);
-    expect(await ethers.provider.getTransaction(tx!.hash)).to.equal(null);
-    await waitFor(
-      async () => ((await ethers.provider.getTransaction(tx!.hash)) !== null ? true : undefined),
-      5_000,
-      "broadcast again",
-    );
+    const tx = await firstOpenTx(service, "a tx");
+    await known(tx.hash, "in the mempool");
+    await network.provider.send("hardhat_dropTransaction", [tx.hash]);
+    expect(await ethers.provider.getTransaction(tx.hash)).to.equal(null);
+    await known(tx.hash, "broadcast again");
     await mine(1);
     await waitFor(settled(service), 10_000, "anchored");
     expect(service.store.transactions().map((t) => t.state)).to.deep.equal(["mined"]);
@@ -186,11 +177,7 @@ describe("Anchorer (transaction manager) under faults", function () {
     const { fx, service } = await started({ manualMining: true, bumpAfterMs: 150 });
     await postAll(service, fx, 5, 3);
     const replacement = await waitFor(() => service.store.transactions()[1], 5_000, "a replacement");
-    await waitFor(
-      async () => ((await ethers.provider.getTransaction(replacement.hash)) !== null ? true : undefined),
-      5_000,
-      "the replacement in the mempool",
-    );
+    await known(replacement.hash, "the replacement in the mempool");
     await mine(1);
     await waitFor(settled(service), 10_000, "anchored");
     const txs = service.store.transactions();
@@ -220,17 +207,9 @@ describe("Anchorer (transaction manager) under faults", function () {
   it("an anchor that reverts once mined marks its batches failed with the reason", async function () {
     const { fx, service } = await started({ manualMining: true });
     await postAll(service, fx, 7, 3);
-    const [tx] = await waitFor(
-      () => (service.store.openTxs().length > 0 ? service.store.openTxs() : undefined),
-      5_000,
-      "a tx",
-    );
+    const tx = await firstOpenTx(service, "a tx");
     // Recorded comes before broadcast: wait until the node holds it, so that both land in the next block.
-    await waitFor(
-      async () => ((await ethers.provider.getTransaction(tx!.hash)) !== null ? true : undefined),
-      5_000,
-      "the anchor in the mempool",
-    );
+    await known(tx.hash, "the anchor in the mempool");
     // The admin revokes the role with a higher tip, so the revocation is mined first in the same block.
     await fx.anchor.connect(fx.admin).revokeRole(await fx.anchor.ANCHORER_ROLE(), fx.relayer.address, {
       maxPriorityFeePerGas: ethers.parseUnits("100", "gwei"),

@@ -47,6 +47,11 @@ static int multi_callback(secp256k1_scalar *sc, secp256k1_ge *pt, size_t idx, vo
   return 1;
 }
 
+/* The item's key index (uint32, little endian, at byte 100). */
+static uint32_t item_key(const unsigned char *item) {
+  return (uint32_t)item[100] | ((uint32_t)item[101] << 8) | ((uint32_t)item[102] << 16) | ((uint32_t)item[103] << 24);
+}
+
 /* 1: the batch holds; 0: it does not, or an item cannot be parsed; -1: a malformed argument.
  * scalars: 2n + k entries (the last n are scratch for the prefix products); points: n + k entries. */
 static int batch_verify(secp256k1_scratch_space *scratch, size_t n, const unsigned char *items, size_t k,
@@ -72,8 +77,7 @@ static int batch_verify(secp256k1_scratch_space *scratch, size_t n, const unsign
     const unsigned char *item = items + ITEM_SIZE * i;
     secp256k1_scalar r, s;
     int overflow;
-    uint32_t key = (uint32_t)item[100] | ((uint32_t)item[101] << 8) | ((uint32_t)item[102] << 16) |
-                   ((uint32_t)item[103] << 24);
+    uint32_t key = item_key(item);
     if (key >= k || item[96] > 1) return -1;
     secp256k1_scalar_set_b32(&r, item + 32, &overflow);
     if (overflow || secp256k1_scalar_is_zero(&r)) return 0;
@@ -91,8 +95,7 @@ static int batch_verify(secp256k1_scratch_space *scratch, size_t n, const unsign
     unsigned char weight[32] = {0};
     secp256k1_scalar z, r, s, a, t;
     secp256k1_fe x;
-    uint32_t key = (uint32_t)item[100] | ((uint32_t)item[101] << 8) | ((uint32_t)item[102] << 16) |
-                   ((uint32_t)item[103] << 24);
+    uint32_t key = item_key(item);
     secp256k1_scalar_set_b32(&z, item, NULL); /* the digest, reduced mod n as ECDSA does */
     secp256k1_scalar_set_b32(&r, item + 32, NULL);
     secp256k1_scalar_set_b32(&s, item + 64, NULL);

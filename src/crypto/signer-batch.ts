@@ -9,7 +9,7 @@
  * batch the single-check rate and changes no other verdict.
  */
 import { randomFillSync } from "node:crypto";
-import { hexlify } from "ethers";
+import { toHex } from "../bytes";
 import { optionalRequire } from "./optional";
 import { addressOfKey, recoverPublicKey, wellFormed } from "./secp256k1";
 
@@ -80,7 +80,7 @@ export class SignerBatchChecker {
   private recoverAndLearn(digest: Uint8Array, signature: Uint8Array, signer: string, learn: boolean): boolean {
     this.stats.recovered += 1;
     const key = recoverPublicKey(digest, signature);
-    if (key === undefined || hexlify(addressOfKey(key)) !== signer) return false;
+    if (key === undefined || toHex(addressOfKey(key)) !== signer) return false;
     if (learn && !this.keys.has(signer)) {
       if (this.keys.size >= (this.options.maxKeys ?? 100_000)) this.keys.delete(this.keys.keys().next().value!);
       this.keys.set(signer, Uint8Array.from(key));

@@ -110,7 +110,12 @@ const READING_TYPEHASH = getBytes(typeHash(TELEMETRY_TYPES, "Reading"));
  * keccak) rather than through ethers' generic encoder; a parity test pins it to ethers and the contract.
  */
 export function readingDigestBytes(domain: Eip712Domain, reading: Reading): Uint8Array {
-  return typedDataDigestBytes(domain, keccak256(readingStruct(reading)));
+  return digestOfReadingStruct(domain, readingStruct(reading));
+}
+
+/** {@link readingDigestBytes} from the reading's {@link readingStruct}. */
+export function digestOfReadingStruct(domain: Eip712Domain, struct: Uint8Array): Uint8Array {
+  return typedDataDigestBytes(domain, keccak256(struct));
 }
 
 /**

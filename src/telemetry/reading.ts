@@ -4,8 +4,7 @@
  */
 import { decodeBytes32String, encodeBytes32String, getAddress, getBytes, hexlify, isHexString } from "ethers";
 import { InvalidInputError, SignatureError } from "../errors";
-import { encodeReadingInto, readingDigestBytes, readingStruct } from "../eip712/telemetry";
-import { typedDataDigestBytes } from "../eip712/domain";
+import { digestOfReadingStruct, encodeReadingInto, readingDigestBytes, readingStruct } from "../eip712/telemetry";
 import { recoverSigner } from "../crypto";
 import type { Eip712Domain, Reading } from "../eip712";
 import { keccak256 } from "../merkle/keccak";
@@ -137,7 +136,7 @@ export function readingLeafBytes(reading: Reading): Uint8Array {
  */
 export function readingDigestAndLeaf(domain: Eip712Domain, reading: Reading): { digest: Uint8Array; leaf: Uint8Array } {
   const struct = readingStruct(reading);
-  return { digest: typedDataDigestBytes(domain, keccak256(struct)), leaf: leafOfEncoding(struct.subarray(32)) };
+  return { digest: digestOfReadingStruct(domain, struct), leaf: leafOfEncoding(struct.subarray(32)) };
 }
 
 /** `keccak256(bytes.concat(keccak256(abi.encode(...))))`, OpenZeppelin's standard leaf. */

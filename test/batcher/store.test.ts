@@ -104,6 +104,7 @@ describe("SqliteReadingStore", function () {
       expect(store.unsealed()).to.deep.equal({ count: 15, oldestReceivedAt: 1_000 });
       const first = (await store.seal(8, 5_000))!;
       expect(first).to.deep.include({ localId: 1, readingCount: 8, sealedAt: 5_000, status: "pending" });
+      expect(store.unsealed()).to.deep.equal({ count: 7, oldestReceivedAt: 1_000 });
       const second = (await store.seal(100))!;
       expect(second.readingCount).to.equal(7);
       expect(await store.seal(100)).to.equal(undefined);
@@ -146,6 +147,22 @@ describe("SqliteReadingStore", function () {
       ]);
       fast.close();
       slow.close();
+    });
+
+    it("seals readings whose ids are not consecutive, in id order, and the batch rebuilds to its root", async function () {
+      const path = tempPath();
+      const store = new SqliteReadingStore(path);
+      store.append(items(5));
+      const raw = new Database(path);
+      raw.prepare("DELETE FROM readings WHERE id = 3").run(); // a gap the one-statement range update must not span
+      raw.close();
+      const batch = (await store.seal(10))!;
+      expect(batch.readingCount).to.equal(4);
+      expect([1n, 2n, 4n, 5n].map((sequence) => store.getReading(device.address, sequence)!.leafIndex)).to.deep.equal([
+        0, 1, 2, 3,
+      ]);
+      expect((await store.loadBatch(batch.localId)).root).to.equal(batch.root);
+      store.close();
     });
 
     it("refuses a limit below one; loadBatch refuses an unknown batch", async function () {
