@@ -44,6 +44,29 @@ export class ConfigError extends IotrailError {
   }
 }
 
+/** A JSON-RPC node that did not answer in time, or could not be reached at all. */
+export class ChainUnreachableError extends IotrailError {
+  constructor(message: string, options: IotrailErrorOptions = {}) {
+    super("CHAIN_UNREACHABLE", message, options);
+  }
+}
+
+/** Settles with `promise`, or rejects with {@link ChainUnreachableError} after `ms` milliseconds. */
+export async function withDeadline<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new ChainUnreachableError(`${what}: no answer from the node within ${ms / 1000} s`)),
+      ms,
+    );
+  });
+  try {
+    return await Promise.race([promise, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** A contract call reverted with a custom error that the ABI decodes. */
 export class ContractRevertError extends IotrailError {
   /** Custom error name, e.g. `RegistryKeyAlreadyUsed`. */

@@ -95,6 +95,7 @@ describe("batcher on anvil: a reorg before finality", function () {
     expect(final.headers.get("x-iotrail-batch-status")).to.equal("final");
     const report = await verifyBundle(await final.text(), {
       provider: new JsonRpcProvider(node.url),
+      trusted: { anchor: await anchor.getAddress(), source: "test" },
       minConfirmations: 4,
     });
     expect(report.ok, JSON.stringify(report.checks.filter((c) => c.status === "fail"))).to.equal(true);

@@ -10,8 +10,9 @@ import {IDeviceRegistry} from "../registry/IDeviceRegistry.sol";
  * can then prove a single reading (or several) against the anchored root.
  *
  * Readings are signed by device keys with EIP-712 under this contract's domain. A batch record holds the
- * submitter, a sequential batch id and the anchoring block time in one storage slot keyed by the root; the
- * reading count, time window and content reference travel in the `BatchAnchored` event.
+ * submitter, a sequential batch id and the registry moment of the anchoring (its block time and the
+ * registry's change count within that second) in one storage slot keyed by the root; the reading count,
+ * time window and content reference travel in the `BatchAnchored` event.
  */
 interface ITelemetryAnchor {
     /// @notice One telemetry reading, as a device signs it (EIP-712 type `Reading`) and as a Merkle leaf
@@ -38,7 +39,7 @@ interface ITelemetryAnchor {
     /// @param readingCount Number of readings (leaves) in the batch.
     /// @param fromTimestamp Earliest device timestamp in the batch.
     /// @param toTimestamp Latest device timestamp in the batch.
-    /// @param contentHash Hash of the batch data as published (e.g. sha-256 of the batch dump).
+    /// @param contentHash keccak-256 of the batch data as published (the batcher's dump).
     /// @param contentURI Where the batch data is published (emitted, not stored).
     struct BatchInput {
         bytes32 root;
@@ -53,10 +54,14 @@ interface ITelemetryAnchor {
     /// @param submitter The account that anchored it.
     /// @param batchId Sequential id, from 1; zero means "not anchored".
     /// @param anchoredAt Block timestamp of the anchoring transaction.
+    /// @param registrySeq The registry's change count within that second when the root was anchored:
+    /// `(anchoredAt << 16) | registrySeq` is the registry moment (`IDeviceRegistry.moment()`) at which device
+    /// validity is judged, so that a revocation later in the same block does not reach back to this batch.
     struct Anchor {
         address submitter;
-        uint48 batchId;
+        uint32 batchId;
         uint48 anchoredAt;
+        uint16 registrySeq;
     }
 
     /// @notice A batch root was anchored.
@@ -92,8 +97,9 @@ interface ITelemetryAnchor {
     /// @notice A reading's signature was not made by its device key.
     error AnchorInvalidReadingSignature(address device, address signer);
 
-    /// @notice The reading's device key was not an active device key when its batch was anchored.
-    error AnchorDeviceNotValid(address device, uint48 anchoredAt);
+    /// @notice The reading's device key was not an active device key when its batch was anchored (at registry
+    /// moment `anchoredMoment`).
+    error AnchorDeviceNotValid(address device, uint64 anchoredMoment);
 
     /**
      * @notice Anchors one batch root. Only for the ANCHORER role.
@@ -140,22 +146,40 @@ interface ITelemetryAnchor {
     ) external view returns (bool);
 
     /**
-     * @notice Checks a device-signed reading end to end and reverts with the first failure: the signature
-     * is the device's, the reading is in the batch anchored as `batchId`, and the device key was active in
-     * the registry at the batch's anchoring time. Validity is judged at anchoring time, not at the
-     * reading's device timestamp, because a stolen key can write any timestamp.
+     * @notice Checks that a reading is signed by its device key and included in the batch anchored as
+     * `batchId`, and reverts with the first failure. Does not consult the registry: callers that fixed their
+     * trust in the key earlier (see `ConditionalEscrow`) use it; everyone else uses `checkProvenReading`.
      * @param batchId The batch.
      * @param reading The reading.
      * @param signature The device's EIP-712 signature of the reading (65 bytes, low s).
      * @param proof Merkle proof of the reading's leaf.
-     * @return anchoredAt The batch's anchoring time.
+     * @return anchoredMoment The registry moment of the batch's anchoring.
+     */
+    function checkSignedReading(
+        uint256 batchId,
+        Reading calldata reading,
+        bytes calldata signature,
+        bytes32[] calldata proof
+    ) external view returns (uint64 anchoredMoment);
+
+    /**
+     * @notice Checks a device-signed reading end to end and reverts with the first failure: the signature
+     * is the device's, the reading is in the batch anchored as `batchId`, and the device key was active in
+     * the registry at the batch's anchoring moment. Validity is judged at anchoring, not at the reading's
+     * device timestamp, because a stolen key can write any timestamp; and at the registry moment of the
+     * anchoring, so that a revocation in the same block, after the anchoring transaction, does not void it.
+     * @param batchId The batch.
+     * @param reading The reading.
+     * @param signature The device's EIP-712 signature of the reading (65 bytes, low s).
+     * @param proof Merkle proof of the reading's leaf.
+     * @return anchoredMoment The registry moment of the batch's anchoring.
      */
     function checkProvenReading(
         uint256 batchId,
         Reading calldata reading,
         bytes calldata signature,
         bytes32[] calldata proof
-    ) external view returns (uint48 anchoredAt);
+    ) external view returns (uint64 anchoredMoment);
 
     /**
      * @notice The record of an anchored root (all zero if never anchored).

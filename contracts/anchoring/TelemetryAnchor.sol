@@ -5,6 +5,7 @@ import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {Time} from "@openzeppelin/contracts/utils/types/Time.sol";
 import {IDeviceRegistry} from "../registry/IDeviceRegistry.sol";
 import {ITelemetryAnchor} from "./ITelemetryAnchor.sol";
@@ -20,7 +21,7 @@ contract TelemetryAnchor is ITelemetryAnchor, AccessControl, EIP712 {
     bytes32 public constant ANCHORER_ROLE = keccak256("ANCHORER_ROLE");
 
     IDeviceRegistry private immutable _registry;
-    uint48 private _batchCount;
+    uint32 private _batchCount;
     mapping(bytes32 root => Anchor record) private _anchors;
 
     /// @param admin Holder of DEFAULT_ADMIN_ROLE, which grants and revokes ANCHORER_ROLE.
@@ -32,9 +33,9 @@ contract TelemetryAnchor is ITelemetryAnchor, AccessControl, EIP712 {
 
     /// @inheritdoc ITelemetryAnchor
     function anchor(BatchInput calldata batch) external onlyRole(ANCHORER_ROLE) returns (uint256 batchId) {
-        uint48 id = _batchCount + 1;
+        uint32 id = _batchCount + 1;
         _batchCount = id;
-        _record(batch, id);
+        _record(batch, id, _registry.moment());
         return id;
     }
 
@@ -42,10 +43,14 @@ contract TelemetryAnchor is ITelemetryAnchor, AccessControl, EIP712 {
     function anchorMany(BatchInput[] calldata batches) external onlyRole(ANCHORER_ROLE) returns (uint256 firstBatchId) {
         uint256 count = batches.length;
         if (count == 0) revert AnchorEmptyInput();
-        uint48 first = _batchCount + 1;
-        _batchCount = first + uint48(count) - 1;
+        uint32 first = _batchCount + 1;
+        _batchCount = SafeCast.toUint32(first + count - 1);
+        uint64 registryMoment = _registry.moment();
         for (uint256 i = 0; i < count; ++i) {
-            _record(batches[i], first + uint48(i));
+            // first + i <= _batchCount, which fits in 32 bits (checked above).
+            unchecked {
+                _record(batches[i], first + uint32(i), registryMoment);
+            }
         }
         return first;
     }
@@ -78,12 +83,12 @@ contract TelemetryAnchor is ITelemetryAnchor, AccessControl, EIP712 {
     }
 
     /// @inheritdoc ITelemetryAnchor
-    function checkProvenReading(
+    function checkSignedReading(
         uint256 batchId,
         Reading calldata reading,
         bytes calldata signature,
         bytes32[] calldata proof
-    ) external view returns (uint48 anchoredAt) {
+    ) public view returns (uint64 anchoredMoment) {
         (address signer, ECDSA.RecoverError error, ) = ECDSA.tryRecover(
             _hashTypedDataV4(Readings.structHash(reading)),
             signature
@@ -94,8 +99,20 @@ contract TelemetryAnchor is ITelemetryAnchor, AccessControl, EIP712 {
         bytes32 root = MerkleProof.processProofCalldata(proof, Readings.leaf(reading));
         Anchor memory record = _anchors[root];
         if (batchId == 0 || record.batchId != batchId) revert AnchorReadingNotAnchored(batchId, root);
-        anchoredAt = record.anchoredAt;
-        if (!_registry.validAt(reading.device, anchoredAt)) revert AnchorDeviceNotValid(reading.device, anchoredAt);
+        return (uint64(record.anchoredAt) << 16) | record.registrySeq;
+    }
+
+    /// @inheritdoc ITelemetryAnchor
+    function checkProvenReading(
+        uint256 batchId,
+        Reading calldata reading,
+        bytes calldata signature,
+        bytes32[] calldata proof
+    ) external view returns (uint64 anchoredMoment) {
+        anchoredMoment = checkSignedReading(batchId, reading, signature, proof);
+        if (!_registry.validAtMoment(reading.device, anchoredMoment)) {
+            revert AnchorDeviceNotValid(reading.device, anchoredMoment);
+        }
     }
 
     /// @inheritdoc ITelemetryAnchor
@@ -118,17 +135,23 @@ contract TelemetryAnchor is ITelemetryAnchor, AccessControl, EIP712 {
         return _registry;
     }
 
-    /// @dev Validates `batch` and stores its record under `batchId`.
-    function _record(BatchInput calldata batch, uint48 batchId) private {
+    /// @dev Validates `batch` and stores its record under `batchId`, at the registry's `registryMoment`.
+    function _record(BatchInput calldata batch, uint32 batchId, uint64 registryMoment) private {
         bytes32 root = batch.root;
         if (root == 0) revert AnchorInvalidRoot();
         if (batch.readingCount == 0) revert AnchorEmptyBatch(root);
         if (batch.toTimestamp < batch.fromTimestamp) {
             revert AnchorInvalidWindow(batch.fromTimestamp, batch.toTimestamp);
         }
-        uint48 existing = _anchors[root].batchId;
+        uint32 existing = _anchors[root].batchId;
         if (existing != 0) revert AnchorRootAlreadyAnchored(root, existing);
-        _anchors[root] = Anchor({submitter: msg.sender, batchId: batchId, anchoredAt: Time.timestamp()});
+        // The moment's high bits are this block's time; its low 16 bits order it among the registry's changes.
+        _anchors[root] = Anchor({
+            submitter: msg.sender,
+            batchId: batchId,
+            anchoredAt: Time.timestamp(),
+            registrySeq: uint16(registryMoment)
+        });
         emit BatchAnchored(
             batchId,
             root,

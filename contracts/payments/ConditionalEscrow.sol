@@ -5,6 +5,8 @@ import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
 import {Nonces} from "@openzeppelin/contracts/utils/Nonces.sol";
 import {ITelemetryAnchor} from "../anchoring/ITelemetryAnchor.sol";
+import {IDeviceRegistry} from "../registry/IDeviceRegistry.sol";
+import {Time} from "@openzeppelin/contracts/utils/types/Time.sol";
 import {IConditionalEscrow} from "./IConditionalEscrow.sol";
 import {PullPayments} from "./PullPayments.sol";
 
@@ -30,12 +32,14 @@ contract ConditionalEscrow is IConditionalEscrow, EIP712, Nonces, PullPayments {
     }
 
     ITelemetryAnchor private immutable _anchor;
+    IDeviceRegistry private immutable _registry;
     uint256 private _escrowCount;
     mapping(uint256 escrowId => Escrow escrow) private _escrows;
 
     /// @param anchor_ The TelemetryAnchor whose readings can release escrows.
     constructor(ITelemetryAnchor anchor_) EIP712("iotrail ConditionalEscrow", "1") {
         _anchor = anchor_;
+        _registry = anchor_.registry();
     }
 
     /// @inheritdoc IConditionalEscrow
@@ -47,6 +51,11 @@ contract ConditionalEscrow is IConditionalEscrow, EIP712, Nonces, PullPayments {
         if (condition.device != address(0)) {
             if (condition.minValue > condition.maxValue || condition.fromTimestamp > condition.toTimestamp) {
                 revert EscrowInvalidCondition();
+            }
+            // Trust in the device key is fixed here, once: an answer about the past never changes, so no later
+            // registry change (by a payer who owns the device, or anyone) can take it back.
+            if (!_registry.validAt(condition.device, Time.timestamp())) {
+                revert EscrowDeviceNotValid(condition.device);
             }
             conditionHash = keccak256(abi.encode(condition));
         }
@@ -130,8 +139,9 @@ contract ConditionalEscrow is IConditionalEscrow, EIP712, Nonces, PullPayments {
                 condition.toTimestamp
             );
         }
-        // Signature, inclusion in the anchored batch and device validity at anchoring time; reverts otherwise.
-        _anchor.checkProvenReading(batchId, reading, signature, proof);
+        // Signature and inclusion in the anchored batch; reverts otherwise. The device key's validity was
+        // established at creation and is deliberately not asked again (see IConditionalEscrow).
+        _anchor.checkSignedReading(batchId, reading, signature, proof);
         _release(escrow, escrowId, batchId);
     }
 

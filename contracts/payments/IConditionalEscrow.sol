@@ -11,7 +11,14 @@ import {IPullPayments} from "./IPullPayments.sol";
  * signature), by an optional arbiter, or by a **proven reading**: a device-signed reading, included in a
  * batch anchored on the TelemetryAnchor, that meets the escrow's condition (device, metric, value range,
  * time window). The contract checks the reading itself: the device's signature, its inclusion in the
- * anchored root, the device's validity in the registry at the anchoring time, and the condition.
+ * anchored root, and the condition.
+ *
+ * Trust in the condition's device is fixed when the escrow is created: the key must be an active device key
+ * then (`EscrowDeviceNotValid` otherwise), and from then on its signed, anchored, in-window readings release
+ * the escrow whatever happens to the device in the registry. So nothing the payer alone does after creation
+ * (suspending, revoking, rotating or selling a device it owns) can veto a genuine reading. The other side of
+ * that choice: a payer who fears the key could be stolen before the deadline should name an arbiter and a
+ * short deadline rather than rely on a reading condition, because a revocation no longer protects it.
  *
  * Release is possible up to and including the deadline; from the next second on, anyone may trigger the
  * refund to the payer. Each escrow ends Released or Refunded, never both. Payouts follow {IPullPayments}.
@@ -93,6 +100,8 @@ interface IConditionalEscrow is IPullPayments {
     error EscrowInvalidDeadline(uint48 deadline);
     error EscrowInvalidDeposit(uint256 expected, uint256 received);
     error EscrowInvalidCondition();
+    /// @notice The condition's device key is not an active device key when the escrow is created.
+    error EscrowDeviceNotValid(address device);
     error EscrowUnauthorized(uint256 escrowId, address account);
     error EscrowExpired(uint256 escrowId, uint48 deadline);
     error EscrowNotExpired(uint256 escrowId, uint48 deadline);

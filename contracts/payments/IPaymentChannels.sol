@@ -129,6 +129,8 @@ interface IPaymentChannels is IPullPayments {
     error ChannelChallengePeriod(uint256 channelId, uint48 closesAt);
     error ChannelTokenRequired();
     error ChannelTermsMismatch(uint256 channelId, bytes32 expected, bytes32 given);
+    /// @notice The constructor's challenge period is outside [MIN_CHALLENGE_PERIOD, MAX_CHALLENGE_PERIOD].
+    error ChannelInvalidChallengePeriod(uint48 challengePeriod);
 
     /**
      * @notice Opens a channel funded by msg.sender (ETH in msg.value, or an ERC-20 deposit pulled with
@@ -140,7 +142,14 @@ interface IPaymentChannels is IPullPayments {
 
     /**
      * @notice Opens an ERC-20 channel for a funder that signed `OpenChannel` and an EIP-2612 permit, so
-     * that the funder (a device without ETH) needs no transaction of its own. Anyone may submit.
+     * that the funder (a device without ETH) needs no transaction of its own. Anyone may submit. The signed
+     * `OpenChannel` names the funder, so one signature opens one funder's channel even where several
+     * ERC-1271 wallets accept the same key.
+     *
+     * A front-run permit does not block the open: the allowance it set suffices. Two pending opens of one
+     * funder and token are the exception: a permit sets the allowance rather than adding to it, so once a
+     * front-runner has used both permits, the allowance covers one deposit and the second open reverts with
+     * the token's insufficient-allowance error. The funder then signs a new permit (or opens one at a time).
      * @param funder The account that deposits and signed.
      * @param params The channel.
      * @param deadline Last chain time at which the `OpenChannel` signature is accepted.

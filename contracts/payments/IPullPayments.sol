@@ -4,7 +4,7 @@ pragma solidity ^0.8.24;
 /**
  * @title IPullPayments
  * @notice Payouts of the payment contracts: straight to the recipient when the transfer succeeds (ETH with
- * a 30,000 gas stipend), credited for `withdraw` when it fails (a reverting or gas-burning contract, a token
+ * a 30,000 gas stipend, ERC-20 transfers with at most 100,000 gas), credited for `withdraw` when it fails (a reverting or gas-burning contract, a token
  * blocklist, a token returning false), so that no recipient can lock the other party.
  */
 interface IPullPayments {

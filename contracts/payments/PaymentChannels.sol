@@ -22,7 +22,7 @@ contract PaymentChannels is IPaymentChannels, EIP712, Nonces, PullPayments {
 
     bytes32 internal constant VOUCHER_TYPEHASH = keccak256("Voucher(uint256 channelId,uint256 amount)");
     bytes32 internal constant OPEN_CHANNEL_TYPEHASH = keccak256(
-        "OpenChannel(address payee,address signer,address token,uint256 amount,uint256 cap,uint256 expiry,uint256 nonce,uint256 deadline)"
+        "OpenChannel(address funder,address payee,address signer,address token,uint256 amount,uint256 cap,uint256 expiry,uint256 nonce,uint256 deadline)"
     );
     bytes32 internal constant CLOSE_CHANNEL_TYPEHASH = keccak256(
         "CloseChannel(uint256 channelId,uint256 amount,uint256 nonce,uint256 deadline)"
@@ -31,14 +31,23 @@ contract PaymentChannels is IPaymentChannels, EIP712, Nonces, PullPayments {
         "StartClose(uint256 channelId,uint256 nonce,uint256 deadline)"
     );
 
+    /// @notice Shortest challenge period a deployment accepts: time for a payee to answer a payer's close.
+    uint48 public constant MIN_CHALLENGE_PERIOD = 1 hours;
+    /// @notice Longest challenge period a deployment accepts; also keeps `closesAt` far from `CLOSED`.
+    uint48 public constant MAX_CHALLENGE_PERIOD = 365 days;
+
     IDeviceRegistry private immutable _registry;
     uint48 private immutable _challengePeriod;
     uint256 private _channelCount;
     mapping(uint256 channelId => Channels.Channel channel) private _channels;
 
     /// @param registry_ The device registry that vets signers.
-    /// @param challengePeriod_ Seconds the payee has to answer a payer's close.
+    /// @param challengePeriod_ Seconds the payee has to answer a payer's close, from `MIN_CHALLENGE_PERIOD` to
+    /// `MAX_CHALLENGE_PERIOD`.
     constructor(IDeviceRegistry registry_, uint48 challengePeriod_) EIP712("iotrail PaymentChannels", "1") {
+        if (challengePeriod_ < MIN_CHALLENGE_PERIOD || challengePeriod_ > MAX_CHALLENGE_PERIOD) {
+            revert ChannelInvalidChallengePeriod(challengePeriod_);
+        }
         _registry = registry_;
         _challengePeriod = challengePeriod_;
     }
@@ -65,19 +74,9 @@ contract PaymentChannels is IPaymentChannels, EIP712, Nonces, PullPayments {
         Permit calldata permit
     ) external nonReentrant returns (uint256 channelId) {
         if (params.token == address(0)) revert ChannelTokenRequired();
-        bytes32 structHash = keccak256(
-            abi.encode(
-                OPEN_CHANNEL_TYPEHASH,
-                params.payee,
-                params.signer,
-                params.token,
-                params.amount,
-                params.cap,
-                params.expiry,
-                _useNonce(funder),
-                deadline
-            )
-        );
+        // A static struct encodes as its fields in order, each padded to a word: the same words as the type's
+        // uint256 amount, cap and expiry.
+        bytes32 structHash = keccak256(abi.encode(OPEN_CHANNEL_TYPEHASH, funder, params, _useNonce(funder), deadline));
         _checkSignature(funder, structHash, deadline, signature);
         // A front-runner may have used the permit already; the allowance then suffices.
         try

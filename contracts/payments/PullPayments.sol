@@ -18,6 +18,10 @@ abstract contract PullPayments is IPullPayments, ReentrancyGuardTransient {
 
     /// @dev Gas forwarded with an ETH payout: enough for smart-contract wallets, too little to grief.
     uint256 internal constant PAYOUT_GAS = 30_000;
+    /// @dev Gas forwarded with an ERC-20 payout: a standard transfer needs well under half of it; a token
+    /// whose transfer calls back into the recipient (ERC-777-style hooks) cannot burn more, and a transfer
+    /// that needs more is credited for `withdraw`, which forwards all gas.
+    uint256 internal constant TOKEN_PAYOUT_GAS = 100_000;
 
     mapping(address account => mapping(address token => uint256 amount)) private _credits;
 
@@ -46,12 +50,25 @@ abstract contract PullPayments is IPullPayments, ReentrancyGuardTransient {
         if (token == address(0)) {
             (sent, ) = account.call{value: amount, gas: PAYOUT_GAS}("");
         } else {
-            sent = IERC20(token).trySafeTransfer(account, amount);
+            sent = _tryTransfer(token, account, amount);
         }
         if (!sent) {
             _credits[account][token] += amount;
             emit PayoutCredited(account, token, amount);
         }
+    }
+
+    /// @dev `transfer` with at most TOKEN_PAYOUT_GAS: true if the call succeeded and returned nothing (from a
+    /// contract) or true, as SafeERC20's trySafeTransfer decides. The callee's gas bound also bounds what it
+    /// can return.
+    function _tryTransfer(address token, address to, uint256 amount) private returns (bool) {
+        // solhint-disable-next-line avoid-low-level-calls
+        (bool ok, bytes memory returned) = token.call{gas: TOKEN_PAYOUT_GAS}(
+            abi.encodeCall(IERC20.transfer, (to, amount))
+        );
+        if (!ok) return false;
+        if (returned.length == 0) return token.code.length > 0;
+        return returned.length >= 32 && abi.decode(returned, (uint256)) == 1;
     }
 
     /// @dev Pulls `amount` of `token` from `from`; returns what arrived (fee-on-transfer tokens deliver less).

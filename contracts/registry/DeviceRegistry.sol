@@ -6,10 +6,11 @@ import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
 import {Nonces} from "@openzeppelin/contracts/utils/Nonces.sol";
-import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
+import {Time} from "@openzeppelin/contracts/utils/types/Time.sol";
 import {IDeviceRegistry} from "./IDeviceRegistry.sol";
 import {DeviceRecords} from "./DeviceRecords.sol";
 import {Lots} from "./Lots.sol";
+import {Moments} from "./Moments.sol";
 
 /**
  * @title DeviceRegistry
@@ -24,8 +25,9 @@ import {Lots} from "./Lots.sol";
  */
 contract DeviceRegistry is IDeviceRegistry, AccessControl, EIP712, Nonces {
     using DeviceRecords for DeviceRecords.Device;
-    using DeviceRecords for DeviceRecords.Key;
     using Lots for Lots.Lot;
+    using Lots for Lots.Entry;
+    using Moments for Moments.Clock;
 
     /// @notice Role that may register devices and commit lots.
     bytes32 public constant MANUFACTURER_ROLE = keccak256("MANUFACTURER_ROLE");
@@ -59,28 +61,35 @@ contract DeviceRegistry is IDeviceRegistry, AccessControl, EIP712, Nonces {
     );
 
     mapping(uint256 deviceId => DeviceRecords.Device record) private _devices;
-    mapping(address key => DeviceRecords.Key record) private _keys;
+    /// @dev Device of every key a device rotated to (a device's first key is its id and needs no entry).
+    mapping(address key => uint256 deviceId) private _rotatedKeys;
     mapping(uint256 lotId => Lots.Lot lot) private _lots;
-    uint256 private _lotCount;
+    mapping(uint256 lotId => mapping(address key => Lots.Entry entry)) private _lotEntries;
+    Moments.Clock private _clock;
+    uint64 private _lotCount;
 
     /// @param admin Receives the default admin role, which grants and revokes `MANUFACTURER_ROLE`.
     constructor(address admin) EIP712("iotrail DeviceRegistry", "1") {
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
+        // A non-zero clock slot from the start: the first change pays for an update, not a fresh slot.
+        _clock.at = Time.timestamp();
     }
 
     // ---------------------------------------------------------------- registration
 
     /// @inheritdoc IDeviceRegistry
     function register(Registration calldata registration) external onlyRole(MANUFACTURER_ROLE) returns (uint256) {
-        return _register(registration);
+        return _register(registration, _clock.tick());
     }
 
     /// @inheritdoc IDeviceRegistry
     function registerBatch(Registration[] calldata registrations) external onlyRole(MANUFACTURER_ROLE) {
         uint256 count = registrations.length;
         if (count == 0) revert RegistryEmptyBatch();
+        // One transaction, one moment: nothing can come between its registrations.
+        uint64 at = _clock.tick();
         for (uint256 i = 0; i < count; ++i) {
-            _register(registrations[i]);
+            _register(registrations[i], at);
         }
     }
 
@@ -97,10 +106,10 @@ contract DeviceRegistry is IDeviceRegistry, AccessControl, EIP712, Nonces {
         _lots[lotId] = Lots.Lot({
             root: root,
             manufacturer: msg.sender,
-            committedAt: _now(),
+            committed: _clock.tick(),
             status: LotStatus.Active,
             owner: owner,
-            endedAt: 0,
+            ended: 0,
             deviceCount: deviceCount
         });
         emit LotCommitted(lotId, msg.sender, owner, root, deviceCount, metadataURI);
@@ -109,17 +118,17 @@ contract DeviceRegistry is IDeviceRegistry, AccessControl, EIP712, Nonces {
     /// @inheritdoc IDeviceRegistry
     function closeLot(uint256 lotId) external {
         Lots.Lot storage lot = _lotManagedBy(lotId, msg.sender);
-        uint48 at = _now();
+        uint64 at = _clock.tick();
         lot.end(lotId, LotStatus.Closed, at);
-        emit LotStatusChanged(lotId, LotStatus.Closed, 0, at);
+        emit LotStatusChanged(lotId, LotStatus.Closed, 0, Moments.timestampOf(at));
     }
 
     /// @inheritdoc IDeviceRegistry
     function revokeLot(uint256 lotId, uint16 reason) external {
         Lots.Lot storage lot = _lotManagedBy(lotId, msg.sender);
-        uint48 at = _now();
+        uint64 at = _clock.tick();
         lot.end(lotId, LotStatus.Revoked, at);
-        emit LotStatusChanged(lotId, LotStatus.Revoked, reason, at);
+        emit LotStatusChanged(lotId, LotStatus.Revoked, reason, Moments.timestampOf(at));
     }
 
     /// @inheritdoc IDeviceRegistry
@@ -133,6 +142,8 @@ contract DeviceRegistry is IDeviceRegistry, AccessControl, EIP712, Nonces {
         lot.requireOpen(lotId, false);
         address key = keyProof.key;
         _requireLotEntry(lot, lotId, key, metadataHash, proof);
+        Lots.Entry storage entry = _lotEntries[lotId][key];
+        entry.requireUntouched(lotId, key);
         _requireFreshKey(key);
         _requirePossession(
             keyProof,
@@ -140,7 +151,10 @@ contract DeviceRegistry is IDeviceRegistry, AccessControl, EIP712, Nonces {
         );
         deviceId = uint160(key);
         address owner = lot.owner;
-        _devices[deviceId].create(owner, lot.committedAt, metadataHash);
+        // The record counts from the claim on; the lot answers for the time before it (lotEntryValidAt).
+        uint64 at = _clock.tick();
+        entry.claimed = at;
+        _devices[deviceId].create(owner, at, metadataHash);
         emit DeviceClaimed(deviceId, key, lotId, owner, metadataHash);
     }
 
@@ -156,12 +170,12 @@ contract DeviceRegistry is IDeviceRegistry, AccessControl, EIP712, Nonces {
         lot.requireOpen(lotId, true);
         if (msg.sender != lot.owner && msg.sender != lot.manufacturer) revert RegistryNotLotManager(lotId, msg.sender);
         _requireLotEntry(lot, lotId, key, metadataHash, proof);
-        _requireFreshKey(key);
-        uint256 deviceId = uint160(key);
-        DeviceRecords.Device storage device = _devices[deviceId];
-        // The entry counted as an active device since the lot's commit; the record keeps that history.
-        device.create(lot.owner, lot.committedAt, metadataHash);
-        _setStatus(device, deviceId, DeviceStatus.Revoked, reason);
+        Lots.Entry storage entry = _lotEntries[lotId][key];
+        entry.requireUntouched(lotId, key);
+        // Recorded in this lot only: no device record, and the key stays free for its holder's own proof.
+        uint64 at = _clock.tick();
+        entry.revoked = at;
+        emit LotEntryRevoked(lotId, key, reason, Moments.timestampOf(at));
     }
 
     // ---------------------------------------------------------------- ownership
@@ -294,11 +308,20 @@ contract DeviceRegistry is IDeviceRegistry, AccessControl, EIP712, Nonces {
     // ---------------------------------------------------------------- views
 
     /// @inheritdoc IDeviceRegistry
-    function validAt(address key, uint48 timestamp) public view returns (bool) {
+    function validAt(address key, uint48 timestamp) external view returns (bool) {
         _requirePast(timestamp);
-        KeyInfo memory info = getKey(key);
-        DeviceRecords.Key memory window = DeviceRecords.Key(uint160(info.deviceId), info.validFrom, info.validUntil);
-        return window.covers(timestamp) && _devices[info.deviceId].statusAt(timestamp) == DeviceStatus.Active;
+        return _validAt(key, Moments.endOf(timestamp));
+    }
+
+    /// @inheritdoc IDeviceRegistry
+    function validAtMoment(address key, uint64 at_) external view returns (bool) {
+        _requirePast(Moments.timestampOf(at_));
+        return _validAt(key, at_);
+    }
+
+    /// @inheritdoc IDeviceRegistry
+    function moment() external view returns (uint64) {
+        return _clock.current();
     }
 
     /// @inheritdoc IDeviceRegistry
@@ -310,19 +333,27 @@ contract DeviceRegistry is IDeviceRegistry, AccessControl, EIP712, Nonces {
         uint48 timestamp
     ) external view returns (bool) {
         _requirePast(timestamp);
-        Lots.Lot storage lot = _lots[lotId];
-        if (!lot.contains(key, metadataHash, proof)) return false;
-        if (_isKnownKey(key)) return validAt(key, timestamp);
-        return lot.entryCountsAt(timestamp);
+        return _lotEntryValidAt(lotId, key, metadataHash, proof, Moments.endOf(timestamp));
     }
 
     /// @inheritdoc IDeviceRegistry
-    function getKey(address key) public view returns (KeyInfo memory) {
-        DeviceRecords.Key memory record = _keys[key];
-        if (record.deviceId != 0) return KeyInfo(record.deviceId, record.validFrom, record.validUntil);
-        uint48 registeredAt = _devices[uint160(key)].registeredAt;
-        if (registeredAt != 0) return KeyInfo(uint160(key), registeredAt, 0);
-        return KeyInfo(0, 0, 0);
+    function lotEntryValidAtMoment(
+        uint256 lotId,
+        address key,
+        bytes32 metadataHash,
+        bytes32[] calldata proof,
+        uint64 at_
+    ) external view returns (bool) {
+        _requirePast(Moments.timestampOf(at_));
+        return _lotEntryValidAt(lotId, key, metadataHash, proof, at_);
+    }
+
+    /// @inheritdoc IDeviceRegistry
+    function getKey(address key) external view returns (KeyInfo memory) {
+        uint256 deviceId = _deviceOf(key);
+        if (deviceId == 0) return KeyInfo(0, 0, 0);
+        (uint64 from, uint64 until) = _devices[deviceId].keyWindow(deviceId, key);
+        return KeyInfo(deviceId, Moments.timestampOf(from), Moments.timestampOf(until));
     }
 
     /// @inheritdoc IDeviceRegistry
@@ -336,7 +367,7 @@ contract DeviceRegistry is IDeviceRegistry, AccessControl, EIP712, Nonces {
                 currentKey: device.key(deviceId),
                 status: device.status,
                 reason: device.reason,
-                registeredAt: device.registeredAt,
+                registeredAt: Moments.timestampOf(device.registered),
                 metadataHash: device.metadataHash
             });
     }
@@ -344,7 +375,7 @@ contract DeviceRegistry is IDeviceRegistry, AccessControl, EIP712, Nonces {
     /// @inheritdoc IDeviceRegistry
     function statusAt(uint256 deviceId, uint48 timestamp) external view returns (DeviceStatus) {
         _requirePast(timestamp);
-        return _devices[deviceId].statusAt(timestamp);
+        return _devices[deviceId].statusAt(Moments.endOf(timestamp));
     }
 
     /// @inheritdoc IDeviceRegistry
@@ -356,8 +387,8 @@ contract DeviceRegistry is IDeviceRegistry, AccessControl, EIP712, Nonces {
                 manufacturer: lot.manufacturer,
                 owner: lot.owner,
                 status: lot.status,
-                committedAt: lot.committedAt,
-                endedAt: lot.endedAt,
+                committedAt: Moments.timestampOf(lot.committed),
+                endedAt: Moments.timestampOf(lot.ended),
                 deviceCount: lot.deviceCount
             });
     }
@@ -369,7 +400,7 @@ contract DeviceRegistry is IDeviceRegistry, AccessControl, EIP712, Nonces {
 
     // ---------------------------------------------------------------- internals
 
-    function _register(Registration calldata registration) private returns (uint256 deviceId) {
+    function _register(Registration calldata registration, uint64 at) private returns (uint256 deviceId) {
         address key = registration.key;
         address owner = registration.owner;
         if (owner == address(0)) revert RegistryInvalidOwner(owner);
@@ -379,7 +410,7 @@ contract DeviceRegistry is IDeviceRegistry, AccessControl, EIP712, Nonces {
             keccak256(abi.encode(REGISTER_DEVICE_TYPEHASH, key, msg.sender, owner, nonces(key), registration.deadline))
         );
         deviceId = uint160(key);
-        _devices[deviceId].create(owner, _now(), registration.metadataHash);
+        _devices[deviceId].create(owner, at, registration.metadataHash);
         emit DeviceRegistered(deviceId, key, owner, msg.sender, registration.metadataHash, registration.metadataURI);
     }
 
@@ -404,9 +435,9 @@ contract DeviceRegistry is IDeviceRegistry, AccessControl, EIP712, Nonces {
         DeviceStatus status,
         uint16 reason
     ) private {
-        uint48 at = _now();
+        uint64 at = _clock.tick();
         device.transition(deviceId, status, reason, at);
-        emit DeviceStatusChanged(deviceId, device.key(deviceId), status, reason, at);
+        emit DeviceStatusChanged(deviceId, device.key(deviceId), status, reason, Moments.timestampOf(at));
     }
 
     function _rotateKey(DeviceRecords.Device storage device, uint256 deviceId, KeyProof calldata newKey) private {
@@ -417,18 +448,11 @@ contract DeviceRegistry is IDeviceRegistry, AccessControl, EIP712, Nonces {
             newKey,
             keccak256(abi.encode(ACCEPT_KEY_TYPEHASH, key, deviceId, nonces(key), newKey.deadline))
         );
-        uint48 at = _now();
+        uint64 at = _clock.tick();
         address oldKey = device.key(deviceId);
-        DeviceRecords.Key storage old = _keys[oldKey];
-        if (old.deviceId == 0) {
-            // The first key of a device gets its own record only now, when its window closes.
-            old.deviceId = uint160(deviceId);
-            old.validFrom = device.registeredAt;
-        }
-        old.validUntil = at;
-        _keys[key] = DeviceRecords.Key(uint160(deviceId), at, 0);
-        device.currentKey = key;
-        emit DeviceKeyRotated(deviceId, oldKey, key, at);
+        device.rotate(key, at);
+        _rotatedKeys[key] = deviceId;
+        emit DeviceKeyRotated(deviceId, oldKey, key, Moments.timestampOf(at));
     }
 
     function _knownDevice(uint256 deviceId) private view returns (DeviceRecords.Device storage device) {
@@ -459,12 +483,40 @@ contract DeviceRegistry is IDeviceRegistry, AccessControl, EIP712, Nonces {
         if (!lot.contains(key, metadataHash, proof)) revert RegistryInvalidLotProof(lotId, key);
     }
 
-    function _isKnownKey(address key) private view returns (bool) {
-        return _keys[key].deviceId != 0 || _devices[uint160(key)].exists();
+    /// @dev The device a key belongs or belonged to, or 0.
+    function _deviceOf(address key) private view returns (uint256) {
+        uint256 rotated = _rotatedKeys[key];
+        if (rotated != 0) return rotated;
+        return _devices[uint160(key)].exists() ? uint160(key) : 0;
     }
 
     function _requireFreshKey(address key) private view {
-        if (_isKnownKey(key)) revert RegistryKeyAlreadyUsed(key);
+        if (_deviceOf(key) != 0) revert RegistryKeyAlreadyUsed(key);
+    }
+
+    function _validAt(address key, uint64 at) private view returns (bool) {
+        uint256 deviceId = _deviceOf(key);
+        if (deviceId == 0) return false;
+        DeviceRecords.Device storage device = _devices[deviceId];
+        // statusAt is None before the registration moment, and keyAt is only asked from then on.
+        return device.statusAt(at) == DeviceStatus.Active && device.keyAt(deviceId, at) == key;
+    }
+
+    function _lotEntryValidAt(
+        uint256 lotId,
+        address key,
+        bytes32 metadataHash,
+        bytes32[] calldata proof,
+        uint64 at
+    ) private view returns (bool) {
+        Lots.Lot storage lot = _lots[lotId];
+        if (!lot.contains(key, metadataHash, proof)) return false;
+        Lots.Entry storage entry = _lotEntries[lotId][key];
+        uint64 claimed = entry.claimed;
+        if (claimed != 0 && at >= claimed) return _validAt(key, at);
+        uint64 revoked = entry.revoked;
+        if (revoked != 0 && at >= revoked) return false;
+        return lot.entryCountsAt(at);
     }
 
     /// @dev Checks a device key's possession proof over `structHash` (ECDSA only: device keys are EOAs).
@@ -494,11 +546,7 @@ contract DeviceRegistry is IDeviceRegistry, AccessControl, EIP712, Nonces {
     }
 
     function _requirePast(uint48 timestamp) private view {
-        uint48 current = _now();
+        uint48 current = Time.timestamp();
         if (timestamp > current) revert RegistryFutureLookup(timestamp, current);
-    }
-
-    function _now() private view returns (uint48) {
-        return SafeCast.toUint48(block.timestamp);
     }
 }

@@ -9,8 +9,14 @@ pragma solidity ^0.8.24;
  * Devices enter the registry one by one (`register`, with the device's EIP-712 possession proof) or in
  * production lots (`commitLot`, one Merkle root for any number of devices; a device later `claim`s its
  * entry to get a full record). Owners transfer, suspend, resume, revoke and rotate keys, either directly or
- * through a signature that any relayer submits. Every status change takes effect at chain time, and the
- * history is kept so that verifiers can ask whether a key was an active device key at a past chain time.
+ * through a signature that any relayer submits. Every change takes effect at a registry moment: the chain
+ * time and the change's position within that second (see `moment()`), so that two changes, or a change and
+ * another contract's reading of the registry, are ordered even within one block. The history is kept, and a
+ * question about a past time or moment (`validAt`, `validAtMoment`, `lotEntryValidAt`, `statusAt`) gets the
+ * same answer forever, whatever anyone does later.
+ *
+ * No device record is created without the key's possession proof: `register`, `claim` and `rotateKey` each
+ * carry one. A lot is its manufacturer's commitment and answers only for itself (`lotEntryValidAt`).
  */
 interface IDeviceRegistry {
     /// @notice Life cycle of a device. `None` means unknown. `Revoked` is terminal.
@@ -22,7 +28,7 @@ interface IDeviceRegistry {
     }
 
     /// @notice Life cycle of a production lot. `Closed` ends claiming; `Revoked` also invalidates
-    /// every unclaimed entry from the revocation time on.
+    /// every unclaimed entry from the revocation moment on.
     enum LotStatus {
         None,
         Active,
@@ -63,8 +69,8 @@ interface IDeviceRegistry {
     /// @param currentKey The key the device signs with now.
     /// @param status Current status.
     /// @param reason Reason code of the last suspension or revocation (0 when active since registration).
-    /// @param registeredAt Chain time from which the device counts as registered (a lot's commit time for
-    /// claimed devices).
+    /// @param registeredAt Chain time of the registration (of the claim, for a lot device): the record counts
+    /// from then on. A lot device's time in its lot before the claim is answered by `lotEntryValidAt`.
     /// @param metadataHash Content hash of the device document.
     // solhint-disable-next-line gas-struct-packing
     struct DeviceInfo {
@@ -155,6 +161,9 @@ interface IDeviceRegistry {
     /// @notice A lot's status changed (closed or revoked) at chain time `at`.
     event LotStatusChanged(uint256 indexed lotId, LotStatus indexed status, uint16 reason, uint48 at);
 
+    /// @notice One unclaimed entry of a lot was revoked, within that lot only, at chain time `at`.
+    event LotEntryRevoked(uint256 indexed lotId, address indexed key, uint16 reason, uint48 at);
+
     /// @notice The key is already (or was once) the key of a device; keys are never reused.
     error RegistryKeyAlreadyUsed(address key);
 
@@ -199,6 +208,9 @@ interface IDeviceRegistry {
 
     /// @notice A lot root of zero is not a commitment.
     error RegistryInvalidLotRoot(bytes32 root);
+
+    /// @notice The lot entry was revoked in this lot: it can no longer be claimed or revoked there.
+    error RegistryLotEntryRevoked(uint256 lotId, address key);
 
     /// @notice A validity question about the future (chain time `timestamp` after `currentTime`).
     error RegistryFutureLookup(uint48 timestamp, uint48 currentTime);
@@ -268,7 +280,10 @@ interface IDeviceRegistry {
     ) external returns (uint256 deviceId);
 
     /**
-     * @notice Revokes a lot device that was never claimed, by the lot's owner or manufacturer.
+     * @notice Revokes an unclaimed entry of a lot, by the lot's owner or manufacturer. The revocation is
+     * recorded in that lot and affects only that lot: the entry stops counting in `lotEntryValidAt` from now
+     * on and can no longer be claimed from this lot. No device record is created, and the key stays free for
+     * a registration or claim with its own possession proof.
      * @param lotId The lot that holds the device.
      * @param key The device key.
      * @param metadataHash The device's metadata hash, as in its leaf.
@@ -387,7 +402,8 @@ interface IDeviceRegistry {
     ) external;
 
     /**
-     * @notice Whether `key` was the active key of a registered, active device at chain time `timestamp`.
+     * @notice Whether `key` was the active key of a registered, active device at the end of chain second
+     * `timestamp` (after every change made during that second).
      * @param key The key.
      * @param timestamp A chain time, not in the future.
      * @return True if the key was the device's key then and the device was active then.
@@ -395,8 +411,26 @@ interface IDeviceRegistry {
     function validAt(address key, uint48 timestamp) external view returns (bool);
 
     /**
-     * @notice Whether an entry of a lot was a valid device key at chain time `timestamp`. If the key has
-     * a full record (claimed or revoked), the record decides; otherwise the lot's status does.
+     * @notice `validAt` at a registry moment, as another contract recorded it with `moment()`: changes made
+     * after that reading of the registry do not count, even within the same block.
+     * @param key The key.
+     * @param at_ A registry moment whose chain time is not in the future.
+     * @return True if the key was the device's key and the device was active at that moment.
+     */
+    function validAtMoment(address key, uint64 at_) external view returns (bool);
+
+    /**
+     * @notice The registry moment now: `(block.timestamp << 16) | n`, where `n` counts the changes made so
+     * far in this second. Every change made so far is at or before it; every later change is after it.
+     * @return The current moment.
+     */
+    function moment() external view returns (uint64);
+
+    /**
+     * @notice Whether an entry of a lot counted as a valid device key at the end of chain second `timestamp`.
+     * The lot answers for itself: from its commit until the lot or the entry is revoked. Once the entry is
+     * claimed from this lot, the device's record decides (`validAt`). Records made elsewhere (a direct
+     * registration, a claim from another lot, a rotation to the key) do not change this lot's answer.
      * @param lotId The lot.
      * @param key The device key.
      * @param metadataHash The device's metadata hash, as in its leaf.
@@ -410,6 +444,23 @@ interface IDeviceRegistry {
         bytes32 metadataHash,
         bytes32[] calldata proof,
         uint48 timestamp
+    ) external view returns (bool);
+
+    /**
+     * @notice `lotEntryValidAt` at a registry moment (see `validAtMoment`).
+     * @param lotId The lot.
+     * @param key The device key.
+     * @param metadataHash The device's metadata hash, as in its leaf.
+     * @param proof Merkle proof of the leaf.
+     * @param at_ A registry moment whose chain time is not in the future.
+     * @return True if the entry is in the lot and counted as an active device key then.
+     */
+    function lotEntryValidAtMoment(
+        uint256 lotId,
+        address key,
+        bytes32 metadataHash,
+        bytes32[] calldata proof,
+        uint64 at_
     ) external view returns (bool);
 
     /**

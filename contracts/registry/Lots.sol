@@ -8,17 +8,25 @@ import {IDeviceRegistry} from "./IDeviceRegistry.sol";
  * @title Lots
  * @notice Production lots: one Merkle root stands for any number of devices. Leaves follow
  * the standard format of OpenZeppelin's merkle-tree library over `(address key, bytes32 metadataHash)`.
+ * Times are registry moments (see `Moments`).
  */
 library Lots {
     /// @dev One lot, in three slots.
     struct Lot {
         bytes32 root;
         address manufacturer;
-        uint48 committedAt;
+        uint64 committed;
         IDeviceRegistry.LotStatus status;
         address owner;
-        uint48 endedAt;
+        uint64 ended;
         uint32 deviceCount;
+    }
+
+    /// @dev What happened to one entry of one lot (one slot). A claim hands the entry over to the device's own
+    /// record; a revocation ends the entry within this lot only.
+    struct Entry {
+        uint64 claimed;
+        uint64 revoked;
     }
 
     /// @dev The standard leaf: keccak256(bytes.concat(keccak256(abi.encode(key, metadataHash)))).
@@ -36,32 +44,38 @@ library Lots {
         return MerkleProof.verifyCalldata(proof, self.root, leaf(key, metadataHash));
     }
 
-    /// @dev Whether an unclaimed entry counts as registered at chain time `at`. Only meaningful for a lot that
-    /// exists: callers check membership first, and no proof verifies against the zero root of an unknown lot.
-    function entryCountsAt(Lot storage self, uint48 at) internal view returns (bool) {
-        if (at < self.committedAt) return false;
-        return self.status != IDeviceRegistry.LotStatus.Revoked || at < self.endedAt;
+    /// @dev Whether an unclaimed, unrevoked entry counts at `moment`: from the commit until the lot's
+    /// revocation. Only meaningful for a lot that exists: callers check membership first, and no proof
+    /// verifies against the zero root of an unknown lot.
+    function entryCountsAt(Lot storage self, uint64 moment) internal view returns (bool) {
+        if (moment < self.committed) return false;
+        return self.status != IDeviceRegistry.LotStatus.Revoked || moment < self.ended;
     }
 
-    /// @dev Ends an existing lot (Closed or Revoked) at chain time `at`: Active -> Closed,
-    /// Active | Closed -> Revoked.
-    function end(Lot storage self, uint256 lotId, IDeviceRegistry.LotStatus to, uint48 at) internal {
+    /// @dev Ends an existing lot (Closed or Revoked) at `moment`: Active -> Closed, Active | Closed -> Revoked.
+    function end(Lot storage self, uint256 lotId, IDeviceRegistry.LotStatus to, uint64 moment) internal {
         IDeviceRegistry.LotStatus from = self.status;
         bool allowed =
             from == IDeviceRegistry.LotStatus.Active ||
                 (from == IDeviceRegistry.LotStatus.Closed && to == IDeviceRegistry.LotStatus.Revoked);
         if (!allowed) revert IDeviceRegistry.RegistryLotNotActive(lotId, from);
         self.status = to;
-        self.endedAt = at;
+        self.ended = moment;
     }
 
-    /// @dev Reverts unless the lot accepts new records (claims and single-entry revocations need Active or,
-    /// with `allowClosed`, Closed).
+    /// @dev Reverts unless the lot accepts changes to its entries (claims need Active; single-entry
+    /// revocations, with `allowClosed`, Active or Closed).
     function requireOpen(Lot storage self, uint256 lotId, bool allowClosed) internal view {
         IDeviceRegistry.LotStatus status = self.status;
         if (status == IDeviceRegistry.LotStatus.None) revert IDeviceRegistry.RegistryUnknownLot(lotId);
         if (status == IDeviceRegistry.LotStatus.Active || (allowClosed && status == IDeviceRegistry.LotStatus.Closed))
             return;
         revert IDeviceRegistry.RegistryLotNotActive(lotId, status);
+    }
+
+    /// @dev Reverts unless the entry is still unclaimed and unrevoked in this lot.
+    function requireUntouched(Entry storage self, uint256 lotId, address key) internal view {
+        if (self.claimed != 0) revert IDeviceRegistry.RegistryKeyAlreadyUsed(key);
+        if (self.revoked != 0) revert IDeviceRegistry.RegistryLotEntryRevoked(lotId, key);
     }
 }

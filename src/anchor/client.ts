@@ -34,6 +34,15 @@ export interface AnchorRecord {
   submitter: string;
   batchId: bigint;
   anchoredAt: bigint;
+  /** The registry's change count within `anchoredAt`'s second when the root was anchored. */
+  registrySeq: bigint;
+  /** The registry moment of the anchoring, `(anchoredAt << 16) | registrySeq`: device validity is judged there. */
+  anchoredMoment: bigint;
+}
+
+/** A registry moment: a chain time and a position among the registry's changes within that second. */
+export function registryMoment(timestamp: bigint, seq: bigint): bigint {
+  return (timestamp << 16n) | seq;
 }
 
 export class TelemetryAnchorClient {
@@ -68,7 +77,13 @@ export class TelemetryAnchorClient {
 
   async getAnchor(root: string): Promise<AnchorRecord> {
     const record = await callDecoded(this.contract.interface, () => this.contract.getAnchor(root));
-    return { submitter: record.submitter, batchId: record.batchId, anchoredAt: record.anchoredAt };
+    return {
+      submitter: record.submitter,
+      batchId: record.batchId,
+      anchoredAt: record.anchoredAt,
+      registrySeq: record.registrySeq,
+      anchoredMoment: registryMoment(record.anchoredAt, record.registrySeq),
+    };
   }
 
   batchCount(): Promise<bigint> {

@@ -1,8 +1,15 @@
-/** `iotrail verify <bundle.json>`: a thin caller of `verifyBundle`. */
+/**
+ * `iotrail verify <bundle.json>`: a thin caller of `verifyBundle`. Exit status: 0 verified, 1 a check failed,
+ * 2 usage or I/O error, 3 not fully verified (offline, no pinned anchor, or the chain could not be reached).
+ */
 import { readFile } from "node:fs/promises";
-import { JsonRpcProvider } from "ethers";
+import { FetchRequest, JsonRpcProvider, getAddress, isAddress } from "ethers";
 import { Command, InvalidArgumentError } from "commander";
-import { formatReport, verifyBundle } from "../verify";
+import { InvalidInputError } from "../errors";
+import { DEFAULT_RPC_TIMEOUT_MS, formatReport, parseTrustConfig, trustedFor, verifyBundle } from "../verify";
+import type { TrustedContracts, Verdict } from "../verify";
+
+export const VERIFY_EXIT_CODES: Record<Verdict, number> = { verified: 0, failed: 1, "not-verified": 3 };
 
 function positiveInteger(value: string): number {
   const n = Number(value);
@@ -10,48 +17,105 @@ function positiveInteger(value: string): number {
   return n;
 }
 
+function address(value: string): string {
+  if (!isAddress(value))
+    throw new InvalidArgumentError("expected an address (0x + 40 hex digits, EIP-55 if mixed case)");
+  return getAddress(value);
+}
+
+interface VerifyFlags {
+  rpc?: string;
+  offline?: boolean;
+  anchor?: string;
+  registry?: string;
+  trust?: string;
+  confirmations: number;
+  timeout: number;
+  json?: boolean;
+  verbose?: boolean;
+}
+
 export function verifyCommand(): Command {
   return new Command("verify")
-    .description("verify a proof bundle against the chain (or offline, without --rpc)")
+    .description("verify a proof bundle against the chain and the contracts you trust")
     .argument("<bundle>", "path of the proof bundle (JSON), or - for standard input")
     .option("--rpc <url>", "JSON-RPC endpoint of the anchoring chain (default: RPC_URL from the environment)")
-    .option("--offline", "skip the chain checks even if an endpoint is configured")
-    .option("--anchor <address>", "the TelemetryAnchor address you trust (default: the bundle's)")
+    .option("--offline", "skip the chain checks even if an endpoint is configured (verdict: not fully verified)")
+    .option("--anchor <address>", "the TelemetryAnchor you trust (pins it; the bundle's claim never counts)", address)
+    .option("--registry <address>", "the DeviceRegistry you trust (default: the one the pinned anchor uses)", address)
+    .option("--trust <file>", "a trust file pinning anchors per chain id (default: IOTRAIL_TRUST from the environment)")
     .option("--confirmations <n>", "confirmations required for each anchoring transaction", positiveInteger, 1)
+    .option(
+      "--timeout <seconds>",
+      "seconds to wait for each answer of the node",
+      positiveInteger,
+      DEFAULT_RPC_TIMEOUT_MS / 1000,
+    )
     .option("--json", "print the report as JSON")
     .option("--verbose", "list every per-reading check, not only failures and a summary")
-    .action(
-      async (
-        path: string,
-        opts: {
-          rpc?: string;
-          offline?: boolean;
-          anchor?: string;
-          confirmations: number;
-          json?: boolean;
-          verbose?: boolean;
-        },
-      ) => {
-        const text = path === "-" ? await readStdin() : await readFile(path, "utf8");
-        const url = opts.offline === true ? undefined : opts.rpc || process.env.RPC_URL || undefined;
-        const provider = url === undefined ? undefined : new JsonRpcProvider(url, undefined, { staticNetwork: false });
-        try {
-          const report = await verifyBundle(text, {
-            ...(provider === undefined ? {} : { provider }),
-            minConfirmations: opts.confirmations,
-            ...(opts.anchor === undefined ? {} : { expectedAnchor: opts.anchor }),
-          });
-          process.stdout.write(
-            opts.json === true
-              ? `${JSON.stringify(report, null, 2)}\n`
-              : formatReport(report, { verbose: opts.verbose === true }),
-          );
-          if (!report.ok) process.exitCode = 1;
-        } finally {
-          provider?.destroy();
-        }
-      },
-    );
+    .addHelpText(
+      "after",
+      "\nExit status: 0 verified, 1 a check failed, 2 usage or I/O error, 3 not fully verified (offline, no pinned\nanchor, or the chain could not be reached).",
+    )
+    .action(async (path: string, opts: VerifyFlags) => {
+      const text = path === "-" ? await readStdin() : await readFile(path, "utf8");
+      const trusted = await trustedContracts(text, opts);
+      const url = opts.offline === true ? undefined : opts.rpc || process.env.RPC_URL || undefined;
+      let provider: JsonRpcProvider | undefined;
+      if (url !== undefined) {
+        const request = new FetchRequest(url);
+        request.timeout = opts.timeout * 1000;
+        provider = new JsonRpcProvider(request, undefined, { staticNetwork: false });
+      }
+      try {
+        const report = await verifyBundle(text, {
+          ...(provider === undefined ? {} : { provider }),
+          ...(trusted === undefined ? {} : { trusted }),
+          minConfirmations: opts.confirmations,
+          timeoutMs: opts.timeout * 1000,
+        });
+        process.stdout.write(
+          opts.json === true
+            ? `${JSON.stringify(report, null, 2)}\n`
+            : formatReport(report, { verbose: opts.verbose === true }),
+        );
+        process.exitCode = VERIFY_EXIT_CODES[report.verdict];
+      } finally {
+        provider?.destroy();
+        // A node that never answered leaves its request open; it must not keep the process alive.
+        setTimeout(() => process.exit(), 100).unref();
+      }
+    });
+}
+
+/** The pin: `--anchor` (with `--registry`), else the trust file's entry for the bundle's chain id. */
+async function trustedContracts(bundleText: string, opts: VerifyFlags): Promise<TrustedContracts | undefined> {
+  if (opts.anchor !== undefined) {
+    return {
+      anchor: opts.anchor,
+      ...(opts.registry === undefined ? {} : { registry: opts.registry }),
+      source: "--anchor",
+    };
+  }
+  if (opts.registry !== undefined)
+    throw new InvalidInputError("--registry pins a registry only together with --anchor");
+  const file = opts.trust ?? (process.env.IOTRAIL_TRUST || undefined);
+  if (file === undefined) return undefined;
+  const config = parseTrustConfig(await readFile(file, "utf8"), `trust file ${file}`);
+  const chainId = chainIdOf(bundleText);
+  if (chainId === undefined) return undefined;
+  // A chain the file pins nothing for is an unpinned run: the verdict says so (exit 3).
+  return trustedFor(config, chainId, `trust file ${file}`);
+}
+
+/** The bundle's chain id if it has a readable one (the verifier reports everything else). */
+function chainIdOf(text: string): string | undefined {
+  try {
+    const chainId = (JSON.parse(text) as { chainId?: unknown }).chainId;
+    return typeof chainId === "string" && /^(0|[1-9][0-9]*)$/.test(chainId) ? chainId : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 async function readStdin(): Promise<string> {

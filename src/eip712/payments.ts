@@ -18,6 +18,7 @@ export const PAYMENT_TYPES = {
     { name: "amount", type: "uint256" },
   ],
   OpenChannel: [
+    { name: "funder", type: "address" },
     { name: "payee", type: "address" },
     { name: "signer", type: "address" },
     { name: "token", type: "address" },
@@ -54,6 +55,7 @@ export const ESCROW_TYPES = {
 export interface PaymentMessages {
   Voucher: { channelId: bigint; amount: bigint };
   OpenChannel: {
+    funder: string;
     payee: string;
     signer: string;
     token: string;

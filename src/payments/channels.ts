@@ -132,6 +132,7 @@ export class PaymentChannelsClient {
     const nonce = await this.call(() => this.contract.nonces(funder));
     const channel = toOpenParams(params.channel);
     const signature = await signPaymentAction(params.funder, await this.domain(), "OpenChannel", {
+      funder,
       payee: channel.payee,
       signer: channel.signer,
       token: channel.token,

@@ -78,18 +78,18 @@ export function buildProofBundle(params: BuildBundleParams): ProofBundle {
     }
     batches.push({
       batchId: anchored.batchId.toString(),
-      root: anchored.root,
+      root: anchored.root.toLowerCase(),
       readingCount: batch.length,
-      transactionHash: anchored.transactionHash,
+      transactionHash: anchored.transactionHash.toLowerCase(),
       blockNumber: anchored.blockNumber,
-      blockHash: anchored.blockHash,
+      blockHash: anchored.blockHash.toLowerCase(),
       ...(anchored.anchoredAt === undefined ? {} : { anchoredAt: anchored.anchoredAt.toString() }),
     });
     for (const index of indices) {
       const { reading, signature } = batch.readings[index]!;
       readings.push({
         reading: readingToJson(reading),
-        signature,
+        signature: signature.toLowerCase(),
         batchId: anchored.batchId.toString(),
         proof: batch.proof(index),
       });
@@ -118,8 +118,8 @@ export function buildProofBundle(params: BuildBundleParams): ProofBundle {
         : {
             lot: {
               lotId: params.lot.lotId.toString(),
-              metadataHash: params.lot.metadataHash,
-              proof: [...params.lot.proof],
+              metadataHash: params.lot.metadataHash.toLowerCase(),
+              proof: params.lot.proof.map((node) => node.toLowerCase()),
             },
           }),
     },

@@ -265,6 +265,16 @@ export class DeviceRegistryClient {
     return this.call(() => this.contract.validAt(params.key, params.timestamp));
   }
 
+  /** `validAt` at a registry moment (for example a batch's `anchoredMoment`). */
+  validAtMoment(params: { key: string; moment: bigint }): Promise<boolean> {
+    return this.call(() => this.contract.validAtMoment(params.key, params.moment));
+  }
+
+  /** The registry moment now (see `IDeviceRegistry.moment`). */
+  moment(): Promise<bigint> {
+    return this.call(() => this.contract.moment());
+  }
+
   lotEntryValidAt(params: {
     lotId: bigint;
     key: string;

@@ -21,18 +21,22 @@ export function formatReport(report: VerificationReport, options: { verbose?: bo
       lines.push(...group.map(line));
       continue;
     }
-    const passed = group.filter((c) => c.status === "pass");
     lines.push(...group.filter((c) => c.status !== "pass").map(line));
-    if (passed.length > 0) {
+    // One summary line per distinct outcome: readings of two batches lead to two roots.
+    const passes = new Map<string, number>();
+    for (const c of group) if (c.status === "pass") passes.set(c.message, (passes.get(c.message) ?? 0) + 1);
+    for (const [message, count] of passes) {
       lines.push(
-        `${MARK.pass} ${check.check.padEnd(18)} ${`${passed.length} readings`.padEnd(14)} ${passed[0]!.message}`,
+        `${MARK.pass} ${check.check.padEnd(18)} ${`${count} reading${count === 1 ? "" : "s"}`.padEnd(14)} ${message}`,
       );
     }
   }
   const failed = report.checks.filter((c) => c.status === "fail").length;
-  const skipped = report.checks.filter((c) => c.status === "skip").length;
-  const verdict = report.ok
-    ? `VERIFIED (${report.mode}${skipped > 0 ? `, ${skipped} check(s) skipped` : ""})`
-    : `NOT VERIFIED: ${failed} check(s) failed`;
+  const verdict =
+    report.verdict === "verified"
+      ? `VERIFIED (online, against the anchor pinned by ${report.trust.source})`
+      : report.verdict === "failed"
+        ? `NOT VERIFIED: ${failed} check(s) failed`
+        : `NOT FULLY VERIFIED: ${report.reasons.join("; ")}`;
   return `${lines.join("\n")}\n\n${verdict}\n`;
 }

@@ -1,2 +1,3 @@
 export * from "./verify";
 export * from "./format";
+export * from "./trust";

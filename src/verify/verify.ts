@@ -1,17 +1,24 @@
 /**
  * `verifyBundle`: checks a proof bundle and reports every check separately, each with pass, fail or skip
- * and the reason. Offline it runs what needs no chain (schema, device signatures, Merkle inclusion,
- * completeness); with a provider it also checks, against the chain itself, that each root is anchored as
- * the claimed batch on the claimed chain, the anchoring transaction, confirmations, and that the device
- * key was active at the anchoring block's time.
+ * and the reason, and gives one verdict:
  *
- * Device validity is judged at the anchoring time, not at the reading's own timestamp: a stolen key can
- * write any timestamp, but it cannot move the block in which the batcher anchored the reading.
+ * - `verified`: every check passed, online, against the anchor (and its registry) that the verifier's own
+ *   trust configuration pins. What the bundle claims about addresses never counts on its own.
+ * - `failed`: a check failed: the bundle is wrong, tampered, or not backed by the chain.
+ * - `not-verified`: nothing failed, but the evidence is incomplete: offline, no pinned anchor, or the chain
+ *   could not be reached (each listed in `reasons`).
+ *
+ * Device validity is judged at the anchoring moment, not at the reading's own timestamp: a stolen key can
+ * write any timestamp, but it cannot move the registry moment at which the batcher anchored the reading.
+ * `verifyBundle` never throws for a bad bundle or a bad node: it reports.
  */
-import { getAddress } from "ethers";
+import { getAddress, isAddress } from "ethers";
 import type { Provider } from "ethers";
+import type { TelemetryAnchor } from "../../typechain-types";
 import { TelemetryAnchor__factory, DeviceRegistry__factory } from "../../typechain-types";
+import { registryMoment } from "../anchor/client";
 import { telemetryDomain } from "../eip712";
+import { withDeadline } from "../errors";
 import { MerkleTree } from "../merkle";
 import { PROOF_BUNDLE_VERSION, proofBundleSchemaErrors } from "../proof";
 import type { BundleBatch, ProofBundle } from "../proof";
@@ -43,11 +50,28 @@ export interface CheckResult {
   details?: Record<string, unknown>;
 }
 
+export type Verdict = "verified" | "failed" | "not-verified";
+
 export interface VerificationReport {
-  /** True when no check failed (skipped checks do not fail a report). */
+  verdict: Verdict;
+  /** True only for the verdict `verified`. */
   ok: boolean;
   mode: "online" | "offline";
+  /** Whether the anchor came from the verifier's trust configuration (and from where). */
+  trust: { pinned: boolean; source?: string; anchor?: string; registry?: string };
+  /** Why the verdict is `not-verified` (empty otherwise). */
+  reasons: string[];
   checks: CheckResult[];
+}
+
+/** Contracts the verifier trusts, from its own configuration (a flag, a trust file, a recorded deployment). */
+export interface TrustedContracts {
+  /** The TelemetryAnchor address. */
+  anchor: string;
+  /** The DeviceRegistry address; by default the one the trusted anchor was deployed with (`registry()`). */
+  registry?: string;
+  /** Where the pin came from, for the report ("--anchor", "trust file ./trust.json", ...). */
+  source: string;
 }
 
 export interface VerifyOptions {
@@ -55,9 +79,14 @@ export interface VerifyOptions {
   provider?: Provider;
   /** Confirmations each anchoring transaction needs (default 1: mined). */
   minConfirmations?: number;
-  /** The anchor contract the partner trusts; without it the bundle's address is used and the report says so. */
-  expectedAnchor?: string;
+  /** The pinned contracts. Without them the bundle's addresses are checked for information only. */
+  trusted?: TrustedContracts;
+  /** Milliseconds each chain request may take before the chain counts as unreachable (default 30,000). */
+  timeoutMs?: number;
 }
+
+/** Default wait for one JSON-RPC answer. */
+export const DEFAULT_RPC_TIMEOUT_MS = 30_000;
 
 const CHAIN_CHECKS: CheckName[] = [
   "chain-id",
@@ -70,6 +99,8 @@ const CHAIN_CHECKS: CheckName[] = [
 
 class Report {
   readonly checks: CheckResult[] = [];
+  readonly reasons: string[] = [];
+  trust: VerificationReport["trust"] = { pinned: false };
   add(check: CheckName, subject: string, status: CheckStatus, message: string, details?: Record<string, unknown>) {
     this.checks.push({ check, subject, status, message, ...(details === undefined ? {} : { details }) });
   }
@@ -77,7 +108,16 @@ class Report {
     for (const name of names) this.add(name, "bundle", "skip", why);
   }
   done(mode: "online" | "offline"): VerificationReport {
-    return { ok: this.checks.every((c) => c.status !== "fail"), mode, checks: this.checks };
+    const failed = this.checks.some((c) => c.status === "fail");
+    const verdict: Verdict = failed ? "failed" : this.reasons.length > 0 ? "not-verified" : "verified";
+    return {
+      verdict,
+      ok: verdict === "verified",
+      mode,
+      trust: this.trust,
+      reasons: failed ? [] : this.reasons,
+      checks: this.checks,
+    };
   }
 }
 
@@ -85,6 +125,12 @@ class Report {
 export async function verifyBundle(input: string | unknown, options: VerifyOptions = {}): Promise<VerificationReport> {
   const report = new Report();
   const mode = options.provider === undefined ? "offline" : "online";
+  if (options.trusted !== undefined) {
+    report.trust = { pinned: true, source: options.trusted.source, anchor: options.trusted.anchor };
+    if (options.trusted.registry !== undefined) report.trust.registry = options.trusted.registry;
+  } else {
+    report.reasons.push("no pinned anchor: the bundle's own addresses were used (pin one with --anchor or --trust)");
+  }
   const later: CheckName[] = ["schema", "device-signature", "merkle-inclusion", "completeness", ...CHAIN_CHECKS];
 
   let value: unknown = input;
@@ -117,16 +163,45 @@ export async function verifyBundle(input: string | unknown, options: VerifyOptio
     report.skipRest(later.slice(1), "the bundle does not match its schema");
     return report.done(mode);
   }
+  const badAddresses = checksumErrors(value as ProofBundle);
+  if (badAddresses.length > 0) {
+    report.add("schema", "bundle", "fail", badAddresses.join("; "), { errors: badAddresses });
+    report.skipRest(later.slice(1), "the bundle has an address with a wrong EIP-55 checksum");
+    return report.done(mode);
+  }
   report.add("schema", "bundle", "pass", "the bundle matches schemas/proof-bundle.v1.schema.json");
   const bundle = value as ProofBundle;
 
   const offline = checkOffline(bundle, report);
   if (options.provider === undefined) {
+    report.reasons.push("offline: no chain was asked whether the roots are anchored or the device was valid");
     report.skipRest(CHAIN_CHECKS, "offline mode: no RPC endpoint given");
-  } else {
-    await checkOnline(bundle, offline.batches, options as VerifyOptions & { provider: Provider }, report);
+    return report.done(mode);
+  }
+  // Chain checks go to a report of their own first: if the node fails us halfway, none of them count.
+  const online = new Report();
+  try {
+    await checkOnline(bundle, offline.batches, options as VerifyOptions & { provider: Provider }, online);
+    report.checks.push(...online.checks);
+  } catch (error) {
+    const message = (error as Error).message;
+    report.reasons.push(`the chain could not be reached: ${message}`);
+    report.skipRest(CHAIN_CHECKS, `chain unreachable: ${message}`);
   }
   return report.done(mode);
+}
+
+/** Addresses the schema admits but whose mixed case is not their EIP-55 checksum. */
+function checksumErrors(bundle: ProofBundle): string[] {
+  const fields: [string, string][] = [
+    ["anchor", bundle.anchor],
+    ["registry", bundle.registry],
+    ["device.key", bundle.device.key],
+    ...bundle.readings.map((r, i): [string, string] => [`readings.${i}.reading.device`, r.reading.device]),
+  ];
+  return fields
+    .filter(([, address]) => !isAddress(address))
+    .map(([field, address]) => `bundle.${field}: ${address} is not a valid EIP-55 checksummed address`);
 }
 
 /** Signatures, inclusion and completeness; returns the batches whose roots the readings lead to. */
@@ -195,9 +270,13 @@ function checkOffline(bundle: ProofBundle, report: Report): { batches: Map<strin
   return { batches };
 }
 
+/** The most gaps a report lists one by one. */
+const MAX_LISTED_GAPS = 20;
+
+/** Exact counts for any range: gaps come from the sorted sequence numbers, never from walking the range. */
 function checkCompleteness(bundle: ProofBundle, sequences: bigint[], report: Report): void {
-  const present = new Set(sequences.map(String));
-  if (present.size !== sequences.length) {
+  const sorted = [...sequences].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  if (sorted.some((s, i) => i > 0 && s === sorted[i - 1])) {
     report.add("completeness", "bundle", "fail", "a sequence number appears more than once");
     return;
   }
@@ -211,38 +290,42 @@ function checkCompleteness(bundle: ProofBundle, sequences: bigint[], report: Rep
     report.add("completeness", "bundle", "fail", `the range ${from}..${to} is empty`);
     return;
   }
-  const outside = sequences.filter((s) => s < from || s > to);
-  const gaps: string[] = [];
-  let missing = 0n;
-  let gapStart: bigint | undefined;
-  for (let s = from; s <= to + 1n; s++) {
-    const absent = s <= to && !present.has(s.toString());
-    if (absent) {
-      missing++;
-      gapStart ??= s;
-    } else if (gapStart !== undefined) {
-      gaps.push(gapStart === s - 1n ? `${gapStart}` : `${gapStart}..${s - 1n}`);
-      gapStart = undefined;
-    }
-    if (to - from > 1_000_000n) break; // ranges beyond a million are not expanded
-  }
+  const outside = sorted.filter((s) => s < from || s > to);
   if (outside.length > 0) {
+    const listed = outside.slice(0, MAX_LISTED_GAPS).join(", ");
+    const more = outside.length > MAX_LISTED_GAPS ? ` and ${outside.length - MAX_LISTED_GAPS} more` : "";
     report.add(
       "completeness",
       "bundle",
       "fail",
-      `sequence numbers outside the claimed range ${from}..${to}: ${outside.join(", ")}`,
+      `${outside.length} reading(s) outside the claimed range ${from}..${to}: ${listed}${more}`,
+      { outside: outside.map(String) },
     );
-  } else if (missing > 0n) {
+    return;
+  }
+  const gaps: string[] = [];
+  let gapCount = 0;
+  let expected = from;
+  for (const s of [...sorted, to + 1n]) {
+    if (s > expected) {
+      gapCount++;
+      if (gaps.length < MAX_LISTED_GAPS) gaps.push(s - 1n === expected ? `${expected}` : `${expected}..${s - 1n}`);
+    }
+    expected = s + 1n;
+  }
+  const total = to - from + 1n;
+  const missing = total - BigInt(sorted.length);
+  if (missing > 0n) {
+    const more = gapCount > gaps.length ? ` and ${gapCount - gaps.length} more gap(s)` : "";
     report.add(
       "completeness",
       "bundle",
       "fail",
-      `${missing} reading(s) missing from ${from}..${to}: ${gaps.join(", ")}`,
-      { gaps },
+      `${missing} reading(s) missing from ${from}..${to}: ${gaps.join(", ")}${more}`,
+      { missing: missing.toString(), gaps, gapCount },
     );
   } else {
-    report.add("completeness", "bundle", "pass", `all ${to - from + 1n} readings of ${from}..${to} are present`);
+    report.add("completeness", "bundle", "pass", `all ${total} readings of ${from}..${to} are present`);
   }
 }
 
@@ -252,8 +335,11 @@ async function checkOnline(
   options: VerifyOptions & { provider: Provider },
   report: Report,
 ): Promise<void> {
-  const { provider } = options;
-  const network = await provider.getNetwork();
+  const { provider, trusted } = options;
+  const ms = options.timeoutMs ?? DEFAULT_RPC_TIMEOUT_MS;
+  const ask = <T>(what: string, request: () => Promise<T>): Promise<T> => withDeadline(request(), ms, what);
+
+  const network = await ask("eth_chainId", () => provider.getNetwork());
   if (network.chainId !== BigInt(bundle.chainId)) {
     report.add(
       "chain-id",
@@ -266,49 +352,21 @@ async function checkOnline(
   }
   report.add("chain-id", "bundle", "pass", `chain ${network.chainId}`);
 
-  const anchorAddress = getAddress(bundle.anchor);
-  const expected = options.expectedAnchor === undefined ? undefined : getAddress(options.expectedAnchor);
+  const anchorAddress = getAddress(trusted?.anchor ?? bundle.anchor);
   const anchor = TelemetryAnchor__factory.connect(anchorAddress, provider);
-  let registryAddress: string | undefined;
-  if (expected !== undefined && expected !== anchorAddress) {
-    report.add("anchor-contract", "bundle", "fail", `the bundle names anchor ${anchorAddress}, you trust ${expected}`);
-  } else if ((await provider.getCode(anchorAddress)) === "0x") {
-    report.add("anchor-contract", "bundle", "fail", `no contract at ${anchorAddress} on chain ${network.chainId}`);
-  } else {
-    registryAddress = await anchor.registry().catch(() => undefined);
-    if (registryAddress === undefined) {
-      report.add("anchor-contract", "bundle", "fail", `${anchorAddress} is not a TelemetryAnchor`);
-    } else if (getAddress(registryAddress) !== getAddress(bundle.registry)) {
-      report.add(
-        "anchor-contract",
-        "bundle",
-        "fail",
-        `the anchor uses registry ${registryAddress}, the bundle names ${bundle.registry}`,
-      );
-      registryAddress = undefined;
-    } else {
-      report.add(
-        "anchor-contract",
-        "bundle",
-        "pass",
-        expected === undefined
-          ? `TelemetryAnchor at ${anchorAddress} (taken from the bundle: pass --anchor to pin the address you trust)`
-          : `TelemetryAnchor at ${anchorAddress}, as expected`,
-      );
-    }
-  }
+  const registryAddress = await confirmContracts(bundle, anchor, trusted, report, ask);
   if (registryAddress === undefined) {
     report.skipRest(CHAIN_CHECKS.slice(2), "the anchor contract could not be confirmed");
     return;
   }
   const registry = DeviceRegistry__factory.connect(registryAddress, provider);
-  const head = await provider.getBlockNumber();
+  const head = await ask("eth_blockNumber", () => provider.getBlockNumber());
   const minConfirmations = options.minConfirmations ?? 1;
   const key = getAddress(bundle.device.key);
 
   for (const batch of batches.values()) {
     const subject = `batch ${batch.batchId}`;
-    const record = await anchor.getAnchor(batch.root);
+    const record = await ask("getAnchor", () => anchor.getAnchor(batch.root));
     if (record.batchId === 0n) {
       report.add("root-anchored", subject, "fail", `root ${batch.root} is not anchored on chain ${bundle.chainId}`);
       report.add("anchor-transaction", subject, "skip", "root not anchored");
@@ -323,28 +381,35 @@ async function checkOnline(
         "fail",
         `the root is anchored as batch ${record.batchId}, not ${batch.batchId}`,
       );
+    } else if (batch.anchoredAt !== undefined && batch.anchoredAt !== record.anchoredAt.toString()) {
+      report.add(
+        "root-anchored",
+        subject,
+        "fail",
+        `the bundle says the batch was anchored at ${batch.anchoredAt}, the chain says ${record.anchoredAt}`,
+      );
     } else {
       report.add(
         "root-anchored",
         subject,
         "pass",
         `root anchored as batch ${batch.batchId} by ${record.submitter} at ${new Date(Number(record.anchoredAt) * 1000).toISOString()}`,
-        { anchoredAt: record.anchoredAt.toString() },
+        { anchoredAt: record.anchoredAt.toString(), registrySeq: record.registrySeq.toString() },
       );
     }
 
-    const receipt = await provider.getTransactionReceipt(batch.transactionHash);
+    const receipt = await ask("eth_getTransactionReceipt", () => provider.getTransactionReceipt(batch.transactionHash));
     // Some nodes keep serving receipts of reorganized transactions: the canonical block at that height decides.
-    const canonical = await provider.getBlock(batch.blockNumber);
-    const logged = receipt?.logs.some((log) => {
-      if (getAddress(log.address) !== anchorAddress) return false;
-      const parsed = anchor.interface.parseLog(log);
-      return (
-        parsed?.name === "BatchAnchored" &&
-        parsed.args.root === batch.root.toLowerCase() &&
-        parsed.args.batchId.toString() === batch.batchId
+    const canonical = await ask("eth_getBlockByNumber", () => provider.getBlock(batch.blockNumber));
+    const event = receipt?.logs
+      .filter((log) => getAddress(log.address) === anchorAddress)
+      .map((log) => anchor.interface.parseLog(log))
+      .find(
+        (parsed) =>
+          parsed?.name === "BatchAnchored" &&
+          parsed.args.root === batch.root &&
+          parsed.args.batchId.toString() === batch.batchId,
       );
-    });
     if (receipt === null) {
       report.add(
         "anchor-transaction",
@@ -366,14 +431,21 @@ async function checkOnline(
         "fail",
         `the transaction is in block ${receipt.blockNumber} (${receipt.blockHash}), the bundle says ${batch.blockNumber} (${batch.blockHash})`,
       );
-    } else if (receipt.status !== 1 || logged !== true) {
+    } else if (receipt.status !== 1 || event == null) {
       report.add("anchor-transaction", subject, "fail", "the transaction did not anchor this root as this batch");
+    } else if (batch.readingCount !== undefined && BigInt(batch.readingCount) !== (event.args.readingCount as bigint)) {
+      report.add(
+        "anchor-transaction",
+        subject,
+        "fail",
+        `the bundle says the batch holds ${batch.readingCount} reading(s), the anchoring event says ${event.args.readingCount}`,
+      );
     } else {
       report.add(
         "anchor-transaction",
         subject,
         "pass",
-        `anchored by ${batch.transactionHash} in block ${batch.blockNumber}`,
+        `anchored by ${batch.transactionHash} in block ${batch.blockNumber} (${event.args.readingCount} readings)`,
       );
     }
 
@@ -386,11 +458,13 @@ async function checkOnline(
     }
 
     const lot = bundle.device.lot;
-    const valid =
+    const moment = registryMoment(record.anchoredAt, record.registrySeq);
+    const valid = await ask("validAtMoment", () =>
       lot === undefined
-        ? await registry.validAt(key, record.anchoredAt)
-        : await registry.lotEntryValidAt(BigInt(lot.lotId), key, lot.metadataHash, lot.proof, record.anchoredAt);
-    const when = `the anchoring time ${record.anchoredAt}`;
+        ? registry.validAtMoment(key, moment)
+        : registry.lotEntryValidAtMoment(BigInt(lot.lotId), key, lot.metadataHash, lot.proof, moment),
+    );
+    const when = `the anchoring (time ${record.anchoredAt}, registry change #${record.registrySeq} of that second)`;
     if (valid) {
       report.add(
         "device-valid",
@@ -407,4 +481,60 @@ async function checkOnline(
       );
     }
   }
+}
+
+/**
+ * The anchor-contract check: the bundle names the pinned anchor (unpinned: the bundle's anchor is at least a
+ * contract, reported as a skip), and the registry is the one that anchor consults (and the pinned one, if
+ * pinned). Returns the registry to ask, or undefined when the check failed.
+ */
+async function confirmContracts(
+  bundle: ProofBundle,
+  anchor: TelemetryAnchor,
+  trusted: TrustedContracts | undefined,
+  report: Report,
+  ask: <T>(what: string, request: () => Promise<T>) => Promise<T>,
+): Promise<string | undefined> {
+  const anchorAddress = getAddress(String(anchor.target));
+  const claimedAnchor = getAddress(bundle.anchor);
+  const claimedRegistry = getAddress(bundle.registry);
+  const fail = (message: string): undefined => {
+    report.add("anchor-contract", "bundle", "fail", message);
+    return undefined;
+  };
+  if (claimedAnchor !== anchorAddress) {
+    return fail(`the bundle names anchor ${claimedAnchor}; you trust ${anchorAddress} (${trusted?.source})`);
+  }
+  const code = await ask("eth_getCode", () => anchor.runner!.provider!.getCode(anchorAddress));
+  if (code === "0x") return fail(`no contract at ${anchorAddress} on chain ${bundle.chainId}`);
+  let registry: string;
+  try {
+    registry = getAddress(await ask("registry()", () => anchor.registry()));
+  } catch (error) {
+    if ((error as { code?: string }).code === "CHAIN_UNREACHABLE") throw error;
+    return fail(`${anchorAddress} is not a TelemetryAnchor (registry() failed)`);
+  }
+  if (trusted?.registry !== undefined && getAddress(trusted.registry) !== registry) {
+    return fail(`the trusted anchor uses registry ${registry}; your trust configuration says ${trusted.registry}`);
+  }
+  if (registry !== claimedRegistry) {
+    return fail(`the anchor uses registry ${registry}, the bundle names ${claimedRegistry}`);
+  }
+  if (trusted === undefined) {
+    report.add(
+      "anchor-contract",
+      "bundle",
+      "skip",
+      `not pinned: the bundle names the anchor ${anchorAddress}, and any contract can answer like one; ` +
+        "the chain checks below show what that contract says, not proof (pin it with --anchor or --trust)",
+    );
+  } else {
+    report.add(
+      "anchor-contract",
+      "bundle",
+      "pass",
+      `TelemetryAnchor at ${anchorAddress} and its registry ${registry}, as pinned by ${trusted.source}`,
+    );
+  }
+  return registry;
 }

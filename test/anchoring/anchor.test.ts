@@ -36,6 +36,8 @@ describe("TelemetryAnchor: anchoring", function () {
         submitter: fx.relayer.address,
         batchId: 1n,
         anchoredAt: BigInt(at),
+        registrySeq: 0n,
+        anchoredMoment: BigInt(at) << 16n,
       });
       const second = await fx.anchorClient.anchor(header({ root: ethers.id("r2") }));
       expect(second.batchId).to.equal(2n);
@@ -157,6 +159,8 @@ describe("TelemetryAnchor: anchoring", function () {
         submitter: ethers.ZeroAddress,
         batchId: 0n,
         anchoredAt: 0n,
+        registrySeq: 0n,
+        anchoredMoment: 0n,
       });
     });
 

@@ -145,7 +145,7 @@ describe("TelemetryAnchor: readings", function () {
   });
 
   describe("checkProvenReading", function () {
-    it("returns the anchoring time for a signed, anchored reading of an active device", async function () {
+    it("returns the anchoring moment for a signed, anchored reading of an active device", async function () {
       const fx = await loadFixture(anchorFixture);
       const { batch, anchored } = await anchoredBatch(fx, 5);
       const { reading, signature } = batch.readings[2]!;
@@ -157,7 +157,8 @@ describe("TelemetryAnchor: readings", function () {
           signature,
           proof: batch.proof(2),
         }),
-      ).to.equal(record.anchoredAt);
+      ).to.equal(record.anchoredMoment);
+      expect(record.anchoredMoment >> 16n).to.equal(record.anchoredAt);
     });
 
     it("reverts with AnchorInvalidReadingSignature for another key's signature", async function () {
@@ -214,10 +215,41 @@ describe("TelemetryAnchor: readings", function () {
       await fx.registry.connect(fx.owner).revoke(fx.deviceId, 7);
       const { batch, anchored } = await anchoredBatch(fx, 3);
       const { reading, signature } = batch.readings[0]!;
-      const { anchoredAt } = await fx.anchorClient.getAnchor(batch.root);
+      const { anchoredMoment } = await fx.anchorClient.getAnchor(batch.root);
       await expect(fx.anchor.checkProvenReading(anchored.batchId, reading, signature, batch.proof(0)))
         .to.be.revertedWithCustomError(fx.anchor, "AnchorDeviceNotValid")
-        .withArgs(reading.device, anchoredAt);
+        .withArgs(reading.device, anchoredMoment);
+    });
+
+    it("security (same block): a reading anchored before a revocation in the same block stays valid; after it, not", async function () {
+      const fx = await loadFixture(anchorFixture);
+      const early = await ReadingBatch.build(sign(fx, fx.device, readingsOf(fx.device, 2)));
+      const late = await ReadingBatch.build(sign(fx, fx.device, readingsOf(fx.device, 2, 10n)));
+      // One block: anchor, revoke, anchor, in that order.
+      await ethers.provider.send("evm_setAutomine", [false]);
+      try {
+        const a = await fx.anchor.connect(fx.relayer).anchor(early.header(), { gasLimit: 300_000 });
+        const r = await fx.registry.connect(fx.owner).revoke(fx.deviceId, 7, { gasLimit: 300_000 });
+        const b = await fx.anchor.connect(fx.relayer).anchor(late.header(), { gasLimit: 300_000 });
+        await ethers.provider.send("evm_mine", []);
+        const [ra, rr, rb] = await Promise.all([a.wait(), r.wait(), b.wait()]);
+        expect(new Set([ra!.blockNumber, rr!.blockNumber, rb!.blockNumber]).size).to.equal(1);
+        expect([ra!.index, rr!.index, rb!.index]).to.deep.equal([0, 1, 2]);
+      } finally {
+        await ethers.provider.send("evm_setAutomine", [true]);
+      }
+      const before = early.readings[0]!;
+      await expect(fx.anchor.checkProvenReading(1n, before.reading, before.signature, early.proof(0))).not.to.be
+        .reverted;
+      const after = late.readings[0]!;
+      const { anchoredMoment } = await fx.anchorClient.getAnchor(late.root);
+      await expect(fx.anchor.checkProvenReading(2n, after.reading, after.signature, late.proof(0)))
+        .to.be.revertedWithCustomError(fx.anchor, "AnchorDeviceNotValid")
+        .withArgs(after.reading.device, anchoredMoment);
+      // Both batches share one block time; only the registry moment tells them apart.
+      const first = await fx.anchorClient.getAnchor(early.root);
+      expect(first.anchoredAt).to.equal((await fx.anchorClient.getAnchor(late.root)).anchoredAt);
+      expect(first.registrySeq).to.be.lessThan(anchoredMoment & 0xffffn);
     });
 
     it("readings anchored before a revocation stay provable", async function () {

@@ -84,12 +84,12 @@ describe("batcher end to end: 100 devices over MQTT", function () {
     const result = await new Promise<{ code: number; stdout: string }>((resolve) => {
       execFile(
         process.execPath,
-        [CLI, "verify", path, "--rpc", rpc.url, "--confirmations", "2"],
+        [CLI, "verify", path, "--rpc", rpc.url, "--anchor", fx.telemetry.verifyingContract, "--confirmations", "2"],
         (error, stdout, stderr) =>
           resolve({ code: error === null ? 0 : Number(error.code ?? 1), stdout: stdout + stderr }),
       );
     });
     expect(result.code, result.stdout).to.equal(0);
-    expect(result.stdout).to.contain("VERIFIED (online)");
+    expect(result.stdout).to.contain("VERIFIED (online, against the anchor pinned by --anchor)");
   });
 });

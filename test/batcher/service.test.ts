@@ -17,6 +17,7 @@ import {
   wireMessage,
 } from "../helpers/batcher";
 import type { BatcherFixture } from "../helpers/batcher";
+import { pinned } from "../helpers/bundle";
 
 describe("BatcherService", function () {
   let rpc: { url: string; close: () => Promise<void> };
@@ -233,7 +234,7 @@ describe("BatcherService", function () {
       const bundleResponse = await fetch(`${service.httpUrl}/v1/readings/${device.address}/55/bundle`);
       expect(bundleResponse.status).to.equal(200);
       const bundle = await bundleResponse.json();
-      const report = await verifyBundle(JSON.stringify(bundle), { provider: ethers.provider });
+      const report = await verifyBundle(JSON.stringify(bundle), pinned(fx));
       expect(report.ok, JSON.stringify(report.checks.filter((c) => c.status === "fail"))).to.equal(true);
       await mine(2);
       await waitFor(() => (service.store.batchCounts().final === 2 ? true : undefined), 10_000, "final batches");
@@ -242,7 +243,7 @@ describe("BatcherService", function () {
       expect(status).to.deep.include({ status: "final", final: true, readingCount: 50 });
       const byBatch = (await (await fetch(`${service.httpUrl}/v1/batches/2/bundles`)).json()) as { bundles: unknown[] };
       expect(byBatch.bundles).to.have.length(1);
-      const batchReport = await verifyBundle(JSON.stringify(byBatch.bundles[0]), { provider: ethers.provider });
+      const batchReport = await verifyBundle(JSON.stringify(byBatch.bundles[0]), pinned(fx));
       expect(batchReport.ok).to.equal(true);
       expect((await fetch(`${service.httpUrl}/v1/readings/${device.address}/999/bundle`)).status).to.equal(404);
       expect((await fetch(`${service.httpUrl}/v1/batches/99`)).status).to.equal(404);

@@ -53,3 +53,8 @@ export function clone<T>(value: T): T {
 }
 
 export const provider = () => ethers.provider;
+
+/** Verify options of a partner that pins the fixture's anchor and asks the in-process chain. */
+export function pinned(fx: AnchorFixture, extra: Record<string, unknown> = {}) {
+  return { provider: ethers.provider, trusted: { anchor: fx.telemetry.verifyingContract, source: "test" }, ...extra };
+}

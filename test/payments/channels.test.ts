@@ -2,6 +2,7 @@ import { expect } from "chai";
 import { ethers } from "hardhat";
 import { loadFixture, time, mine } from "@nomicfoundation/hardhat-network-helpers";
 import { DeviceKey } from "../../src/device";
+import { signPaymentAction } from "../../src/eip712";
 import { ChannelStatus, ETH } from "../../src/payments";
 import { highS } from "../helpers/registry";
 import { DAY, ONE, channelsFixture, ethChannel, tokenChannel, voucher } from "../helpers/payments";
@@ -36,6 +37,18 @@ describe("PaymentChannels", function () {
       expect(fx.payments.name).to.equal("iotrail PaymentChannels");
       expect(fx.payments.verifyingContract).to.equal(await fx.channels.getAddress());
       expect(await fx.channels.channelCount()).to.equal(0n);
+    });
+
+    it("security (I-2): a challenge period outside [1 hour, 365 days] reverts with ChannelInvalidChallengePeriod", async function () {
+      const fx = await loadFixture(channelsFixture);
+      const factory = await ethers.getContractFactory("PaymentChannels");
+      const registry = await fx.registry.getAddress();
+      for (const period of [0n, 3599n, 365n * DAY + 1n, 2n ** 48n - 1n]) {
+        await expect(factory.deploy(registry, period))
+          .to.be.revertedWithCustomError(fx.channels, "ChannelInvalidChallengePeriod")
+          .withArgs(period);
+      }
+      for (const period of [3600n, 365n * DAY]) await factory.deploy(registry, period);
     });
   });
 
@@ -182,6 +195,32 @@ describe("PaymentChannels", function () {
       await expect(c.openBySig(funder.address, p, deadline, fresh.signature, fresh.permit))
         .to.be.revertedWithCustomError(fx.channels, "ChannelSignatureExpired")
         .withArgs(deadline, deadline + 1n);
+    });
+
+    it("security (L-2): one key behind two ERC-1271 wallets: a signature opens only the funder it names", async function () {
+      const fx = await loadFixture(channelsFixture);
+      const key = ethers.Wallet.createRandom();
+      const walletA = await ethers.deployContract("ERC1271Wallet", [key.address]);
+      const walletB = await ethers.deployContract("ERC1271Wallet", [key.address]);
+      const params = {
+        payee: fx.buyer.address,
+        signer: fx.device.address,
+        token: await fx.token.getAddress(),
+        amount: 100n,
+        cap: 0n,
+        expiry: 0n,
+      };
+      const deadline = BigInt(await time.latest()) + 3600n;
+      const signature = await signPaymentAction(key, fx.payments, "OpenChannel", {
+        funder: await walletA.getAddress(),
+        ...params,
+        nonce: 0n,
+        deadline,
+      });
+      const permit = { deadline: 0n, v: 27, r: ethers.ZeroHash, s: ethers.ZeroHash };
+      await expect(fx.channels.openBySig(await walletB.getAddress(), params, deadline, signature, permit))
+        .to.be.revertedWithCustomError(fx.channels, "ChannelInvalidSignature")
+        .withArgs(await walletB.getAddress());
     });
 
     it("reverts with ChannelTokenRequired for ETH", async function () {

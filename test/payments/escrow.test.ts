@@ -8,6 +8,7 @@ import type { EscrowCondition } from "../../src/payments";
 import { ReadingBatch } from "../../src/telemetry";
 import type { Reading } from "../../src/telemetry";
 import { T0, TEMPERATURE, anchorFixture, sign } from "../helpers/anchor";
+import { expectRejected } from "../helpers/expect";
 import type { AnchorFixture } from "../helpers/anchor";
 import { highS } from "../helpers/registry";
 
@@ -66,6 +67,14 @@ async function anchored(fx: Fx, readings: Reading[], key: DeviceKey = fx.device)
 
 describe("ConditionalEscrow", function () {
   describe("create", function () {
+    it("reverts with EscrowDeviceNotValid when the condition's device is not an active device key now", async function () {
+      const fx = await loadFixture(escrowFixture);
+      await fx.registry.connect(fx.owner).suspend(fx.deviceId, 1);
+      await expectRejected(ethEscrow(fx), `EscrowDeviceNotValid(device=${fx.device.address})`);
+      const stranger = { ...fx.condition, device: DeviceKey.generate().address };
+      await expectRejected(ethEscrow(fx, { condition: stranger }), `EscrowDeviceNotValid(device=${stranger.device})`);
+    });
+
     it("locks ETH and records the condition hash", async function () {
       const fx = await loadFixture(escrowFixture);
       const { escrowId, deadline } = await ethEscrow(fx);
@@ -274,14 +283,43 @@ describe("ConditionalEscrow", function () {
       ).to.be.revertedWithCustomError(fx.anchor, "AnchorInvalidReadingSignature");
     });
 
-    it("security: a revoked device's reading, anchored after the revocation, cannot release", async function () {
+    it("security (M-2): a payer who owns the device cannot veto a genuine reading by suspending, revoking or rotating it", async function () {
+      for (const veto of ["suspend", "revoke", "rotate", "suspend-resume"] as const) {
+        const fx = await loadFixture(escrowFixture);
+        const { escrowId } = await ethEscrow(fx);
+        expect((await fx.client.getDevice(fx.deviceId)).owner).to.equal(fx.owner.address); // the payer
+        const p = await anchored(fx, [reading(fx)]);
+        const registry = fx.registry.connect(fx.owner);
+        if (veto === "suspend" || veto === "suspend-resume") await registry.suspend(fx.deviceId, 1);
+        if (veto === "suspend-resume") await registry.resume(fx.deviceId);
+        if (veto === "revoke") await registry.revoke(fx.deviceId, 1);
+        if (veto === "rotate") {
+          const next = DeviceKey.generate();
+          const deadline = BigInt(await time.latest()) + HOUR;
+          await registry.rotateKey(fx.deviceId, {
+            key: next.address,
+            deadline,
+            signature: next.signKeyAcceptance({ domain: fx.domain, deviceId: fx.deviceId, deadline }),
+          });
+        }
+        const submit = fx.escrow.connect(fx.buyer);
+        await expect(submit.releaseByReading(escrowId, fx.condition, p.batchId, p.reading, p.signature, p.proof))
+          .to.emit(fx.escrow, "EscrowReleased")
+          .withArgs(escrowId, fx.buyer.address, p.batchId);
+      }
+    });
+
+    it("security (M-2): a reading anchored while the payer had the device suspended still releases", async function () {
       const fx = await loadFixture(escrowFixture);
       const { escrowId } = await ethEscrow(fx);
-      await fx.registry.connect(fx.owner).revoke(fx.deviceId, 4);
+      await fx.registry.connect(fx.owner).suspend(fx.deviceId, 1);
       const p = await anchored(fx, [reading(fx)]);
-      await expect(fx.escrow.releaseByReading(escrowId, fx.condition, p.batchId, p.reading, p.signature, p.proof))
-        .to.be.revertedWithCustomError(fx.anchor, "AnchorDeviceNotValid")
-        .withArgs(fx.device.address, (await fx.anchorClient.getAnchor(p.root)).anchoredAt);
+      await fx.registry.connect(fx.owner).resume(fx.deviceId);
+      await expect(
+        fx.escrow
+          .connect(fx.buyer)
+          .releaseByReading(escrowId, fx.condition, p.batchId, p.reading, p.signature, p.proof),
+      ).to.emit(fx.escrow, "EscrowReleased");
     });
   });
 

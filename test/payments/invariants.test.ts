@@ -153,7 +153,8 @@ const escrowAction: fc.Arbitrary<EscrowAction> = fc.oneof(
 
 async function escrowOnly() {
   const fx = await channelsFixture();
-  const escrow = await ethers.deployContract("ConditionalEscrow", [fx.other.address]);
+  const anchor = await ethers.deployContract("TelemetryAnchor", [fx.admin.address, await fx.registry.getAddress()]);
+  const escrow = await ethers.deployContract("ConditionalEscrow", [await anchor.getAddress()]);
   return { ...fx, escrow };
 }
 

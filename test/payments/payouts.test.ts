@@ -156,6 +156,48 @@ describe("PaymentChannels: payouts", function () {
     }
   });
 
+  it("a token whose transfer returns nothing (USDT-style) pays out directly", async function () {
+    const fx = await loadFixture(channelsFixture);
+    const token = await ethers.deployContract("NoReturnToken");
+    await token.mint(fx.owner.address, 1000n);
+    const { channelId } = await fx.pay.open({
+      payee: fx.buyer.address,
+      signer: fx.device.address,
+      token: await token.getAddress(),
+      amount: 1000n,
+    });
+    await expect(
+      fx.channels.redeem(channelId, await fx.pay.terms(channelId), 300n, voucher(fx, channelId, 300n).signature),
+    ).not.to.emit(fx.channels, "PayoutCredited");
+    expect(await token.balanceOf(fx.buyer.address)).to.equal(300n);
+  });
+
+  it("security (L-4): a token recipient whose hook burns all gas cannot block close; its payout is credited", async function () {
+    const fx = await loadFixture(channelsFixture);
+    const token = await ethers.deployContract("HookToken");
+    await token.mint(fx.owner.address, 1000n);
+    await token.connect(fx.owner).approve(await fx.channels.getAddress(), 1000n);
+    const { channelId } = await fx.pay.open({
+      payee: fx.buyer.address,
+      signer: fx.device.address,
+      token: await token.getAddress(),
+      amount: 1000n,
+    });
+    // The payer's account griefs: the refund of close would burn every unit of gas it is given.
+    await token.setGreedy(fx.owner.address);
+    const tx = fx.channels
+      .connect(fx.buyer)
+      .close(channelId, await fx.pay.terms(channelId), 400n, voucher(fx, channelId, 400n).signature, {
+        gasLimit: 1_000_000,
+      });
+    await expect(tx)
+      .to.emit(fx.channels, "PayoutCredited")
+      .withArgs(fx.owner.address, await token.getAddress(), 600n);
+    expect((await (await tx).wait())!.gasUsed).to.be.below(300_000n);
+    expect(await token.balanceOf(fx.buyer.address)).to.equal(400n);
+    expect(await fx.channels.credited(fx.owner.address, await token.getAddress())).to.equal(600n);
+  });
+
   it("security: a reentrant token cannot re-enter redeem during a payout", async function () {
     const fx = await loadFixture(channelsFixture);
     const token = await ethers.deployContract("ReentrantToken");

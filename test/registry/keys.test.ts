@@ -18,9 +18,10 @@ describe("DeviceRegistry: keys", function () {
       const registeredAt = await time.latest();
       await time.increase(100);
       const newKey = DeviceKey.generate();
+      const nextBlockTime = (await time.latest()) + 1;
       await expect(fx.registry.connect(fx.owner).rotateKey(deviceId, acceptance(fx, newKey, deviceId)))
         .to.emit(fx.registry, "DeviceKeyRotated")
-        .withArgs(deviceId, oldKey.address, newKey.address, (await time.latest()) + 1);
+        .withArgs(deviceId, oldKey.address, newKey.address, nextBlockTime);
       const rotatedAt = await time.latest();
       await time.increase(100);
       const now = await time.latest();

@@ -116,7 +116,7 @@ describe("DeviceRegistry: lots", function () {
   });
 
   describe("claim", function () {
-    it("turns an entry into a record owned by the lot owner, registered since the commit", async function () {
+    it("turns an entry into a record owned by the lot owner, registered from the claim on; the lot answers before", async function () {
       const fx = await loadFixture(registryFixture);
       const { keys, lot, lotId } = await committedLot(fx);
       const key = keys[2]!;
@@ -128,10 +128,15 @@ describe("DeviceRegistry: lots", function () {
         .to.emit(fx.registry, "DeviceClaimed")
         .withArgs(BigInt(key.address), key.address, lotId, fx.owner.address, metadataHash);
       const device = await fx.client.getDevice(BigInt(key.address));
+      const claimedAt = BigInt(await time.latest());
       expect(device.owner).to.equal(fx.owner.address);
-      expect(device.registeredAt).to.equal(committedAt);
+      expect(device.registeredAt).to.equal(claimedAt);
       expect(device.metadataHash).to.equal(metadataHash);
-      expect(await fx.registry.validAt(key.address, committedAt)).to.equal(true);
+      // The claim does not rewrite the past: before it, the key had no record of its own.
+      expect(await fx.registry.validAt(key.address, committedAt)).to.equal(false);
+      expect(await fx.registry.validAt(key.address, claimedAt)).to.equal(true);
+      const proof = lot.proof(key.address);
+      expect(await fx.registry.lotEntryValidAt(lotId, key.address, metadataHash, proof, committedAt)).to.equal(true);
     });
 
     it("reverts with RegistryUnknownLot for a lot that does not exist", async function () {
@@ -291,9 +296,10 @@ describe("DeviceRegistry: lots", function () {
       );
       const before = await time.latest();
       await time.increase(10);
+      const nextBlockTime = (await time.latest()) + 1;
       await expect(fx.registry.connect(fx.manufacturer).revokeLot(lotId, 42))
         .to.emit(fx.registry, "LotStatusChanged")
-        .withArgs(lotId, LotStatus.Revoked, 42, (await time.latest()) + 1);
+        .withArgs(lotId, LotStatus.Revoked, 42, nextBlockTime);
       const revokedAt = (await fx.client.getLot(lotId)).endedAt;
       const check = (key: DeviceKey, at: number | bigint) =>
         fx.registry.lotEntryValidAt(
@@ -332,31 +338,131 @@ describe("DeviceRegistry: lots", function () {
   });
 
   describe("revokeLotDevice", function () {
-    it("revokes an unclaimed lot device for good; it was valid before", async function () {
+    it("revokes an unclaimed entry within its lot only: no device record, the key stays free, the past unchanged", async function () {
       const fx = await loadFixture(registryFixture);
       const { keys, lot, lotId } = await committedLot(fx);
       const key = keys[3]!;
       const { metadataHash } = lot.entry(key.address);
+      const proof = lot.proof(key.address);
       const before = await time.latest();
       await time.increase(5);
-      await expect(
-        fx.registry.connect(fx.owner).revokeLotDevice(lotId, key.address, metadataHash, lot.proof(key.address), 9),
-      )
-        .to.emit(fx.registry, "DeviceStatusChanged")
-        .withArgs(BigInt(key.address), key.address, DeviceStatus.Revoked, 9, (await time.latest()) + 1);
+      const nextBlockTime = (await time.latest()) + 1;
+      await expect(fx.registry.connect(fx.owner).revokeLotDevice(lotId, key.address, metadataHash, proof, 9))
+        .to.emit(fx.registry, "LotEntryRevoked")
+        .withArgs(lotId, key.address, 9, nextBlockTime);
       const now = await time.latest();
+      expect(await fx.registry.lotEntryValidAt(lotId, key.address, metadataHash, proof, before)).to.equal(true);
+      expect(await fx.registry.lotEntryValidAt(lotId, key.address, metadataHash, proof, now)).to.equal(false);
+      expect((await fx.client.getDevice(BigInt(key.address))).status).to.equal(DeviceStatus.None);
+      expect((await fx.registry.getKey(key.address)).deviceId).to.equal(0n);
+      // It can no longer be claimed from this lot, or revoked there twice.
+      await expect(fx.registry.claim(lotId, metadataHash, proof, claimProof(fx, key, lotId)))
+        .to.be.revertedWithCustomError(fx.registry, "RegistryLotEntryRevoked")
+        .withArgs(lotId, key.address);
+      await expect(fx.registry.connect(fx.owner).revokeLotDevice(lotId, key.address, metadataHash, proof, 9))
+        .to.be.revertedWithCustomError(fx.registry, "RegistryLotEntryRevoked")
+        .withArgs(lotId, key.address);
+    });
+
+    it("security (M-1): a rogue manufacturer's copied lot cannot burn another manufacturer's key", async function () {
+      const fx = await loadFixture(registryFixture);
+      const { keys, lot, lotId } = await committedLot(fx);
+      const key = keys[1]!;
+      const { metadataHash } = lot.entry(key.address);
+      const t0 = await time.latest();
+      await time.increase(10);
+      // M2 copies K (with M1's metadata) into a one-leaf lot of its own and revokes it there.
+      const rogue = Lot.build([{ key: key.address, metadataHash }]);
+      await fx.registry.connect(fx.manufacturer2).commitLot(rogue.root, fx.manufacturer2.address, 1, "");
+      const rogueId = await fx.registry.lotCount();
+      const rogueCommit = await time.latest();
+      await fx.registry
+        .connect(fx.manufacturer2)
+        .revokeLotDevice(rogueId, key.address, metadataHash, rogue.proof(key.address), 1);
+      // No record for K, and M1's lot answers as before, for any past time.
+      expect((await fx.registry.getKey(key.address)).deviceId).to.equal(0n);
+      expect((await fx.client.getDevice(BigInt(key.address))).owner).to.equal(ethers.ZeroAddress);
+      for (const t of [t0, rogueCommit - 1, rogueCommit, await time.latest()]) {
+        expect(await fx.registry.lotEntryValidAt(lotId, key.address, metadataHash, lot.proof(key.address), t)).to.equal(
+          true,
+        );
+        expect(await fx.registry.validAt(key.address, t)).to.equal(false);
+      }
+      // The holder of K still claims it from M1's lot, owned by M1's lot owner.
+      await fx.registry.claim(lotId, metadataHash, lot.proof(key.address), claimProof(fx, key, lotId));
+      expect((await fx.client.getDevice(BigInt(key.address))).owner).to.equal(fx.owner.address);
+    });
+
+    it("security (M-1): revoking a copied fresh key does not front-run its registration", async function () {
+      const fx = await loadFixture(registryFixture);
+      const key = DeviceKey.generate();
+      const rogue = Lot.build([{ key: key.address, metadataHash: ethers.ZeroHash }]);
+      await fx.registry.connect(fx.manufacturer2).commitLot(rogue.root, fx.manufacturer2.address, 1, "");
+      await fx.registry
+        .connect(fx.manufacturer2)
+        .revokeLotDevice(1n, key.address, ethers.ZeroHash, rogue.proof(key.address), 1);
+      const deadline = FAR_DEADLINE;
+      const signature = key.signRegistration({
+        domain: fx.domain,
+        registrant: fx.manufacturer.address,
+        owner: fx.buyer.address,
+        deadline,
+      });
+      await fx.client.register({
+        key: key.address,
+        owner: fx.buyer.address,
+        metadataHash: ethers.ZeroHash,
+        metadataURI: "",
+        deadline,
+        signature,
+      });
+      expect((await fx.client.getDevice(BigInt(key.address))).owner).to.equal(fx.buyer.address);
+      expect(await fx.registry.validAt(key.address, await time.latest())).to.equal(true);
+      // The rogue lot keeps its own answer: revoked there.
       expect(
-        await fx.registry.lotEntryValidAt(lotId, key.address, metadataHash, lot.proof(key.address), before),
-      ).to.equal(true);
-      expect(await fx.registry.lotEntryValidAt(lotId, key.address, metadataHash, lot.proof(key.address), now)).to.equal(
-        false,
-      );
-      expect(await fx.registry.validAt(key.address, now)).to.equal(false);
-      expect((await fx.client.getDevice(BigInt(key.address))).status).to.equal(DeviceStatus.Revoked);
-      // It can no longer be claimed.
-      await expect(fx.registry.claim(lotId, metadataHash, lot.proof(key.address), claimProof(fx, key, lotId)))
-        .to.be.revertedWithCustomError(fx.registry, "RegistryKeyAlreadyUsed")
-        .withArgs(key.address);
+        await fx.registry.lotEntryValidAt(
+          1n,
+          key.address,
+          ethers.ZeroHash,
+          rogue.proof(key.address),
+          await time.latest(),
+        ),
+      ).to.equal(false);
+    });
+
+    it("security (L-1): a revoked lot's key stays dead in that lot when some device rotates to it", async function () {
+      const fx = await loadFixture(registryFixture);
+      const { keys, lot, lotId } = await committedLot(fx);
+      const stolen = keys[2]!;
+      const { metadataHash } = lot.entry(stolen.address);
+      await fx.registry.connect(fx.manufacturer).revokeLot(lotId, 5);
+      // The owner of any registered device rotates it to the stolen lot key.
+      const device = DeviceKey.generate();
+      const deadline = FAR_DEADLINE;
+      await fx.client.register({
+        key: device.address,
+        owner: fx.buyer.address,
+        metadataHash: ethers.ZeroHash,
+        metadataURI: "",
+        deadline,
+        signature: device.signRegistration({
+          domain: fx.domain,
+          registrant: fx.manufacturer.address,
+          owner: fx.buyer.address,
+          deadline,
+        }),
+      });
+      const newKey = {
+        key: stolen.address,
+        deadline,
+        signature: stolen.signKeyAcceptance({ domain: fx.domain, deviceId: BigInt(device.address), deadline }),
+      };
+      await fx.registry.connect(fx.buyer).rotateKey(BigInt(device.address), newKey);
+      const now = await time.latest();
+      expect(await fx.registry.validAt(stolen.address, now)).to.equal(true);
+      expect(
+        await fx.registry.lotEntryValidAt(lotId, stolen.address, metadataHash, lot.proof(stolen.address), now),
+      ).to.equal(false);
     });
 
     it("may be called by the lot's manufacturer, also on a closed lot", async function () {
@@ -368,7 +474,7 @@ describe("DeviceRegistry: lots", function () {
         fx.registry
           .connect(fx.manufacturer)
           .revokeLotDevice(lotId, key.address, lot.entry(key.address).metadataHash, lot.proof(key.address), 1),
-      ).to.emit(fx.registry, "DeviceStatusChanged");
+      ).to.emit(fx.registry, "LotEntryRevoked");
     });
 
     it("reverts with RegistryNotLotManager for a stranger", async function () {
@@ -384,7 +490,7 @@ describe("DeviceRegistry: lots", function () {
         .withArgs(lotId, fx.other.address);
     });
 
-    it("reverts with RegistryInvalidLotProof, RegistryKeyAlreadyUsed and RegistryLotNotActive", async function () {
+    it("reverts with RegistryInvalidLotProof, RegistryKeyAlreadyUsed (claimed) and RegistryLotNotActive", async function () {
       const fx = await loadFixture(registryFixture);
       const { keys, lot, lotId } = await committedLot(fx);
       const key = keys[0]!;

@@ -1,4 +1,5 @@
 import { expect } from "chai";
+import { ethers } from "hardhat";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import { DeviceStatus } from "../../src/registry";
 import { FAR_DEADLINE, registeredDevice, registryFixture } from "../helpers/registry";
@@ -86,9 +87,10 @@ describe("DeviceRegistry: status", function () {
       await fx.registry.connect(fx.owner).suspend(deviceId, 1);
       const suspendedAt = await time.latest();
       await time.increase(60);
+      const nextBlockTime = (await time.latest()) + 1;
       await expect(fx.registry.connect(fx.owner).resume(deviceId))
         .to.emit(fx.registry, "DeviceStatusChanged")
-        .withArgs(deviceId, key.address, DeviceStatus.Active, 0, (await time.latest()) + 1);
+        .withArgs(deviceId, key.address, DeviceStatus.Active, 0, nextBlockTime);
       const resumedAt = await time.latest();
       expect(await fx.registry.validAt(key.address, suspendedAt)).to.equal(false);
       expect(await fx.registry.validAt(key.address, resumedAt - 1)).to.equal(false);
@@ -196,6 +198,26 @@ describe("DeviceRegistry: status", function () {
       await expect(fx.registry.revokeBySig(deviceId, 5, auth.deadline, auth.signature))
         .to.be.revertedWithCustomError(fx.registry, "RegistryInvalidSignature")
         .withArgs(fx.owner.address);
+    });
+  });
+
+  describe("moment", function () {
+    it("orders changes within one block: suspend then resume in one block, each at its own moment", async function () {
+      const fx = await loadFixture(registryFixture);
+      const { key, deviceId } = await registeredDevice(fx);
+      await ethers.provider.send("evm_setAutomine", [false]);
+      try {
+        await fx.registry.connect(fx.owner).suspend(deviceId, 1, { gasLimit: 300_000 });
+        await fx.registry.connect(fx.owner).resume(deviceId, { gasLimit: 300_000 });
+        await ethers.provider.send("evm_mine", []);
+      } finally {
+        await ethers.provider.send("evm_setAutomine", [true]);
+      }
+      const t = BigInt(await time.latest());
+      expect(await fx.registry.validAtMoment(key.address, (t << 16n) | 0n)).to.equal(true);
+      expect(await fx.registry.validAtMoment(key.address, (t << 16n) | 1n)).to.equal(false);
+      expect(await fx.registry.validAtMoment(key.address, (t << 16n) | 2n)).to.equal(true);
+      expect(await fx.registry.validAt(key.address, t)).to.equal(true);
     });
   });
 });

@@ -88,15 +88,18 @@ describe("verifyBundle against anvil (an independent JSON-RPC node)", function (
       sources: [{ batch, anchored: { ...anchored, anchoredAt }, indices: [0, 1, 2, 3] }],
     });
 
-    const report = await verifyBundle(JSON.stringify(bundle), { provider });
+    const trusted = { anchor: domain.verifyingContract, source: "test" };
+    const report = await verifyBundle(JSON.stringify(bundle), { provider, trusted });
     expect(report.ok, JSON.stringify(report.checks.filter((c) => c.status !== "pass"))).to.equal(true);
     expect(report.checks.every((c) => c.status === "pass")).to.equal(true);
 
     const path = join(mkdtempSync(join(tmpdir(), "iotrail-anvil-")), "bundle.json");
     writeFileSync(path, JSON.stringify(bundle));
     const code = await new Promise<number>((resolve) =>
-      execFile(process.execPath, [CLI, "verify", path, "--rpc", node.url], (error) =>
-        resolve(error === null ? 0 : Number(error.code)),
+      execFile(
+        process.execPath,
+        [CLI, "verify", path, "--rpc", node.url, "--anchor", domain.verifyingContract],
+        (error) => resolve(error === null ? 0 : Number(error.code)),
       ),
     );
     expect(code).to.equal(0);
@@ -108,7 +111,7 @@ describe("verifyBundle against anvil (an independent JSON-RPC node)", function (
     const check = async () => {
       const later = new JsonRpcProvider(node.url);
       try {
-        return await verifyBundle(JSON.stringify(bundle), { provider: later });
+        return await verifyBundle(JSON.stringify(bundle), { provider: later, trusted });
       } finally {
         later.destroy();
       }

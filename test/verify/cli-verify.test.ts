@@ -2,6 +2,8 @@ import { expect } from "chai";
 import hre from "hardhat";
 import { execFile } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import type { AddressInfo, Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
@@ -39,14 +41,87 @@ describe("iotrail verify (CLI)", function () {
     await server.close();
   });
 
-  it("verifies a bundle over JSON-RPC: readable report, exit 0", async function () {
+  it("verifies a bundle over JSON-RPC against the pinned anchor: readable report, exit 0", async function () {
     const fx = await loadFixture(bundleFixture);
     const path = join(dir, "good.json");
     writeFileSync(path, JSON.stringify(fx.bundle));
-    const result = await iotrail(["verify", path, "--rpc", rpc]);
+    const result = await iotrail(["verify", path, "--rpc", rpc, "--anchor", fx.telemetry.verifyingContract]);
     expect(result.code, result.stdout + result.stderr).to.equal(0);
     expect(result.stdout).to.contain("✔ device-valid");
-    expect(result.stdout).to.contain("VERIFIED (online)");
+    expect(result.stdout).to.contain("VERIFIED (online, against the anchor pinned by --anchor)");
+  });
+
+  it("security (M-3): an unpinned run exits 3, never 0", async function () {
+    const fx = await loadFixture(bundleFixture);
+    const path = join(dir, "unpinned.json");
+    writeFileSync(path, JSON.stringify(fx.bundle));
+    const result = await iotrail(["verify", path, "--rpc", rpc]);
+    expect(result.code, result.stdout + result.stderr).to.equal(3);
+    expect(result.stdout).to.contain("NOT FULLY VERIFIED: no pinned anchor");
+  });
+
+  it("a trust file pins the anchor per chain id: 0 for its anchor, 1 for another, 3 for a chain it does not pin", async function () {
+    const fx = await loadFixture(bundleFixture);
+    const path = join(dir, "trusted.json");
+    writeFileSync(path, JSON.stringify(fx.bundle));
+    const trust = (chainId: string, anchor: string) => {
+      const file = join(dir, `trust-${chainId}-${anchor}.json`);
+      writeFileSync(file, JSON.stringify({ version: 1, kind: "iotrail.trust", chains: { [chainId]: { anchor } } }));
+      return file;
+    };
+    const good = await iotrail([
+      "verify",
+      path,
+      "--rpc",
+      rpc,
+      "--trust",
+      trust("31337", fx.telemetry.verifyingContract),
+    ]);
+    expect(good.code, good.stdout + good.stderr).to.equal(0);
+    expect(good.stdout).to.contain("pinned by trust file");
+    const other = await iotrail(["verify", path, "--rpc", rpc, "--trust", trust("31337", fx.other.address)]);
+    expect(other.code).to.equal(1);
+    expect(other.stdout).to.contain("✘ anchor-contract");
+    const elsewhere = await iotrail([
+      "verify",
+      path,
+      "--rpc",
+      rpc,
+      "--trust",
+      trust("1", fx.telemetry.verifyingContract),
+    ]);
+    expect(elsewhere.code).to.equal(3);
+  });
+
+  it("security (M-3): a node that never answers gives a clear error and exit 3 within the timeout", async function () {
+    const fx = await loadFixture(bundleFixture);
+    const path = join(dir, "silent.json");
+    writeFileSync(path, JSON.stringify(fx.bundle));
+    const sockets: Socket[] = [];
+    const silent = createServer((socket) => sockets.push(socket));
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+    const url = `http://127.0.0.1:${(silent.address() as AddressInfo).port}`;
+    try {
+      const started = Date.now();
+      const result = await iotrail([
+        "verify",
+        path,
+        "--rpc",
+        url,
+        "--anchor",
+        fx.telemetry.verifyingContract,
+        "--timeout",
+        "2",
+      ]);
+      expect(Date.now() - started).to.be.below(20_000);
+      expect(result.code, result.stdout + result.stderr).to.equal(3);
+      expect(result.stdout).to.contain(
+        "the chain could not be reached: eth_chainId: no answer from the node within 2 s",
+      );
+    } finally {
+      sockets.forEach((s) => s.destroy());
+      silent.close();
+    }
   });
 
   it("--json prints the structured report; a failed check exits 1", async function () {
@@ -65,14 +140,14 @@ describe("iotrail verify (CLI)", function () {
     ]);
   });
 
-  it("without --rpc it runs offline and says which checks it skipped", async function () {
+  it("security (M-3): without --rpc it runs offline, says which checks it skipped, and exits 3", async function () {
     const fx = await loadFixture(bundleFixture);
     const path = join(dir, "offline.json");
     writeFileSync(path, JSON.stringify(fx.bundle));
-    const result = await iotrail(["verify", path]);
-    expect(result.code).to.equal(0);
+    const result = await iotrail(["verify", path, "--anchor", fx.telemetry.verifyingContract]);
+    expect(result.code).to.equal(3);
     expect(result.stdout).to.contain("– chain-id");
-    expect(result.stdout).to.contain("VERIFIED (offline, 6 check(s) skipped)");
+    expect(result.stdout).to.contain("NOT FULLY VERIFIED: offline");
   });
 
   it("malformed JSON exits 1 with a failed json check; a missing file exits 2", async function () {

@@ -7,7 +7,7 @@ import { ReadingBatch } from "../../src/telemetry";
 import { formatReport, verifyBundle } from "../../src/verify";
 import type { CheckName, VerificationReport } from "../../src/verify";
 import { readingsOf, sign } from "../helpers/anchor";
-import { anchorBatch, bundleFixture, bundleOf, clone } from "../helpers/bundle";
+import { anchorBatch, bundleFixture, bundleOf, clone, pinned } from "../helpers/bundle";
 import { METADATA } from "../helpers/registry";
 
 function failed(report: VerificationReport): CheckName[] {
@@ -22,20 +22,22 @@ describe("verifyBundle", function () {
   describe("a good bundle", function () {
     it("passes every check against the chain the test anchored to", async function () {
       const fx = await loadFixture(bundleFixture);
-      const report = await verifyBundle(JSON.stringify(fx.bundle), { provider: ethers.provider });
+      const report = await verifyBundle(JSON.stringify(fx.bundle), pinned(fx));
       expect(report.ok, formatReport(report)).to.equal(true);
       expect(report.mode).to.equal("online");
       expect(report.checks.filter((c) => c.status !== "pass")).to.deep.equal([]);
       expect(statusOf(report, "device-signature")).to.have.length(12);
       expect(statusOf(report, "merkle-inclusion")).to.have.length(12);
       expect(statusOf(report, "device-valid")).to.deep.equal(["pass", "pass"]);
-      expect(formatReport(report)).to.contain("VERIFIED (online)");
+      expect(report.verdict).to.equal("verified");
+      expect(formatReport(report)).to.contain("VERIFIED (online, against the anchor pinned by test)");
     });
 
     it("offline mode runs every check but the chain checks, which it skips", async function () {
       const fx = await loadFixture(bundleFixture);
-      const report = await verifyBundle(fx.bundle);
-      expect(report.ok).to.equal(true);
+      const report = await verifyBundle(fx.bundle, { trusted: pinned(fx).trusted });
+      expect(report.ok).to.equal(false);
+      expect(report.verdict).to.equal("not-verified");
       expect(report.mode).to.equal("offline");
       const skipped = report.checks.filter((c) => c.status === "skip").map((c) => c.check);
       expect(skipped).to.deep.equal([
@@ -59,10 +61,10 @@ describe("verifyBundle", function () {
       const source = await anchorBatch(fx, await ReadingBatch.build(sign(fx, device, readingsOf(device, 3))));
       const lotRef = { lotId: 1n, metadataHash: METADATA, proof: lot.proof(device.address) };
       const bundle = bundleOf(fx, [{ source, indices: [0, 1, 2] }], { lot: lotRef });
-      const report = await verifyBundle(bundle, { provider: ethers.provider });
+      const report = await verifyBundle(bundle, pinned(fx));
       expect(report.ok, formatReport(report)).to.equal(true);
       const withoutLot = bundleOf(fx, [{ source, indices: [0, 1, 2] }]);
-      expect(failed(await verifyBundle(withoutLot, { provider: ethers.provider }))).to.deep.equal(["device-valid"]);
+      expect(failed(await verifyBundle(withoutLot, pinned(fx)))).to.deep.equal(["device-valid"]);
     });
   });
 
@@ -71,7 +73,7 @@ describe("verifyBundle", function () {
       const fx = await loadFixture(bundleFixture);
       const bundle = clone(fx.bundle);
       bundle.readings[2]!.reading.value = "99999";
-      const report = await verifyBundle(bundle, { provider: ethers.provider });
+      const report = await verifyBundle(bundle, pinned(fx));
       expect(report.ok).to.equal(false);
       expect(failed(report)).to.deep.equal(["device-signature", "merkle-inclusion"]);
       expect(report.checks.find((c) => c.status === "fail")!.subject).to.equal("reading #3");
@@ -81,17 +83,14 @@ describe("verifyBundle", function () {
       const fx = await loadFixture(bundleFixture);
       const bundle = clone(fx.bundle);
       bundle.readings[0]!.proof = bundle.readings[1]!.proof;
-      expect(failed(await verifyBundle(bundle, { provider: ethers.provider }))).to.deep.equal(["merkle-inclusion"]);
+      expect(failed(await verifyBundle(bundle, pinned(fx)))).to.deep.equal(["merkle-inclusion"]);
     });
 
     it("a wrong chain id: the signature (domain) and the chain check fail", async function () {
       const fx = await loadFixture(bundleFixture);
       const bundle = clone(fx.bundle);
       bundle.chainId = "1";
-      expect(failed(await verifyBundle(bundle, { provider: ethers.provider }))).to.deep.equal([
-        "device-signature",
-        "chain-id",
-      ]);
+      expect(failed(await verifyBundle(bundle, pinned(fx)))).to.deep.equal(["device-signature", "chain-id"]);
     });
 
     it("an unanchored root: the root-anchored check fails", async function () {
@@ -113,7 +112,7 @@ describe("verifyBundle", function () {
           indices: [0, 1, 2],
         },
       ]);
-      const report = await verifyBundle(bundle, { provider: ethers.provider });
+      const report = await verifyBundle(bundle, pinned(fx));
       expect(failed(report)).to.deep.equal(["root-anchored"]);
       expect(report.checks.find((c) => c.status === "fail")!.message).to.contain("is not anchored");
     });
@@ -124,10 +123,7 @@ describe("verifyBundle", function () {
       bundle.batches[0]!.batchId = "2";
       bundle.batches[1]!.batchId = "1";
       bundle.readings.forEach((r) => (r.batchId = r.batchId === "1" ? "2" : "1"));
-      expect(failed(await verifyBundle(bundle, { provider: ethers.provider }))).to.deep.equal([
-        "root-anchored",
-        "anchor-transaction",
-      ]);
+      expect(failed(await verifyBundle(bundle, pinned(fx)))).to.deep.equal(["root-anchored", "anchor-transaction"]);
     });
 
     it("a revoked device: readings anchored after the revocation fail device-valid", async function () {
@@ -138,7 +134,7 @@ describe("verifyBundle", function () {
         { source: fx.first, indices: [0] },
         { source: late, indices: [0, 1] },
       ]);
-      const report = await verifyBundle(bundle, { provider: ethers.provider });
+      const report = await verifyBundle(bundle, pinned(fx));
       expect(failed(report)).to.deep.equal(["completeness", "device-valid"]);
       // the earlier batch, anchored while the device was active, still passes
       expect(statusOf(report, "device-valid")).to.deep.equal(["pass", "fail"]);
@@ -170,7 +166,7 @@ describe("verifyBundle", function () {
       const fx = await loadFixture(bundleFixture);
       const bundle = clone(fx.bundle);
       bundle.readings = bundle.readings.filter((r) => !["4", "7", "8"].includes(r.reading.sequence));
-      const report = await verifyBundle(bundle, { provider: ethers.provider });
+      const report = await verifyBundle(bundle, pinned(fx));
       expect(failed(report)).to.deep.equal(["completeness"]);
       const check = report.checks.find((c) => c.check === "completeness")!;
       expect(check.message).to.equal("3 reading(s) missing from 1..12: 4, 7..8");
@@ -188,35 +184,32 @@ describe("verifyBundle", function () {
 
     it("too few confirmations fail until enough blocks are mined", async function () {
       const fx = await loadFixture(bundleFixture);
-      const report = await verifyBundle(fx.bundle, { provider: ethers.provider, minConfirmations: 6 });
+      const report = await verifyBundle(fx.bundle, pinned(fx, { minConfirmations: 6 }));
       expect(failed(report)).to.deep.equal(["confirmations"]);
       await mine(5);
-      expect((await verifyBundle(fx.bundle, { provider: ethers.provider, minConfirmations: 6 })).ok).to.equal(true);
+      expect((await verifyBundle(fx.bundle, pinned(fx, { minConfirmations: 6 }))).ok).to.equal(true);
     });
 
     it("a block hash that is not the transaction's (a reorganized anchor) fails anchor-transaction", async function () {
       const fx = await loadFixture(bundleFixture);
       const bundle = clone(fx.bundle);
       bundle.batches[0]!.blockHash = ethers.id("another block");
-      expect(failed(await verifyBundle(bundle, { provider: ethers.provider }))).to.deep.equal(["anchor-transaction"]);
+      expect(failed(await verifyBundle(bundle, pinned(fx)))).to.deep.equal(["anchor-transaction"]);
     });
 
     it("an anchor address other than the one the partner trusts fails anchor-contract", async function () {
       const fx = await loadFixture(bundleFixture);
-      const report = await verifyBundle(fx.bundle, { provider: ethers.provider, expectedAnchor: fx.other.address });
+      const trusted = { anchor: fx.other.address, source: "test" };
+      const report = await verifyBundle(fx.bundle, { provider: ethers.provider, trusted });
       expect(failed(report)).to.deep.equal(["anchor-contract"]);
-      const pinned = await verifyBundle(fx.bundle, {
-        provider: ethers.provider,
-        expectedAnchor: fx.telemetry.verifyingContract,
-      });
-      expect(pinned.ok).to.equal(true);
+      expect((await verifyBundle(fx.bundle, pinned(fx))).ok).to.equal(true);
     });
 
     it("a registry other than the anchor's fails anchor-contract", async function () {
       const fx = await loadFixture(bundleFixture);
       const bundle = clone(fx.bundle);
       bundle.registry = fx.other.address;
-      expect(failed(await verifyBundle(bundle, { provider: ethers.provider }))).to.deep.equal(["anchor-contract"]);
+      expect(failed(await verifyBundle(bundle, pinned(fx)))).to.deep.equal(["anchor-contract"]);
     });
   });
 });

@@ -1,0 +1,59 @@
+/**
+ * The verifier's trust configuration: which anchor (and registry) a partner trusts on which chain. It comes
+ * from the partner's side (a flag or a trust file, `schemas/trust.v1.schema.json`), never from the bundle.
+ */
+import Ajv2020 from "ajv/dist/2020";
+import { getAddress, isAddress } from "ethers";
+import schema from "../../schemas/trust.v1.schema.json";
+import { ConfigError } from "../errors";
+import type { TrustedContracts } from "./verify";
+
+export const TRUST_CONFIG_VERSION = 1;
+export const TRUST_CONFIG_KIND = "iotrail.trust";
+
+export interface TrustConfig {
+  version: typeof TRUST_CONFIG_VERSION;
+  kind: typeof TRUST_CONFIG_KIND;
+  chains: Record<string, { name?: string; anchor: string; registry?: string }>;
+}
+
+const validate = new Ajv2020({ allErrors: true, strict: true }).compile<TrustConfig>(schema);
+
+/** Parses and checks a trust file's text; `source` names it in errors and reports. */
+export function parseTrustConfig(text: string, source: string): TrustConfig {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new ConfigError(`${source}: not valid JSON (${(error as Error).message})`, { cause: error });
+  }
+  if (!validate(value)) {
+    const errors = (validate.errors ?? []).map((e) => `${e.instancePath || "/"} ${e.message ?? e.keyword}`);
+    throw new ConfigError(`${source}: not a version-1 trust configuration: ${errors.join("; ")}`, {
+      details: { errors },
+    });
+  }
+  for (const [chainId, entry] of Object.entries(value.chains)) {
+    for (const address of [entry.anchor, entry.registry]) {
+      if (address !== undefined && !isAddress(address)) {
+        throw new ConfigError(`${source}: chain ${chainId}: ${address} has a wrong EIP-55 checksum`);
+      }
+    }
+  }
+  return value;
+}
+
+/** The pinned contracts of `chainId`, or undefined when the configuration trusts nothing on that chain. */
+export function trustedFor(
+  config: TrustConfig,
+  chainId: bigint | string,
+  source: string,
+): TrustedContracts | undefined {
+  const entry = config.chains[chainId.toString()];
+  if (entry === undefined) return undefined;
+  return {
+    anchor: getAddress(entry.anchor),
+    ...(entry.registry === undefined ? {} : { registry: getAddress(entry.registry) }),
+    source: `${source} (chain ${chainId}${entry.name === undefined ? "" : `, ${entry.name}`})`,
+  };
+}
