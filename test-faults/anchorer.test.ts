@@ -204,6 +204,58 @@ describe("Anchorer (transaction manager) under faults", function () {
     expect(view).to.deep.include({ status: "failed" });
   });
 
+  it("security (L-5): one root anchored elsewhere does not fail the others: it is adopted, the rest anchored", async function () {
+    const { fx, service } = await started({ manualMining: true });
+    const other = (await ethers.getSigners())[8]!;
+    await fx.anchor.connect(fx.admin).grantRole(await fx.anchor.ANCHORER_ROLE(), other.address);
+    await mine(1);
+    // Several batches in one anchorMany: the devices' states are read first, then anchoring is held back
+    // (the node does not answer) until the batches are sealed.
+    await postAll(service, fx, 8, 1);
+    await postAll(service, fx, 9, 1);
+    await proxy.set("timeout");
+    await postAll(service, fx, 8, 60, 2n); // sealed by size
+    await postAll(service, fx, 9, 3, 2n); // sealed by age
+    await waitFor(() => (service.store.unsealed().count === 0 ? true : undefined), 5_000, "everything sealed");
+    await proxy.set("ok");
+    const tx = await firstOpenTx(service, "the anchorMany");
+    expect(tx.batchIds.length).to.be.greaterThan(1);
+    await known(tx.hash, "the anchorMany in the mempool");
+    // Another anchorer anchors the last root first, in the same block (a higher tip).
+    const second = service.store.getBatch(tx.batchIds[tx.batchIds.length - 1]!)!;
+    const front = await fx.anchor.connect(other).anchor(
+      {
+        root: second.root,
+        readingCount: second.readingCount,
+        fromTimestamp: second.fromTimestamp,
+        toTimestamp: second.toTimestamp,
+        contentHash: second.contentHash,
+        contentURI: "",
+      },
+      { maxPriorityFeePerGas: ethers.parseUnits("100", "gwei"), maxFeePerGas: ethers.parseUnits("200", "gwei") },
+    );
+    await mine(1);
+    const receipt = await ethers.provider.getTransactionReceipt(tx.hash);
+    expect(receipt?.status).to.equal(0); // the batcher's anchorMany reverted (AnchorRootAlreadyAnchored)
+    // The second root is adopted from the other transaction; the first is anchored by the next pass.
+    await waitFor(
+      () => (service.store.getBatch(second.localId)!.anchor === undefined ? undefined : true),
+      5_000,
+      "adopted",
+    );
+    expect(service.store.getBatch(second.localId)!.anchor!.transactionHash).to.equal(front.hash);
+    await waitFor(
+      async () => {
+        await mine(1);
+        return service.store.getBatch(tx.batchIds[0]!)!.anchor === undefined ? undefined : true;
+      },
+      10_000,
+      "the first root anchored",
+    );
+    expect(service.store.batchesWith("failed")).to.deep.equal([]);
+    expect(service.store.transactions().map((t) => t.state)).to.include("reverted");
+  });
+
   it("an anchor that reverts once mined marks its batches failed with the reason", async function () {
     const { fx, service } = await started({ manualMining: true });
     await postAll(service, fx, 7, 3);

@@ -169,9 +169,9 @@ export class Anchorer {
     if (receipt.status !== 1) {
       const reason = await this.revertReason(tx, receipt.blockNumber);
       store.setTxState(tx.hash, "reverted", reason);
-      for (const localId of tx.batchIds) store.markFailed(localId, `anchor transaction ${tx.hash} reverted: ${reason}`);
       metrics?.anchorTxs.inc({ event: "reverted" });
-      logger?.error({ hash: tx.hash, reason, batches: tx.batchIds }, "anchor transaction reverted; batches failed");
+      const failed = await this.triage(tx.batchIds, `anchor transaction ${tx.hash} reverted: ${reason}`);
+      logger?.error({ hash: tx.hash, reason, failed, batches: tx.batchIds }, "anchor transaction reverted");
       return;
     }
     const placements = await this.placementsIn(receipt);
@@ -205,6 +205,42 @@ export class Anchorer {
         },
       ]),
     );
+  }
+
+  /**
+   * After `anchorMany` reverted for a set of batches: roots already on-chain (anchored by another account in
+   * between) are adopted; each other root is tried alone, and only those that would revert alone fail (with
+   * `note` and their own reason); the rest go back to pending and are anchored by the next pass. A reason
+   * shared by every root (the role was revoked) fails them all, as before. Returns the failed batches.
+   */
+  private async triage(localIds: readonly number[], note: string): Promise<number[]> {
+    const { store, provider, wallet } = this.options;
+    const left = await this.adoptOrRequeue(localIds, `${note}; each root is checked on its own`);
+    const failed: number[] = [];
+    for (const localId of left) {
+      const batch = store.getBatch(localId)!;
+      const data = this.client.contract.interface.encodeFunctionData("anchorMany", [[this.header(batch)]]);
+      try {
+        await provider.estimateGas({ from: wallet.address, to: this.options.anchor, data });
+      } catch (error) {
+        const decoded = decodeContractError(error, this.client.contract.interface);
+        if (decoded.code !== "CONTRACT_REVERT") throw error;
+        store.markFailed(localId, `${note}; alone it would revert: ${decoded.message}`);
+        failed.push(localId);
+      }
+    }
+    return failed;
+  }
+
+  private header(batch: BatchRecord): BatchHeader {
+    return {
+      root: batch.root,
+      readingCount: batch.readingCount,
+      fromTimestamp: batch.fromTimestamp,
+      toTimestamp: batch.toTimestamp,
+      contentHash: batch.contentHash,
+      contentURI: this.options.contentURI(batch),
+    };
   }
 
   /** Roots already on-chain are adopted from their `BatchAnchored` log; the others go back to pending. */
@@ -278,15 +314,7 @@ export class Anchorer {
       "waiting to be anchored",
     );
     if (ids.length === 0) return;
-    const batches = ids.map((localId) => store.getBatch(localId)!);
-    const headers: BatchHeader[] = batches.map((batch) => ({
-      root: batch.root,
-      readingCount: batch.readingCount,
-      fromTimestamp: batch.fromTimestamp,
-      toTimestamp: batch.toTimestamp,
-      contentHash: batch.contentHash,
-      contentURI: this.options.contentURI(batch),
-    }));
+    const headers: BatchHeader[] = ids.map((localId) => this.header(store.getBatch(localId)!));
     const data = this.client.contract.interface.encodeFunctionData("anchorMany", [headers]);
     let gasLimit: bigint;
     try {
@@ -294,12 +322,12 @@ export class Anchorer {
     } catch (error) {
       const decoded = decodeContractError(error, this.client.contract.interface);
       if (decoded.code !== "CONTRACT_REVERT") throw error;
-      // The contract refuses the anchor (for instance, the role was revoked): fail, do not retry blindly.
-      for (const localId of ids) store.markFailed(localId, `the anchor would revert: ${decoded.message}`);
+      // The contract refuses the anchor: each root is judged on its own, so one bad root fails alone.
+      const failed = await this.triage(ids, `the anchor would revert: ${decoded.message}`);
       this.options.metrics?.anchorTxs.inc({ event: "reverted" });
       this.options.logger?.error(
-        { reason: decoded.message, batches: ids },
-        "anchoring refused by the contract; batches failed",
+        { reason: decoded.message, failed, batches: ids },
+        "anchoring refused by the contract",
       );
       return;
     }

@@ -18,13 +18,14 @@ import Fastify from "fastify";
 import type { FastifyInstance, FastifyReply } from "fastify";
 import { isAddress } from "ethers";
 import type { Logger } from "pino";
-import { buildProofBundle } from "../proof";
-import type { ProofBundle } from "../proof";
-import type { ReadingBatch } from "../telemetry";
+import { timingSafeEqual } from "node:crypto";
+import type { BundleJob } from "./bundles";
 import type { BatcherMetrics } from "./metrics";
 import type { IngestOutcome, IngestPipeline } from "./pipeline";
 import type { BatchRecord, ReadingStore } from "./store";
+import { RateLimiter } from "./rate-limit";
 import type { IngestErrorCode } from "./validate";
+import { firstNonSpace, jsonArrayItems, ndjsonLines } from "./framing";
 
 export interface ApiOptions {
   pipeline: IngestPipeline;
@@ -36,6 +37,14 @@ export interface ApiOptions {
   /** The anchoring account (the submitter of every batch this service anchors). */
   submitter: string;
   maxBodyBytes: number;
+  /** The ingest queue's size: a body with more messages can never be taken (413). */
+  queueLimit: number;
+  /** Bearer token for /metrics and /health details (`BATCHER_ADMIN_TOKEN`); open to all when absent. */
+  adminToken?: string;
+  /** GET requests per second per client address, with a burst of 10 seconds' worth (default 20). */
+  getsPerSecond?: number;
+  /** Builds bundles and dumps (off the ingest thread: see `BundleServer`). */
+  bundles: (job: BundleJob) => Promise<string>;
   /** Health details of the other components. */
   health: () => Record<string, unknown>;
   logger?: Logger;
@@ -53,25 +62,21 @@ const HTTP_STATUS: Record<IngestErrorCode, number> = {
   E_TIMESTAMP: 422,
 };
 
-const NEWLINE = 0x0a;
+const DEFAULT_PAGE = 100;
+const MAX_PAGE = 500;
 
-/** Splits an NDJSON body into its non-empty lines, without decoding them. */
-function lines(body: Buffer): Uint8Array[] {
-  const out: Uint8Array[] = [];
-  let start = 0;
-  for (let i = 0; i <= body.length; i++) {
-    if (i === body.length || body[i] === NEWLINE) {
-      const line = body.subarray(start, i);
-      if (line.some((byte) => byte !== 0x20 && byte !== 0x0d && byte !== 0x09)) out.push(line);
-      start = i + 1;
-    }
-  }
-  return out;
+/** A non-negative integer query parameter, `fallback` when absent, undefined when malformed or above `max`. */
+function pageParam(value: string | undefined, fallback: number, max: number): number | undefined {
+  if (value === undefined) return fallback;
+  if (!/^\d{1,15}$/.test(value)) return undefined;
+  const n = Number(value);
+  return n <= max ? n : undefined;
 }
 
-function firstByte(body: Buffer): number | undefined {
-  for (const byte of body) if (byte !== 0x20 && byte !== 0x0a && byte !== 0x0d && byte !== 0x09) return byte;
-  return undefined;
+function safeEqual(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
 }
 
 export function batchView(batch: BatchRecord) {
@@ -104,18 +109,6 @@ export async function createApi(options: ApiOptions): Promise<FastifyInstance> {
   const { pipeline, store, metrics } = options;
   // Fastify's own request logging stays off: the pipeline counts and logs what matters.
   const app: FastifyInstance = Fastify({ bodyLimit: options.maxBodyBytes });
-  const cache = new Map<number, Promise<ReadingBatch>>();
-  const loadBatch = (localId: number): Promise<ReadingBatch> => {
-    let batch = cache.get(localId);
-    if (batch === undefined) {
-      batch = store.loadBatch(localId);
-      cache.set(localId, batch);
-      batch.catch(() => cache.delete(localId));
-      if (cache.size > 8) cache.delete(cache.keys().next().value!);
-    }
-    return batch;
-  };
-
   app.removeAllContentTypeParsers();
   app.addContentTypeParser(["application/json", "application/x-ndjson"], { parseAs: "buffer" }, (_req, body, done) =>
     done(null, body),
@@ -132,6 +125,15 @@ export async function createApi(options: ApiOptions): Promise<FastifyInstance> {
     return reply.code(status).send({ status: "error", message: status >= 500 ? "internal error" : error.message });
   });
 
+  // Per-client rate limit on the data reads: bundles and dumps cost CPU, and no anonymous client may take it
+  // all. /health and /metrics are for monitoring (and behind the admin token when one is set).
+  const limiter = new RateLimiter(options.getsPerSecond ?? 20, 10);
+  app.addHook("onRequest", async (request, reply) => {
+    if (request.method === "GET" && request.url.startsWith("/v1/") && !limiter.admit(request.ip)) {
+      return reply.code(429).header("retry-after", "1").send({ status: "busy", message: "too many requests" });
+    }
+  });
+
   const busy = (reply: FastifyReply, outcome: Extract<IngestOutcome, { status: "busy" }>) =>
     reply
       .code(outcome.reason === "queue-full" ? 429 : 503)
@@ -146,19 +148,27 @@ export async function createApi(options: ApiOptions): Promise<FastifyInstance> {
     const ndjson = (request.headers["content-type"] ?? "").startsWith("application/x-ndjson");
     let messages: Uint8Array[];
     let many = ndjson;
-    if (ndjson) messages = lines(body);
-    else if (firstByte(body) === 0x5b) {
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(body.toString("utf8"));
-      } catch {
-        return reply.code(400).send({ status: "rejected", code: "E_MALFORMED", message: "the body is not valid JSON" });
+    if (ndjson) messages = ndjsonLines(body);
+    else if (firstNonSpace(body) === 0x5b) {
+      const items = jsonArrayItems(body);
+      if (items === undefined) {
+        return reply
+          .code(400)
+          .send({ status: "rejected", code: "E_MALFORMED", message: "the body is not one JSON array of messages" });
       }
-      messages = (parsed as unknown[]).map((item) => Buffer.from(JSON.stringify(item)));
+      messages = items;
       many = true;
     } else messages = [body];
     if (messages.length === 0) {
       return reply.code(400).send({ status: "rejected", code: "E_MALFORMED", message: "no messages in the body" });
+    }
+    if (messages.length > options.queueLimit) {
+      // Retrying can never help: the body holds more messages than the whole queue.
+      return reply.code(413).send({
+        status: "rejected",
+        code: "E_TOO_LARGE",
+        message: `the body holds ${messages.length} messages; at most ${options.queueLimit} fit the ingest queue`,
+      });
     }
     const outcomes = await pipeline.submit(messages, "http");
     if (!many) {
@@ -172,29 +182,22 @@ export async function createApi(options: ApiOptions): Promise<FastifyInstance> {
     return reply.code(202).send({ results: outcomes });
   });
 
-  const bundleOf = async (batch: BatchRecord, device: string, indices: number[]): Promise<ProofBundle> => {
-    const readingBatch = await loadBatch(batch.localId);
-    const anchor = batch.anchor!;
-    return buildProofBundle({
-      chainId: options.chainId,
-      anchor: options.anchor,
-      registry: options.registry,
-      sources: [
-        {
-          batch: readingBatch,
-          anchored: {
-            batchId: anchor.chainBatchId,
-            root: batch.root,
-            submitter: options.submitter,
-            transactionHash: anchor.transactionHash,
-            blockNumber: anchor.blockNumber,
-            blockHash: anchor.blockHash,
-            anchoredAt: anchor.anchoredAt,
-          },
-          indices,
-        },
-      ],
-    });
+  /** Runs a bundle job (off the ingest thread); a full worker queue answers 503 and yields undefined. */
+  const job = async (reply: FastifyReply, bundleJob: BundleJob): Promise<string | undefined> => {
+    try {
+      return await options.bundles(bundleJob);
+    } catch (error) {
+      if ((error as { code?: string }).code !== "BUSY") throw error;
+      void reply
+        .code(503)
+        .header("retry-after", "1")
+        .send({ status: "busy", message: (error as Error).message });
+      return undefined;
+    }
+  };
+  const built = async (reply: FastifyReply, bundleJob: BundleJob) => {
+    const text = await job(reply, bundleJob);
+    return text === undefined ? reply : reply.header("content-type", "application/json").send(text);
   };
 
   app.get<{ Params: { device: string; sequence: string } }>(
@@ -215,7 +218,7 @@ export async function createApi(options: ApiOptions): Promise<FastifyInstance> {
       if (batch.status === "pending") return reply.code(202).send({ ...batchView(batch), message: "not anchored yet" });
       if (batch.status === "failed") return reply.code(409).send(batchView(batch));
       reply.header("x-iotrail-batch-status", batch.status);
-      return reply.send(await bundleOf(batch, device, [reading.leafIndex!]));
+      return built(reply, { kind: "bundle", localId: batch.localId, device, index: reading.leafIndex! });
     },
   );
 
@@ -227,31 +230,50 @@ export async function createApi(options: ApiOptions): Promise<FastifyInstance> {
     return batchView(batch);
   });
 
-  app.get<{ Params: { id: string } }>("/v1/batches/:id/bundles", async (request, reply) => {
-    const batch = batchParam(request.params.id);
-    if (batch === undefined) return reply.code(404).send({ status: "unknown", message: "no such batch" });
-    if (batch.anchor === undefined) return reply.code(batch.status === "failed" ? 409 : 202).send(batchView(batch));
-    const readingBatch = await loadBatch(batch.localId);
-    const byDevice = new Map<string, number[]>();
-    readingBatch.readings.forEach(({ reading }, index) => {
-      const list = byDevice.get(reading.device) ?? [];
-      list.push(index);
-      byDevice.set(reading.device, list);
-    });
-    const bundles = [];
-    for (const [device, indices] of byDevice) bundles.push(await bundleOf(batch, device, indices));
-    return { ...batchView(batch), bundles };
-  });
+  app.get<{ Params: { id: string }; Querystring: { offset?: string; limit?: string } }>(
+    "/v1/batches/:id/bundles",
+    async (request, reply) => {
+      const batch = batchParam(request.params.id);
+      if (batch === undefined) return reply.code(404).send({ status: "unknown", message: "no such batch" });
+      if (batch.anchor === undefined) return reply.code(batch.status === "failed" ? 409 : 202).send(batchView(batch));
+      const offset = pageParam(request.query.offset, 0, Number.MAX_SAFE_INTEGER);
+      const limit = pageParam(request.query.limit, DEFAULT_PAGE, MAX_PAGE);
+      if (offset === undefined || limit === undefined || limit === 0) {
+        return reply.code(400).send({ status: "error", message: `expected offset >= 0 and 1 <= limit <= ${MAX_PAGE}` });
+      }
+      const text = await job(reply, { kind: "bundles", localId: batch.localId, offset, limit });
+      if (text === undefined) return reply;
+      const page = JSON.parse(text) as { devices: number; offset: number; limit: number; bundles: unknown[] };
+      const next =
+        offset + limit < page.devices
+          ? `/v1/batches/${batch.localId}/bundles?offset=${offset + limit}&limit=${limit}`
+          : undefined;
+      return { ...batchView(batch), ...page, ...(next === undefined ? {} : { next }) };
+    },
+  );
 
   app.get<{ Params: { id: string } }>("/v1/batches/:id/dump", async (request, reply) => {
     const batch = batchParam(request.params.id);
     if (batch === undefined) return reply.code(404).send({ status: "unknown", message: "no such batch" });
-    return reply.header("content-type", "application/json").send((await loadBatch(batch.localId)).dumpJson());
+    return built(reply, { kind: "dump", localId: batch.localId });
   });
 
-  app.get("/health", async () => ({ status: "ok", queue: pipeline.queued, ...options.health() }));
+  const admin = (authorization: string | undefined) =>
+    options.adminToken === undefined || safeEqual(authorization ?? "", `Bearer ${options.adminToken}`);
 
-  app.get("/metrics", async (_request, reply) => {
+  app.get("/health", async (request) =>
+    admin(request.headers.authorization)
+      ? { status: "ok", queue: pipeline.queued, ...options.health() }
+      : { status: "ok" },
+  );
+
+  app.get("/metrics", async (request, reply) => {
+    if (!admin(request.headers.authorization)) {
+      return reply
+        .code(401)
+        .header("www-authenticate", "Bearer")
+        .send({ status: "error", message: "a token is required" });
+    }
     metrics.batches.reset();
     for (const [status, count] of Object.entries(store.batchCounts())) metrics.batches.set({ status }, count);
     metrics.unsealed.set(store.unsealed().count);

@@ -4,13 +4,13 @@
  * libsecp256k1 or the pure-JS fallback, WebAssembly or JS keccak.
  */
 import { Worker } from "node:worker_threads";
-import { join } from "node:path";
 import { batchVerifyBackend, secp256k1Backend } from "../crypto";
 import { initKeccak, keccakBackend } from "../merkle";
 import { IotrailError } from "../errors";
 import { packMessages, transferList, unpackChecked } from "./check-wire";
 import type { PackedChecked } from "./check-wire";
 import { checkMessages } from "./validate";
+import { startWorker } from "./threads";
 import type { Checked, CheckOptions } from "./validate";
 import type { CheckJob } from "./check-worker";
 
@@ -41,12 +41,9 @@ interface PoolWorker {
  */
 const YOUNG = { maxYoungGenerationSizeMb: 64 };
 
-/** Starts a worker on this file's sibling, in TypeScript (through ts-node) or compiled JavaScript. */
+/** Starts a check worker. */
 function spawnWorker(options: CheckOptions): Worker {
-  const source = join(__dirname, `check-worker${__filename.endsWith(".ts") ? ".ts" : ".js"}`);
-  if (source.endsWith(".js")) return new Worker(source, { workerData: options, resourceLimits: YOUNG });
-  const bootstrap = `require("ts-node").register({ transpileOnly: true }); require(${JSON.stringify(source)});`;
-  return new Worker(bootstrap, { eval: true, workerData: options, resourceLimits: YOUNG });
+  return startWorker("check-worker", options, YOUNG);
 }
 
 export class CheckPool {

@@ -14,6 +14,8 @@
  * | `BATCHER_HTTP_HOST`, `BATCHER_HTTP_PORT` | `http.host`, `http.port` |
  * | `BATCHER_MQTT_URL` | `mqtt.url` (an external broker; the embedded one is not started) |
  * | `BATCHER_MQTT_PORT` | `mqtt.port` (the embedded broker's port) |
+ * | `BATCHER_ADMIN_TOKEN` | bearer token for `/metrics` and `/health` details (from the environment only) |
+ * | `BATCHER_MQTT_OPERATOR_TOKEN` | the embedded broker's operator password (from the environment only) |
  * | `BATCHER_CONFIRMATIONS` | `anchoring.confirmations` |
  * | `LOG_LEVEL` | `logLevel` |
  */
@@ -32,10 +34,19 @@ export interface BatcherConfig {
   privateKey?: string;
   database: string;
   rpcTimeoutMs: number;
-  http: { host: string; port: number; maxMessageBytes: number; maxBodyBytes: number };
+  http: {
+    host: string;
+    port: number;
+    maxMessageBytes: number;
+    maxBodyBytes: number;
+    /** GET requests per second per client address (bundles, dumps, status). */
+    getsPerSecond: number;
+    /** Bearer token guarding `/metrics` and `/health` details; open when absent. */
+    adminToken?: string;
+  };
   mqtt:
     | { enabled: false }
-    | { enabled: true; embedded: true; host: string; port: number; topic: string }
+    | ({ enabled: true; embedded: true; host: string; port: number; topic: string } & EmbeddedBrokerLimits)
     | { enabled: true; embedded: false; url: string; topic: string; clientId: string };
   ingest: {
     queueLimit: number;
@@ -59,6 +70,20 @@ export interface BatcherConfig {
   /** Base URL of this service's API, written on-chain as each batch's content URI. */
   publicUrl?: string;
   logLevel: string;
+}
+
+/** The embedded broker's authentication and resource limits (see `MqttGuard`). */
+export interface EmbeddedBrokerLimits {
+  /** Largest MQTT packet accepted; the connection ends at a larger header, before buffering. */
+  maxPacketBytes: number;
+  maxConnections: number;
+  maxConnectionsPerIdentity: number;
+  messagesPerSecond: number;
+  burst: number;
+  /** Accepted distance between a device login's timestamp and the broker's clock. */
+  loginSkewSeconds: number;
+  /** The operator's username and token (token from `BATCHER_MQTT_OPERATOR_TOKEN`); no operator without it. */
+  operator?: { username: string; token: string };
 }
 
 type Json = Record<string, unknown>;
@@ -96,6 +121,16 @@ function address(value: unknown, path: string): string {
     throw new ConfigError(`config field "${path}" must be an address`, { details: { field: path, value } });
   }
   return value;
+}
+
+/** The embedded broker's topic filter must be `<root>/readings/#`: its topic rules are built on that root. */
+function readingsTopicFilter(topic: string): string {
+  if (!/^[^#+$][^#+]*\/readings\/#$/.test(topic)) {
+    throw new ConfigError('config field "mqtt.topic" must have the form <root>/readings/# for the embedded broker', {
+      details: { field: "mqtt.topic", value: topic },
+    });
+  }
+  return topic;
 }
 
 /** Reads the config file (if any) and the environment into a validated configuration. */
@@ -145,6 +180,20 @@ export function loadBatcherConfig(params: { file?: string; env?: NodeJS.ProcessE
   if (privateKey !== undefined && privateKey !== "" && !isHexString(privateKey, 32)) {
     throw new ConfigError("BATCHER_PRIVATE_KEY must be a 0x-prefixed 32-byte hex key");
   }
+  if ("operatorToken" in mqtt) {
+    throw new ConfigError("the MQTT operator token is read from BATCHER_MQTT_OPERATOR_TOKEN only, never from the file");
+  }
+  const operatorToken = env.BATCHER_MQTT_OPERATOR_TOKEN;
+  if (operatorToken !== undefined && operatorToken !== "" && operatorToken.length < 16) {
+    throw new ConfigError("BATCHER_MQTT_OPERATOR_TOKEN must be at least 16 characters");
+  }
+  if ("adminToken" in http) {
+    throw new ConfigError("the admin token is read from BATCHER_ADMIN_TOKEN only, never from the config file");
+  }
+  const adminToken = env.BATCHER_ADMIN_TOKEN;
+  if (adminToken !== undefined && adminToken !== "" && adminToken.length < 16) {
+    throw new ConfigError("BATCHER_ADMIN_TOKEN must be at least 16 characters");
+  }
   const window = section(ingest, "window");
   const topic = str(mqtt, "topic", "mqtt.topic", "iotrail/v1/readings/#");
   const chainId = top.chainId === undefined ? undefined : BigInt(int(top, "chainId", "chainId", 0, 1));
@@ -165,6 +214,8 @@ export function loadBatcherConfig(params: { file?: string; env?: NodeJS.ProcessE
       port: int(http, "port", "http.port", 8080, 0, 65_535),
       maxMessageBytes: int(http, "maxMessageBytes", "http.maxMessageBytes", 4096, 256),
       maxBodyBytes: int(http, "maxBodyBytes", "http.maxBodyBytes", 1 << 20, 256),
+      getsPerSecond: int(http, "getsPerSecond", "http.getsPerSecond", 20, 1),
+      ...(adminToken === undefined || adminToken === "" ? {} : { adminToken }),
     },
     mqtt:
       mqtt.enabled === false
@@ -182,7 +233,21 @@ export function loadBatcherConfig(params: { file?: string; env?: NodeJS.ProcessE
               embedded: true,
               host: str(mqtt, "host", "mqtt.host", "127.0.0.1"),
               port: int(mqtt, "port", "mqtt.port", 1883, 0, 65_535),
-              topic,
+              topic: readingsTopicFilter(topic),
+              maxPacketBytes: int(mqtt, "maxPacketBytes", "mqtt.maxPacketBytes", 8192, 256),
+              maxConnections: int(mqtt, "maxConnections", "mqtt.maxConnections", 10_000, 1),
+              maxConnectionsPerIdentity: int(mqtt, "maxConnectionsPerIdentity", "mqtt.maxConnectionsPerIdentity", 2, 1),
+              messagesPerSecond: int(mqtt, "messagesPerSecond", "mqtt.messagesPerSecond", 50, 1),
+              burst: int(mqtt, "burst", "mqtt.burst", 500, 1),
+              loginSkewSeconds: int(mqtt, "loginSkewSeconds", "mqtt.loginSkewSeconds", 300, 1, 86_400),
+              ...(operatorToken === undefined || operatorToken === ""
+                ? {}
+                : {
+                    operator: {
+                      username: str(mqtt, "operatorUsername", "mqtt.operatorUsername", "operator"),
+                      token: operatorToken,
+                    },
+                  }),
             },
     ingest: {
       queueLimit: int(ingest, "queueLimit", "ingest.queueLimit", 20_000, 1),

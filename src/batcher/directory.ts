@@ -4,7 +4,7 @@
  * lot status), read from the chain on a timer. Unclaimed lot entries are "unknown": the batcher cannot
  * see their lot proof, so such a device claims its entry before it reports.
  */
-import type { Provider } from "ethers";
+import type { Log, Provider } from "ethers";
 import type { Logger } from "pino";
 import { DeviceRegistry__factory } from "../../typechain-types";
 import type { DeviceRegistry } from "../../typechain-types";
@@ -12,7 +12,7 @@ import { DeviceStatus } from "../registry";
 import type { DevicePreparer } from "./pipeline";
 import type { DeviceDirectory, DeviceState } from "./validate";
 
-/** The registry events that can change a key's state; their topics come from the ABI. */
+/** The registry events that can change a known key's state; their topics come from the ABI. */
 const WATCHED_EVENTS = [
   "DeviceRegistered",
   "DeviceClaimed",
@@ -29,57 +29,148 @@ export interface RegistryDirectoryOptions {
   provider: Provider;
   /** How long an "unknown" answer is trusted before the key is looked up again (ms; default 30 s). */
   unknownTtlMs?: number;
+  /** How long a known state is trusted without a registry event before it is read again (ms; default 10 min). */
+  knownTtlMs?: number;
+  /** Most keys cached; the least recently used go first (default 100,000). */
+  maxCachedKeys?: number;
+  /** Most registry lookups at once (default 16). */
+  maxConcurrentLookups?: number;
+  /** Most lookups waiting; keys beyond it are answered "registry busy, retry later" (default 2,000). */
+  maxQueuedLookups?: number;
+  /** Blocks per `eth_getLogs` request (default 2,000; halved after each failure, down to 1). */
+  logChunkBlocks?: number;
   logger?: Logger;
+}
+
+interface Entry {
+  state: DeviceState;
+  /** When the state was read; 0 marks it stale (read again on next use). */
+  at: number;
 }
 
 export class RegistryDeviceDirectory implements DeviceDirectory, DevicePreparer {
   private readonly contract: DeviceRegistry;
-  private readonly states = new Map<string, { state: DeviceState; at: number }>();
+  /** Insertion order is recency order: a use moves a key to the end; eviction takes from the front. */
+  private readonly states = new Map<string, Entry>();
   private readonly lookups = new Map<string, Promise<void>>();
+  private readonly waiting: (() => void)[] = [];
+  private running = 0;
   private readonly topics: string[];
   private nextBlock: number | undefined;
+  private chunkBlocks: number;
   private timer: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: RegistryDirectoryOptions) {
     this.contract = DeviceRegistry__factory.connect(options.registry, options.provider);
     this.topics = WATCHED_EVENTS.map((name) => this.contract.interface.getEvent(name).topicHash);
+    this.chunkBlocks = options.logChunkBlocks ?? 2_000;
   }
 
   state(device: string): DeviceState {
-    return this.states.get(device.toLowerCase())?.state ?? "unknown";
+    const key = device.toLowerCase();
+    const entry = this.states.get(key);
+    if (entry === undefined) return "unknown";
+    this.states.delete(key);
+    this.states.set(key, entry); // most recently used
+    return entry.state;
   }
 
-  /** Looks up the keys not cached yet (and "unknown" answers older than the TTL); returns those that failed. */
-  async prepare(devices: readonly string[]): Promise<Set<string>> {
-    const ttl = this.options.unknownTtlMs ?? 30_000;
+  /** Number of keys cached (bounded by `maxCachedKeys`). */
+  get size(): number {
+    return this.states.size;
+  }
+
+  /** The keys (lower case) whose state must be read before they can be judged: not cached, or "unknown" and expired. */
+  pending(devices: readonly string[]): Set<string> {
     const now = Date.now();
+    const ttl = this.options.unknownTtlMs ?? 30_000;
     const wanted = new Set<string>();
     for (const device of devices) {
       const key = device.toLowerCase();
       const cached = this.states.get(key);
       if (cached === undefined || (cached.state === "unknown" && now - cached.at > ttl)) wanted.add(key);
     }
+    return wanted;
+  }
+
+  /**
+   * Reads the keys that {@link pending} names (at most `maxConcurrentLookups` at once) and refreshes expired
+   * known states in the background; resolves to the keys that could not be read now (registry unreachable,
+   * or too many lookups waiting), whose senders should retry.
+   */
+  async prepare(devices: readonly string[]): Promise<Set<string>> {
+    this.refreshExpired(devices);
+    const wanted = this.pending(devices);
     const failed = new Set<string>();
+    const queueLimit = this.options.maxQueuedLookups ?? 2_000;
     await Promise.all(
-      [...wanted].map((key) =>
-        this.lookup(key).catch((error: unknown) => {
+      [...wanted].map((key) => {
+        if (!this.lookups.has(key) && this.waiting.length >= queueLimit) {
+          failed.add(key);
+          return undefined;
+        }
+        return this.lookup(key).catch((error: unknown) => {
           if (!this.states.has(key)) failed.add(key); // a stale cached state is still an answer
           this.options.logger?.warn({ key, err: String(error) }, "device lookup failed");
-        }),
-      ),
+        });
+      }),
     );
     return failed;
   }
 
-  /** Reads a key's state from the registry now. */
+  /** Known states past their TTL (or marked stale) are read again without holding up their readings. */
+  private refreshExpired(devices: readonly string[]): void {
+    const now = Date.now();
+    const ttl = this.options.knownTtlMs ?? 600_000;
+    for (const device of devices) {
+      const key = device.toLowerCase();
+      const cached = this.states.get(key);
+      if (cached !== undefined && cached.state !== "unknown" && now - cached.at > ttl && !this.lookups.has(key)) {
+        this.lookup(key).catch((error: unknown) =>
+          this.options.logger?.warn({ key, err: String(error) }, "device refresh failed; the cached state stands"),
+        );
+      }
+    }
+  }
+
+  /** Reads a key's state from the registry (queued behind `maxConcurrentLookups` running reads). */
   lookup(key: string): Promise<void> {
     const running = this.lookups.get(key);
     if (running !== undefined) return running;
-    const job = this.read(key)
-      .then((state) => void this.states.set(key, { state, at: Date.now() }))
-      .finally(() => this.lookups.delete(key));
+    const job = this.slot()
+      .then(() => this.read(key))
+      .then((state) => this.remember(key, state))
+      .finally(() => {
+        this.lookups.delete(key);
+        this.release();
+      });
     this.lookups.set(key, job);
     return job;
+  }
+
+  private slot(): Promise<void> {
+    if (this.running < (this.options.maxConcurrentLookups ?? 16)) {
+      this.running++;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => this.waiting.push(resolve));
+  }
+
+  private release(): void {
+    const next = this.waiting.shift();
+    if (next !== undefined)
+      next(); // the slot passes on
+    else this.running--;
+  }
+
+  private remember(key: string, state: DeviceState): void {
+    this.states.delete(key);
+    this.states.set(key, { state, at: Date.now() });
+    const max = this.options.maxCachedKeys ?? 100_000;
+    for (const oldest of this.states.keys()) {
+      if (this.states.size <= max) break;
+      this.states.delete(oldest);
+    }
   }
 
   private async read(key: string): Promise<DeviceState> {
@@ -99,45 +190,72 @@ export class RegistryDeviceDirectory implements DeviceDirectory, DevicePreparer 
     }
   }
 
-  /** Reads the registry's events since the last refresh and looks up again every key they touch. */
+  /**
+   * Reads the registry's events since the last refresh, in chunks of at most `logChunkBlocks` blocks, and
+   * reads again the cached keys they touch. A lot's status change marks every cached state stale (read again
+   * on next use) rather than reading them all now. A failed chunk halves the chunk size for the next try,
+   * so a provider's block-range limit cannot stall the watcher for good.
+   */
   async refresh(): Promise<void> {
     const head = await this.options.provider.getBlockNumber();
-    const from = Math.max(0, (this.nextBlock ?? head + 1) - OVERLAP_BLOCKS);
     if (this.nextBlock === undefined) {
       // The first refresh only sets the starting point: states are read on demand from then on.
       this.nextBlock = head + 1;
       return;
     }
-    if (from > head) return;
-    const logs = await this.options.provider.getLogs({
-      address: this.options.registry,
-      topics: [this.topics],
-      fromBlock: from,
-      toBlock: head,
-    });
+    let from = Math.max(0, this.nextBlock - OVERLAP_BLOCKS);
+    let refreshed = 0;
+    while (from <= head) {
+      const to = Math.min(head, from + this.chunkBlocks - 1);
+      let logs;
+      try {
+        logs = await this.options.provider.getLogs({
+          address: this.options.registry,
+          topics: [this.topics],
+          fromBlock: from,
+          toBlock: to,
+        });
+      } catch (error) {
+        this.chunkBlocks = Math.max(1, Math.floor(this.chunkBlocks / 2));
+        throw error;
+      }
+      refreshed += await this.apply(logs);
+      this.nextBlock = to + 1;
+      from = to + 1;
+    }
+    if (refreshed > 0) this.options.logger?.debug({ keys: refreshed, toBlock: head }, "device states refreshed");
+  }
+
+  /** Applies one chunk of registry events; returns how many cached keys were read again. */
+  private async apply(logs: readonly Log[]): Promise<number> {
     const touched = new Set<string>();
-    let everything = false;
     for (const log of logs) {
       const event = this.contract.interface.parseLog(log);
       if (event === null) continue;
-      if (event.name === "LotStatusChanged") everything = true;
+      if (event.name === "LotStatusChanged") {
+        for (const entry of this.states.values()) entry.at = 0;
+        continue;
+      }
       for (const name of ["key", "oldKey", "newKey"]) {
         const value = (event.args as unknown as Record<string, unknown>)[name];
         if (typeof value === "string") touched.add(value.toLowerCase());
       }
     }
-    const keys = everything ? [...this.states.keys()] : [...touched].filter((key) => this.states.has(key));
+    const keys = [...touched].filter((key) => this.states.has(key));
     await Promise.all(keys.map((key) => this.lookup(key)));
-    if (keys.length > 0)
-      this.options.logger?.info({ keys: keys.length, fromBlock: from, toBlock: head }, "device states refreshed");
-    this.nextBlock = head + 1;
+    return keys.length;
   }
 
   /** Refreshes every `intervalMs` until {@link stop}. */
   start(intervalMs: number): void {
     const loop = () => {
       this.refresh()
-        .catch((error: unknown) => this.options.logger?.warn({ err: error }, "registry refresh failed; will retry"))
+        .catch((error: unknown) =>
+          this.options.logger?.warn(
+            { err: error, chunkBlocks: this.chunkBlocks },
+            "registry refresh failed; will retry with smaller log ranges",
+          ),
+        )
         .finally(() => {
           if (this.timer !== undefined) this.timer = setTimeout(loop, intervalMs);
         });

@@ -17,6 +17,12 @@ export class BatcherMetrics {
     labelNames: ["code"] as const,
     registers: [this.registry],
   });
+  readonly mqttRefusals = new Counter({
+    name: "iotrail_mqtt_refusals_total",
+    help: "Embedded broker refusals: login, subscribe, publish (topic, retain, rate) and oversized packets.",
+    labelNames: ["reason"] as const,
+    registers: [this.registry],
+  });
   readonly queueDepth = new Gauge({
     name: "iotrail_ingest_queue_depth",
     help: "Messages received and not yet answered.",

@@ -1,6 +1,9 @@
 /**
- * MQTT ingest. Devices publish one message per reading (QoS 1) on `iotrail/v1/readings/<anything>` and
- * get the verdict on the same topic with `readings` replaced by `replies`.
+ * MQTT ingest. Devices publish one message per reading (QoS 1) on `iotrail/v1/readings/<device address>`
+ * and get the verdict on the same topic with `readings` replaced by `replies`.
+ *
+ * The embedded broker admits only registered, active device keys (a fresh `BrokerLogin` signature as
+ * password) and an optional operator, and applies the topic rules and limits of {@link MqttGuard}.
  *
  * - Embedded broker (aedes, the default): the batcher checks and stores each reading inside the broker's
  *   publish authorization, so the PUBACK leaves only after the durable write (or a definite rejection,
@@ -14,9 +17,16 @@
 import { createServer } from "node:net";
 import type { AddressInfo, Server } from "node:net";
 import { Aedes } from "aedes";
+import type { Client } from "aedes";
 import mqtt from "mqtt";
 import type { Logger } from "pino";
-import type { IngestOutcome, IngestPipeline } from "./pipeline";
+import type { Eip712Domain } from "../eip712";
+import type { EmbeddedBrokerLimits } from "./config";
+import type { BatcherMetrics } from "./metrics";
+import { MqttGuard, MqttPacketLimit } from "./mqtt-guard";
+import type { Identity } from "./mqtt-guard";
+import type { DevicePreparer, IngestOutcome, IngestPipeline } from "./pipeline";
+import type { DeviceDirectory } from "./validate";
 
 export interface MqttIngest {
   /** mqtt://host:port of the embedded broker, or the external broker's URL. */
@@ -46,15 +56,76 @@ export async function startEmbeddedBroker(params: {
   host: string;
   port: number;
   topic: string;
+  limits: EmbeddedBrokerLimits;
+  domain: Eip712Domain;
+  directory: DeviceDirectory & DevicePreparer;
+  metrics?: BatcherMetrics;
   logger?: Logger;
 }): Promise<MqttIngest> {
-  const { pipeline, topic, logger } = params;
+  const { pipeline, limits, logger } = params;
+  const guard = new MqttGuard({
+    domain: params.domain,
+    root: params.topic.slice(0, -"/readings/#".length),
+    directory: params.directory,
+    loginSkewSeconds: limits.loginSkewSeconds,
+    maxConnectionsPerIdentity: limits.maxConnectionsPerIdentity,
+    messagesPerSecond: limits.messagesPerSecond,
+    burst: limits.burst,
+    ...(limits.operator === undefined ? {} : { operator: limits.operator }),
+  });
+  const identities = new WeakMap<object, Identity>();
+  const refuse = (what: string, client: Client | null, reason: string) => {
+    params.metrics?.mqttRefusals.inc({ reason: what });
+    logger?.warn({ client: client?.id, reason }, `MQTT ${what} refused`);
+  };
   const broker = await Aedes.createBroker({
+    maxClientsIdLength: 64,
+    authenticate: (client, username, password, callback) => {
+      guard.login(client.id, username, password).then(
+        (identity) => {
+          if (typeof identity === "string") {
+            refuse("login", client, identity);
+            return callback(Object.assign(new Error(identity), { returnCode: 5 }), false);
+          }
+          identities.set(client, identity);
+          // The connection's identity is released when its socket closes, however the session ends.
+          client.conn.once("close", () => guard.logout(identity));
+          callback(null, true);
+        },
+        (error: unknown) => {
+          refuse("login", client, `directory lookup failed: ${String(error)}`);
+          callback(Object.assign(new Error("server unavailable"), { returnCode: 3 }), false);
+        },
+      );
+    },
+    authorizeSubscribe: (client, subscription, callback) => {
+      const identity = client === null ? undefined : identities.get(client);
+      if (identity === undefined || !guard.mayRead(identity, subscription.topic)) {
+        refuse("subscribe", client, subscription.topic);
+        return callback(null, null); // SUBACK 0x80: the filter is not granted
+      }
+      callback(null, subscription);
+    },
+    // Readings are never forwarded (accepted or not); replies only to who may read them.
+    authorizeForward: (client, packet) => {
+      const identity = identities.get(client);
+      return identity !== undefined && guard.mayRead(identity, packet.topic) ? packet : null;
+    },
     authorizePublish: (client, packet, callback) => {
-      if (client === null || !topicMatches(topic, packet.topic)) return callback(null);
+      const identity = client === null ? undefined : identities.get(client);
+      if (identity === undefined) return callback(new Error("not authenticated"));
+      const refusal = guard.publishRefusal(identity, packet.topic, packet.retain);
+      if (refusal !== undefined) {
+        refuse("publish", client, refusal);
+        return callback(new Error(refusal)); // MQTT 3.1.1 has no negative PUBACK: the connection ends
+      }
+      if (!guard.admit(identity)) {
+        refuse("publish", client, "message rate");
+        return callback(new Error("message rate exceeded"));
+      }
       void pipeline.submit([packet.payload as Buffer], "mqtt").then(([outcome]) => {
         if (outcome!.status === "busy") {
-          logger?.warn({ client: client.id }, "ingest queue full; closing the MQTT connection without PUBACK");
+          logger?.warn({ client: client!.id }, "ingest queue full; closing the MQTT connection without PUBACK");
           return callback(new Error(outcome!.message));
         }
         broker.publish(
@@ -72,14 +143,25 @@ export async function startEmbeddedBroker(params: {
       });
     },
   });
-  const server: Server = createServer(broker.handle);
+  const server: Server = createServer((socket) => {
+    // A passive reader: with aedes reading the socket, "data" fires for exactly the bytes it reads.
+    const limit = new MqttPacketLimit(limits.maxPacketBytes);
+    broker.handle(socket);
+    socket.on("data", (chunk: Buffer) => {
+      const announced = limit.observe(chunk);
+      if (announced === undefined) return;
+      refuse("packet", null, `${announced} bytes announced, ${limits.maxPacketBytes} allowed`);
+      socket.destroy();
+    });
+  });
+  server.maxConnections = limits.maxConnections;
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(params.port, params.host, () => resolve());
   });
   const { address, port } = server.address() as AddressInfo;
   const url = `mqtt://${address}:${port}`;
-  logger?.info({ url }, "embedded MQTT broker listening");
+  logger?.info({ url, operator: limits.operator !== undefined }, "embedded MQTT broker listening");
   return {
     url,
     close: async () => {

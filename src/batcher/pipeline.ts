@@ -18,6 +18,8 @@ export type IngestOutcome =
 
 /** Learns device states before the synchronous device checks (a registry-backed directory looks keys up). */
 export interface DevicePreparer {
+  /** The keys (lower case) that must be looked up before they can be judged. */
+  pending(devices: readonly string[]): Set<string>;
   /** Looks up what is not cached; resolves to the keys (lower case) whose lookup failed. */
   prepare(devices: readonly string[]): Promise<Set<string>>;
 }
@@ -110,13 +112,28 @@ export class IngestPipeline {
     }
   }
 
+  /**
+   * Judges checked messages against device state and the time window. Messages of keys that need a registry
+   * lookup wait for it; the others (known devices) go on at once, so a flood of fresh keys cannot hold up
+   * registered devices' readings that arrived with it.
+   */
   private async admit(checked: { result: Checked; resolve: Waiting["resolve"] }[]): Promise<void> {
-    const { validator, devices, store } = this.options;
-    let unreachable = new Set<string>();
-    if (devices !== undefined) {
-      const keys = checked.flatMap(({ result }) => (result.status === "checked" ? [result.item.reading.device] : []));
-      unreachable = await devices.prepare(keys);
-    }
+    const { devices } = this.options;
+    if (devices === undefined) return this.judge(checked, new Set());
+    const keyOf = (result: Checked) => (result.status === "checked" ? result.item.reading.device.toLowerCase() : "");
+    const keys = checked.flatMap(({ result }) => (result.status === "checked" ? [keyOf(result)] : []));
+    const pending = devices.pending(keys);
+    const waiting = checked.filter(({ result }) => pending.has(keyOf(result)));
+    this.judge(
+      checked.filter(({ result }) => !pending.has(keyOf(result))),
+      new Set(),
+    );
+    const unreachable = await devices.prepare(keys);
+    if (waiting.length > 0) this.judge(waiting, unreachable);
+  }
+
+  private judge(checked: { result: Checked; resolve: Waiting["resolve"] }[], unreachable: Set<string>): void {
+    const { validator, store } = this.options;
     for (const { result, resolve } of checked) {
       if (result.status === "rejected") {
         resolve(result);

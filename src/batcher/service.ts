@@ -14,6 +14,7 @@ import { Anchorer } from "./anchorer";
 import { createApi } from "./api";
 import { CheckPool } from "./check-pool";
 import type { BatcherConfig } from "./config";
+import { BundleServer, batchCache, runBundleJob } from "./bundles";
 import { RegistryDeviceDirectory } from "./directory";
 import { BatcherMetrics } from "./metrics";
 import { startEmbeddedBroker, subscribeExternal } from "./mqtt";
@@ -28,7 +29,13 @@ import { ReadingValidator } from "./validate";
 export function rpcProvider(url: string, chainId: bigint, timeoutMs: number): JsonRpcProvider {
   const request = new FetchRequest(url);
   request.timeout = timeoutMs;
-  return new JsonRpcProvider(request, chainId, { staticNetwork: Network.from(chainId), batchMaxCount: 1 });
+  // No response cache: the anchorer asks the same question again (a nonce, a gas estimate) after the chain
+  // moved, and must not get the answer from before.
+  return new JsonRpcProvider(request, chainId, {
+    staticNetwork: Network.from(chainId),
+    batchMaxCount: 1,
+    cacheTimeout: -1,
+  });
 }
 
 export class BatcherService {
@@ -45,6 +52,7 @@ export class BatcherService {
     private readonly api: FastifyInstance,
     readonly httpUrl: string,
     private readonly mqtt: MqttIngest | undefined,
+    private readonly bundleServer: BundleServer | undefined,
   ) {}
 
   get mqttUrl(): string | undefined {
@@ -140,7 +148,18 @@ export class BatcherService {
       });
       anchorer.start(config.anchoring.intervalMs, config.anchoring.maxBackoffMs);
     }
+    const bundleContext = { chainId, anchor: config.anchor, registry, submitter };
+    // An in-memory store cannot be opened by another thread: its bundles are built inline.
+    const bundleServer =
+      config.database === ":memory:"
+        ? undefined
+        : await BundleServer.start({ database: config.database, context: bundleContext });
+    const inline = batchCache(store, 4);
     const api = await createApi({
+      queueLimit: config.ingest.queueLimit,
+      getsPerSecond: config.http.getsPerSecond,
+      ...(config.http.adminToken === undefined ? {} : { adminToken: config.http.adminToken }),
+      bundles: (job) => bundleServer?.run(job) ?? runBundleJob(store, bundleContext, inline, job),
       pipeline,
       store,
       metrics,
@@ -164,6 +183,10 @@ export class BatcherService {
             host: config.mqtt.host,
             port: config.mqtt.port,
             topic: config.mqtt.topic,
+            limits: config.mqtt,
+            domain,
+            directory,
+            metrics,
             logger,
           })
         : await subscribeExternal({
@@ -191,6 +214,7 @@ export class BatcherService {
       api,
       httpUrl,
       mqttIngest,
+      bundleServer,
     );
   }
 
@@ -198,6 +222,7 @@ export class BatcherService {
   async stop(): Promise<void> {
     await this.mqtt?.close();
     await this.api.close();
+    await this.bundleServer?.close();
     this.directory.stop();
     await this.sealer.stop();
     await this.anchorer?.stop();

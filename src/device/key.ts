@@ -6,7 +6,7 @@ import { promises as fs } from "node:fs";
 import { Wallet, SigningKey, getBytes, hexlify, isHexString } from "ethers";
 import { InvalidInputError } from "../errors";
 import { signDigest } from "../crypto";
-import { readingDigest, registryDigest, voucherDigestBytes } from "../eip712";
+import { brokerLoginDigest, formatBrokerPassword, readingDigest, registryDigest, voucherDigestBytes } from "../eip712";
 import type { Eip712Domain, Reading, RegistryMessages } from "../eip712";
 
 /** Format version of a saved key file. */
@@ -157,6 +157,21 @@ export class DeviceKey {
    */
   signVoucher(domain: Eip712Domain, channelId: bigint, amount: bigint): string {
     return hexlify(this.signDigestBytes(voucherDigestBytes(domain, channelId, amount)));
+  }
+
+  /**
+   * Credentials for the batcher's embedded MQTT broker: the device address as username and client id, and
+   * as password a `BrokerLogin` signature under the readings' domain at `timestamp` (default: now), good
+   * for one connection within the broker's clock-skew window. Publish readings to
+   * `iotrail/v1/readings/<username>`, read verdicts on `iotrail/v1/replies/<username>`.
+   */
+  mqttCredentials(
+    domain: Eip712Domain,
+    timestamp: bigint = BigInt(Math.floor(Date.now() / 1000)),
+  ): { clientId: string; username: string; password: string } {
+    const username = this.address.toLowerCase();
+    const signature = this.signDigest(brokerLoginDigest(domain, this.address, timestamp));
+    return { clientId: username, username, password: formatBrokerPassword(timestamp, signature) };
   }
 
   private sign<A extends "RegisterDevice" | "ClaimDevice" | "AcceptKey">(

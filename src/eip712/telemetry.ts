@@ -7,7 +7,7 @@ import { getBytes, hexlify } from "ethers";
 import { decodeHexInto } from "../bytes";
 import { InvalidInputError } from "../errors";
 import { keccak256 } from "../merkle/keccak";
-import { makeDomain, typeHash, typedDataDigestBytes } from "./domain";
+import { makeDomain, typeHash, typedDataDigestBytes, typedDigest } from "./domain";
 import type { Eip712Domain } from "./domain";
 
 export const TELEMETRY_EIP712_NAME = "iotrail TelemetryAnchor";
@@ -23,6 +23,35 @@ export const TELEMETRY_TYPES = {
     { name: "payloadHash", type: "bytes32" },
   ],
 } as const;
+
+/**
+ * Off-chain type of a device's login to the batcher's MQTT broker, under the same domain as its readings
+ * (so a login is bound to one chain and anchor deployment). No contract checks it.
+ */
+export const BROKER_LOGIN_TYPES = {
+  BrokerLogin: [
+    { name: "device", type: "address" },
+    { name: "timestamp", type: "uint64" },
+  ],
+} as const;
+
+/** Version tag of the broker password format `v1.<unix seconds>.<0x signature>`. */
+export const BROKER_PASSWORD_VERSION = "v1";
+
+export function formatBrokerPassword(timestamp: bigint, signature: string): string {
+  return `${BROKER_PASSWORD_VERSION}.${timestamp}.${signature}`;
+}
+
+/** Parses a broker password; undefined when it is not the `v1` format. */
+export function parseBrokerPassword(text: string): { timestamp: bigint; signature: string } | undefined {
+  const match = /^v1\.(0|[1-9][0-9]{0,15})\.(0x[0-9a-fA-F]{130})$/.exec(text);
+  return match === null ? undefined : { timestamp: BigInt(match[1]!), signature: match[2]! };
+}
+
+/** The EIP-712 digest of a device's broker login at Unix time `timestamp`. */
+export function brokerLoginDigest(domain: Eip712Domain, device: string, timestamp: bigint): string {
+  return typedDigest(domain, BROKER_LOGIN_TYPES, "BrokerLogin", { device, timestamp });
+}
 
 /** ABI types of a reading's fields, in order: the Merkle leaf encodes exactly these. */
 export const READING_ABI_TYPES = TELEMETRY_TYPES.Reading.map((field) => field.type);

@@ -53,7 +53,8 @@ export interface ChannelRecord extends ChannelTerms {
   status: ChannelStatus;
 }
 
-const PERMIT_TYPES = {
+/** EIP-2612 `Permit` typed-data types. */
+export const PERMIT_TYPES = {
   Permit: [
     { name: "owner", type: "address" },
     { name: "spender", type: "address" },

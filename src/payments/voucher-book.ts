@@ -1,7 +1,8 @@
 /**
  * The payee's side of a payment channel: every incoming voucher is checked (channel, signature by the
- * channel's signer, strictly growing cumulative amount, within deposit and cap, before expiry) and the best
- * one is kept for redeeming or closing.
+ * channel's signer, strictly growing cumulative amount, within deposit and cap, before the expiry and the end
+ * of a started close) and the best one is kept for redeeming or closing. Times are chain seconds: by
+ * default the machine's clock, which a payee should keep close to the chain's.
  */
 import { getAddress, getBytes, hexlify } from "ethers";
 import { decodeHexInto } from "../bytes";
@@ -18,7 +19,7 @@ export interface Voucher {
 }
 
 export type VoucherRejection =
-  "wrong-channel" | "malformed" | "bad-signature" | "stale" | "exceeds-deposit" | "exceeds-cap" | "expired";
+  "wrong-channel" | "malformed" | "bad-signature" | "stale" | "exceeds-deposit" | "exceeds-cap" | "expired" | "closed";
 
 /** A voucher the payee must not rely on; `reason` says why. */
 export class VoucherRejectedError extends IotrailError {
@@ -30,7 +31,11 @@ export class VoucherRejectedError extends IotrailError {
   }
 }
 
-type ChannelTerms = Pick<ChannelRecord, "channelId" | "signer" | "deposit" | "paid" | "cap" | "expiry">;
+type ChannelTerms = Pick<ChannelRecord, "channelId" | "signer" | "deposit" | "paid" | "cap" | "expiry"> &
+  Partial<Pick<ChannelRecord, "closesAt">>;
+
+/** Unix seconds now. */
+const wallClock = (): bigint => BigInt(Math.floor(Date.now() / 1000));
 
 export class VoucherBook {
   private readonly domain: Eip712Domain;
@@ -38,11 +43,14 @@ export class VoucherBook {
   private bestVoucher: Voucher | undefined;
   private readonly signerBytes: Uint8Array;
   private readonly signatureBuffer = new Uint8Array(65);
+  private readonly clock: () => bigint;
 
-  constructor(params: { domain: Eip712Domain; channel: ChannelTerms }) {
+  /** @param clock Chain time in seconds (default: the machine's clock). */
+  constructor(params: { domain: Eip712Domain; channel: ChannelTerms; clock?: () => bigint }) {
     this.domain = params.domain;
-    this.channel = { ...params.channel, signer: getAddress(params.channel.signer) };
+    this.channel = { closesAt: 0n, ...params.channel, signer: getAddress(params.channel.signer) };
     this.signerBytes = getBytes(this.channel.signer);
+    this.clock = params.clock ?? wallClock;
   }
 
   /** The best voucher accepted so far (highest amount), if any. */
@@ -50,32 +58,41 @@ export class VoucherBook {
     return this.bestVoucher;
   }
 
-  /** What the best voucher is worth beyond what the channel has paid already. */
+  /** What the best voucher is worth beyond what the channel has paid already (never negative). */
   get unredeemed(): bigint {
-    return (this.bestVoucher?.amount ?? this.channel.paid) - this.channel.paid;
+    const best = this.bestVoucher?.amount ?? 0n;
+    return best > this.channel.paid ? best - this.channel.paid : 0n;
   }
 
-  /** Updates the terms after a top-up or a redemption seen on-chain. */
-  update(terms: { deposit?: bigint; paid?: bigint }): void {
+  /**
+   * Updates the terms after what was seen on-chain: a top-up (`deposit`), a redemption (`paid`), or the
+   * payer's start of a close (`closesAt`: vouchers count up to and including it).
+   */
+  update(terms: { deposit?: bigint; paid?: bigint; closesAt?: bigint }): void {
     if (terms.deposit !== undefined) this.channel.deposit = terms.deposit;
     if (terms.paid !== undefined) this.channel.paid = terms.paid;
+    if (terms.closesAt !== undefined) this.channel.closesAt = terms.closesAt;
   }
 
   /**
    * Checks `voucher` and keeps it as the best one; throws a {@link VoucherRejectedError} otherwise.
-   * @param now Chain time to judge the expiry by (seconds); the expiry is not checked without it.
+   * @param now Chain time to judge the expiry and a started close by (seconds; default: the book's clock).
    */
-  accept(voucher: Voucher, now?: bigint): Voucher {
+  accept(voucher: Voucher, now: bigint = this.clock()): Voucher {
     const { channel } = this;
     if (voucher.channelId !== channel.channelId) {
       throw new VoucherRejectedError("wrong-channel", `the voucher is for channel ${voucher.channelId}`, {
         expected: channel.channelId.toString(),
       });
     }
-    if (channel.expiry !== 0n && now !== undefined && now > channel.expiry) {
+    if (channel.expiry !== 0n && now > channel.expiry) {
       throw new VoucherRejectedError("expired", `the channel stopped accepting vouchers at ${channel.expiry}`);
     }
-    const floor = this.bestVoucher?.amount ?? channel.paid;
+    if (channel.closesAt !== undefined && channel.closesAt !== 0n && now > channel.closesAt) {
+      throw new VoucherRejectedError("closed", `the payer's close ended the channel's vouchers at ${channel.closesAt}`);
+    }
+    const best = this.bestVoucher?.amount ?? 0n;
+    const floor = best > channel.paid ? best : channel.paid;
     if (voucher.amount <= floor) {
       throw new VoucherRejectedError("stale", `the voucher's ${voucher.amount} does not exceed ${floor}`);
     }

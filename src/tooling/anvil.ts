@@ -25,7 +25,41 @@ export function anvilBinary(): string | undefined {
   }
 }
 
-async function freePort(): Promise<number> {
+/** Resolves once `child` prints `marker` (stdout or stderr); rejects with its output if it exits or times out. */
+export function untilOutput(child: ChildProcess, marker: string, timeoutMs: number, name: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    let output = "";
+    const timer = setTimeout(() => {
+      child.kill();
+      reject(new ConfigError(`${name} did not start within ${timeoutMs} ms`, { details: { output } }));
+    }, timeoutMs);
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      if (output.includes(marker)) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    child.stdout!.on("data", onData);
+    child.stderr!.on("data", onData);
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      reject(new ConfigError(`${name} exited with code ${code}`, { details: { output } }));
+    });
+  });
+}
+
+/** Ends `child` (SIGTERM) and resolves once it exited. */
+export function stopChild(child: ChildProcess): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (child.exitCode !== null) return resolve();
+    child.once("exit", () => resolve());
+    child.kill("SIGTERM");
+  });
+}
+
+/** A free TCP port on the loopback interface. */
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once("error", reject);
@@ -47,34 +81,10 @@ export async function startAnvil(params: { args?: string[]; timeoutMs?: number }
     stdio: ["ignore", "pipe", "pipe"],
   });
   const url = `http://127.0.0.1:${port}`;
-  await new Promise<void>((resolve, reject) => {
-    let output = "";
-    const timer = setTimeout(() => {
-      child.kill();
-      reject(new ConfigError(`anvil did not start within ${params.timeoutMs ?? 15_000} ms`, { details: { output } }));
-    }, params.timeoutMs ?? 15_000);
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      if (output.includes("Listening on")) {
-        clearTimeout(timer);
-        resolve();
-      }
-    };
-    child.stdout!.on("data", onData);
-    child.stderr!.on("data", onData);
-    child.once("exit", (code) => {
-      clearTimeout(timer);
-      reject(new ConfigError(`anvil exited with code ${code}`, { details: { output } }));
-    });
-  });
+  await untilOutput(child, "Listening on", params.timeoutMs ?? 15_000, "anvil");
   return {
     url,
     process: child,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null) return resolve();
-        child.once("exit", () => resolve());
-        child.kill("SIGTERM");
-      }),
+    stop: () => stopChild(child),
   };
 }

@@ -163,16 +163,24 @@ export async function verifyBundle(input: string | unknown, options: VerifyOptio
     report.skipRest(later.slice(1), "the bundle does not match its schema");
     return report.done(mode);
   }
-  const badAddresses = checksumErrors(value as ProofBundle);
+  const badAddresses = [...checksumErrors(value as ProofBundle), ...rangeErrors(value as ProofBundle)];
   if (badAddresses.length > 0) {
     report.add("schema", "bundle", "fail", badAddresses.join("; "), { errors: badAddresses });
-    report.skipRest(later.slice(1), "the bundle has an address with a wrong EIP-55 checksum");
+    report.skipRest(later.slice(1), "the bundle has a wrong EIP-55 checksum or a number out of range");
     return report.done(mode);
   }
   report.add("schema", "bundle", "pass", "the bundle matches schemas/proof-bundle.v1.schema.json");
   const bundle = value as ProofBundle;
 
-  const offline = checkOffline(bundle, report);
+  let offline: ReturnType<typeof checkOffline>;
+  try {
+    offline = checkOffline(bundle, report);
+  } catch (error) {
+    // A safety net: a schema-valid bundle the checks above did not foresee still gets a report.
+    report.add("schema", "bundle", "fail", `the bundle could not be checked: ${(error as Error).message}`);
+    report.skipRest(CHAIN_CHECKS, "the bundle could not be checked");
+    return report.done(mode);
+  }
   if (options.provider === undefined) {
     report.reasons.push("offline: no chain was asked whether the roots are anchored or the device was valid");
     report.skipRest(CHAIN_CHECKS, "offline mode: no RPC endpoint given");
@@ -189,6 +197,26 @@ export async function verifyBundle(input: string | unknown, options: VerifyOptio
     report.skipRest(CHAIN_CHECKS, `chain unreachable: ${message}`);
   }
   return report.done(mode);
+}
+
+const UINT256_LIMIT = 1n << 256n;
+const UINT64_LIMIT = 1n << 64n;
+
+/** Numbers the schema admits (any decimal string) but their Solidity types do not. */
+function rangeErrors(bundle: ProofBundle): string[] {
+  const fields: [string, string, bigint][] = [
+    ["chainId", bundle.chainId, UINT256_LIMIT],
+    ...bundle.batches.map((b, i): [string, string, bigint] => [`batches.${i}.batchId`, b.batchId, UINT256_LIMIT]),
+    ...bundle.readings.map((r, i): [string, string, bigint] => [`readings.${i}.batchId`, r.batchId, UINT256_LIMIT]),
+  ];
+  if (bundle.device.lot !== undefined) fields.push(["device.lot.lotId", bundle.device.lot.lotId, UINT256_LIMIT]);
+  if (bundle.range !== undefined) {
+    fields.push(["range.fromSequence", bundle.range.fromSequence, UINT64_LIMIT]);
+    fields.push(["range.toSequence", bundle.range.toSequence, UINT64_LIMIT]);
+  }
+  return fields
+    .filter(([, value, limit]) => BigInt(value) >= limit)
+    .map(([field, value, limit]) => `bundle.${field}: ${value} is out of range (at most ${limit - 1n})`);
 }
 
 /** Addresses the schema admits but whose mixed case is not their EIP-55 checksum. */

@@ -27,6 +27,24 @@ describe("loadBatcherConfig", function () {
     expect(config.privateKey).to.equal(undefined);
   });
 
+  it("gives the embedded broker its limits, and an operator only with a token from the environment", function () {
+    const plain = loadBatcherConfig({ file: file({ anchor: ANCHOR }), env: {} });
+    expect(plain.mqtt).to.deep.include({
+      embedded: true,
+      maxPacketBytes: 8192,
+      maxConnectionsPerIdentity: 2,
+      messagesPerSecond: 50,
+      loginSkewSeconds: 300,
+    });
+    expect(plain.mqtt).to.not.have.property("operator");
+    const token = "a-token-of-enough-length";
+    const withOperator = loadBatcherConfig({
+      file: file({ anchor: ANCHOR }),
+      env: { BATCHER_MQTT_OPERATOR_TOKEN: token },
+    });
+    expect(withOperator.mqtt).to.deep.include({ operator: { username: "operator", token } });
+  });
+
   it("refuses bad values with a ConfigError naming the field", function () {
     const cases: [Record<string, unknown>, Record<string, string>, RegExp][] = [
       [{}, {}, /"anchor" must be an address/],
@@ -35,6 +53,10 @@ describe("loadBatcherConfig", function () {
       [{ anchor: ANCHOR, ingest: "fast" }, {}, /"ingest" must be an object/],
       [{ anchor: ANCHOR, privateKey: "0x01" }, {}, /BATCHER_PRIVATE_KEY only/],
       [{ anchor: ANCHOR }, { BATCHER_PRIVATE_KEY: "0x1234" }, /32-byte/],
+      [{ anchor: ANCHOR, mqtt: { operatorToken: "x".repeat(32) } }, {}, /BATCHER_MQTT_OPERATOR_TOKEN only/],
+      [{ anchor: ANCHOR }, { BATCHER_MQTT_OPERATOR_TOKEN: "short" }, /at least 16 characters/],
+      [{ anchor: ANCHOR, mqtt: { topic: "devices/#" } }, {}, /"mqtt.topic" must have the form <root>\/readings\/#/],
+      [{ anchor: ANCHOR, mqtt: { maxPacketBytes: 10 } }, {}, /"mqtt.maxPacketBytes"/],
     ];
     for (const [content, env, message] of cases) {
       expect(() => loadBatcherConfig({ file: file(content), env })).to.throw(ConfigError, message);

@@ -3,10 +3,11 @@ import { mine } from "@nomicfoundation/hardhat-network-helpers";
 import { execFile } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import mqtt from "mqtt";
 import type { BatcherService } from "../../src/batcher";
 import { anchorFixture } from "../helpers/anchor";
 import {
+  connectDevice,
+  deviceTopics,
   liveReadings,
   registerFleet,
   startBatcher,
@@ -45,14 +46,10 @@ describe("batcher end to end: 100 devices over MQTT", function () {
     });
     const url = service.mqttUrl!;
     await Promise.all(
-      devices.map(async (device, i) => {
-        const client = mqtt.connect(url, { clientId: `sim-${i}` });
-        await new Promise<void>((resolve, reject) => {
-          client.once("connect", () => resolve());
-          client.once("error", reject);
-        });
+      devices.map(async (device) => {
+        const client = await connectDevice(url, fx, device);
         for (const reading of liveReadings(device, READINGS_PER_DEVICE)) {
-          await client.publishAsync(`iotrail/v1/readings/sim-${i}`, wireMessage(fx, device, reading), { qos: 1 });
+          await client.publishAsync(deviceTopics(device).readings, wireMessage(fx, device, reading), { qos: 1 });
         }
         await client.endAsync();
       }),

@@ -7,8 +7,13 @@ import mqtt from "mqtt";
 import type { MqttClient } from "mqtt";
 import type { BatcherService } from "../../src/batcher";
 import { topicMatches, replyTopic } from "../../src/batcher";
+import { DeviceKey } from "../../src/device";
 import {
+  OPERATOR_TOKEN,
   batcherFixture,
+  freshSecond,
+  connectDevice,
+  deviceTopics,
   liveReadings,
   startBatcher,
   startRpcServer,
@@ -36,6 +41,35 @@ async function replies(client: MqttClient, topic: string): Promise<Record<string
   });
   await client.subscribeAsync(topic, { qos: 1 });
   return seen;
+}
+
+/** Tries to connect and returns the broker's refusal (the connection is closed either way). */
+async function connectRefusal(url: string, options: mqtt.IClientOptions): Promise<string> {
+  const client = mqtt.connect(url, { reconnectPeriod: 0, ...options });
+  try {
+    return await new Promise<string>((resolve) => {
+      client.once("connect", () => resolve("connected"));
+      client.once("error", (error) => resolve(error.message));
+    });
+  } finally {
+    client.end(true);
+  }
+}
+
+/** The QoS the broker granted for `filter` (128: refused; mqtt.js rejects such a SUBACK). */
+async function grantOf(client: MqttClient, filter: string): Promise<number> {
+  try {
+    const [grant] = await client.subscribeAsync(filter, { qos: 1 });
+    return grant!.qos;
+  } catch (error) {
+    const granted = (error as { packet?: { granted?: number[] } }).packet?.granted;
+    if (granted === undefined) throw error;
+    return granted[0]!;
+  }
+}
+
+async function operatorClient(url: string): Promise<MqttClient> {
+  return connect(url, "operator:test", { username: "operator", password: OPERATOR_TOKEN, reconnectPeriod: 0 });
 }
 
 describe("MQTT ingest", function () {
@@ -73,18 +107,17 @@ describe("MQTT ingest", function () {
       const config = testConfig(fx, rpc.url);
       service = await startBatcher({ ...config, anchoring: noAnchoring(config) });
       const device = fx.devices[1]!;
-      const client = await connect(service.mqttUrl!, "device-1");
+      const topics = deviceTopics(device);
+      const client = await connectDevice(service.mqttUrl!, fx, device);
       clients.push(client);
-      const answers = await replies(client, "iotrail/v1/replies/device-1");
+      const answers = await replies(client, topics.replies);
       const [reading] = liveReadings(device, 1);
-      await client.publishAsync("iotrail/v1/readings/device-1", wireMessage(fx, device, reading!), { qos: 1 });
+      await client.publishAsync(topics.readings, wireMessage(fx, device, reading!), { qos: 1 });
       // publishAsync resolves on PUBACK: the reading is in the store by then.
       expect(service.store.getReading(device.address, 1n)?.reading.value).to.equal(reading!.value);
-      await client.publishAsync("iotrail/v1/readings/device-1", wireMessage(fx, device, reading!), { qos: 1 });
-      await client.publishAsync("iotrail/v1/readings/device-1", "{oops", { qos: 1 });
-      await client.publishAsync("iotrail/v1/readings/device-1", wireMessage(fx, device, { ...reading!, value: 0n }), {
-        qos: 1,
-      });
+      await client.publishAsync(topics.readings, wireMessage(fx, device, reading!), { qos: 1 });
+      await client.publishAsync(topics.readings, "{oops", { qos: 1 });
+      await client.publishAsync(topics.readings, wireMessage(fx, device, { ...reading!, value: 0n }), { qos: 1 });
       await waitFor(() => (answers.length === 4 ? true : undefined), 5_000, "four replies");
       expect(answers.map((a) => a.code ?? a.status)).to.deep.equal([
         "accepted",
@@ -92,7 +125,8 @@ describe("MQTT ingest", function () {
         "E_MALFORMED",
         "E_SEQUENCE",
       ]);
-      expect(service.store.unsealed().count).to.equal(1);
+      // The conflicting reading under the same sequence was not stored.
+      expect(service.store.getReading(device.address, 1n)?.reading.value).to.equal(reading!.value);
     });
 
     it("when the queue is full, closes the connection without PUBACK; the client resends and nothing is lost", async function () {
@@ -104,14 +138,21 @@ describe("MQTT ingest", function () {
         ingest: { ...config.ingest, queueLimit: 3 },
       });
       const device = fx.devices[2]!;
-      const client = await connect(service.mqttUrl!, "device-2", { clean: false });
+      // Each reconnection logs in anew (a login is good for one connection).
+      const client = mqtt.connect(service.mqttUrl!, {
+        ...device.mqttCredentials(fx.telemetry),
+        clean: false,
+        reconnectPeriod: 100,
+      });
+      client.on("close", () => Object.assign(client.options, device.mqttCredentials(fx.telemetry, freshSecond())));
       clients.push(client);
+      await new Promise<void>((resolve) => client.once("connect", () => resolve()));
       let closes = 0;
       client.on("close", () => (closes += 1));
       const readings = liveReadings(device, 40);
       await Promise.all(
         readings.map((reading) =>
-          client.publishAsync("iotrail/v1/readings/device-2", wireMessage(fx, device, reading), { qos: 1 }),
+          client.publishAsync(deviceTopics(device).readings, wireMessage(fx, device, reading), { qos: 1 }),
         ),
       );
       // Every publish was eventually acknowledged, so every reading must be stored.
@@ -122,6 +163,197 @@ describe("MQTT ingest", function () {
       expect(closes).to.be.greaterThan(0);
       const metrics = await (await fetch(`${service.httpUrl}/metrics`)).text();
       expect(metrics).to.match(/iotrail_ingest_messages_total\{transport="mqtt",outcome="busy"\} [1-9]/);
+    });
+  });
+
+  describe("embedded broker: who may connect (H-1)", function () {
+    it("security (H-1): an anonymous client, an unknown key and a wrong, stale or replayed login are refused", async function () {
+      const fx = await loadFixture(batcherFixture);
+      const config = testConfig(fx, rpc.url);
+      service = await startBatcher({ ...config, anchoring: noAnchoring(config) });
+      const url = service.mqttUrl!;
+      const refused = (options: mqtt.IClientOptions) => connectRefusal(url, options);
+      expect(await refused({ clientId: "anonymous" })).to.match(/Not authorized/);
+      const stranger = DeviceKey.generate();
+      expect(await refused(stranger.mqttCredentials(fx.telemetry))).to.match(/Not authorized/);
+      const device = fx.devices[4]!;
+      const impostor = {
+        ...DeviceKey.generate().mqttCredentials(fx.telemetry),
+        username: device.address.toLowerCase(),
+        clientId: device.address.toLowerCase(),
+      };
+      expect(await refused(impostor)).to.match(/Not authorized/);
+      const stale = device.mqttCredentials(fx.telemetry, BigInt(Math.floor(Date.now() / 1000) - 3600));
+      expect(await refused(stale)).to.match(/Not authorized/);
+      const once = device.mqttCredentials(fx.telemetry);
+      clients.push(await connectDevice(url, fx, device, once));
+      expect(await refused(once)).to.match(/Not authorized/); // the same login again
+      const revoked = fx.devices[5]!;
+      await fx.registry.connect(fx.owner).revoke(BigInt(revoked.address), 1);
+      expect(await refused(revoked.mqttCredentials(fx.telemetry))).to.match(/Not authorized/);
+      const metrics = await (await fetch(`${service.httpUrl}/metrics`)).text();
+      expect(metrics).to.match(/iotrail_mqtt_refusals_total\{reason="login"\} 6/);
+    });
+
+    it("security (H-1): client ids are bound to the identity: nobody takes over a device's session", async function () {
+      const fx = await loadFixture(batcherFixture);
+      const config = testConfig(fx, rpc.url);
+      service = await startBatcher({ ...config, anchoring: noAnchoring(config) });
+      const victim = fx.devices[1]!;
+      const attacker = fx.devices[2]!;
+      const victimClient = await connectDevice(service.mqttUrl!, fx, victim);
+      clients.push(victimClient);
+      let victimClosed = false;
+      victimClient.on("close", () => (victimClosed = true));
+      const takeover = { ...attacker.mqttCredentials(fx.telemetry), clientId: victim.address.toLowerCase() };
+      expect(await connectRefusal(service.mqttUrl!, takeover)).to.match(/Not authorized/);
+      const sneaky = { ...attacker.mqttCredentials(fx.telemetry), clientId: `${victim.address.toLowerCase()}:x` };
+      expect(await connectRefusal(service.mqttUrl!, sneaky)).to.match(/Not authorized/);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(victimClosed).to.equal(false);
+    });
+
+    it("security (H-1): at most maxConnectionsPerIdentity connections per device, maxConnections in all", async function () {
+      const fx = await loadFixture(batcherFixture);
+      const config = testConfig(fx, rpc.url);
+      service = await startBatcher({
+        ...config,
+        anchoring: noAnchoring(config),
+        mqtt: { ...config.mqtt, maxConnectionsPerIdentity: 2 } as typeof config.mqtt,
+      });
+      const device = fx.devices[1]!;
+      const name = device.address.toLowerCase();
+      for (const suffix of ["a", "b"]) {
+        clients.push(await connectDevice(service.mqttUrl!, fx, device, { clientId: `${name}:${suffix}` }));
+      }
+      const third = { ...device.mqttCredentials(fx.telemetry, freshSecond()), clientId: `${name}:c` };
+      expect(await connectRefusal(service.mqttUrl!, third)).to.match(/Not authorized/);
+      // A closed connection frees its place.
+      await clients.pop()!.endAsync();
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      clients.push(
+        await connectDevice(service.mqttUrl!, fx, device, {
+          ...device.mqttCredentials(fx.telemetry, freshSecond()),
+          clientId: `${name}:d`,
+        }),
+      );
+    });
+  });
+
+  describe("embedded broker: topics and limits (H-1)", function () {
+    it("security (H-1): a device publishes only to its own readings topic; retained and $SYS publishes are refused", async function () {
+      const fx = await loadFixture(batcherFixture);
+      const config = testConfig(fx, rpc.url);
+      service = await startBatcher({ ...config, anchoring: noAnchoring(config) });
+      const device = fx.devices[1]!;
+      const victim = fx.devices[2]!;
+      const [reading] = liveReadings(victim, 1);
+      const message = wireMessage(fx, victim, reading!);
+      for (const [topic, retain] of [
+        [deviceTopics(victim).readings, false],
+        [deviceTopics(device).readings, true],
+        [`$SYS/broker/new/clients`, false],
+        [deviceTopics(victim).replies, false],
+      ] as const) {
+        const client = await connectDevice(
+          service.mqttUrl!,
+          fx,
+          device,
+          device.mqttCredentials(fx.telemetry, freshSecond()),
+        );
+        clients.push(client);
+        const closed = new Promise<void>((resolve) => client.once("close", () => resolve()));
+        void client.publishAsync(topic, message, { qos: 1, retain }).catch(() => undefined);
+        await closed;
+      }
+      expect(service.store.getReading(victim.address, reading!.sequence)).to.equal(undefined);
+      const metrics = await (await fetch(`${service.httpUrl}/metrics`)).text();
+      expect(metrics).to.match(/iotrail_mqtt_refusals_total\{reason="publish"\} 4/);
+    });
+
+    it("security (H-1): a device subscribes only to its own replies; nobody receives readings or others' verdicts", async function () {
+      const fx = await loadFixture(batcherFixture);
+      const config = testConfig(fx, rpc.url);
+      service = await startBatcher({ ...config, anchoring: noAnchoring(config) });
+      const spy = fx.devices[1]!;
+      const device = fx.devices[2]!;
+      const spyClient = await connectDevice(service.mqttUrl!, fx, spy);
+      clients.push(spyClient);
+      const seen: string[] = [];
+      spyClient.on("message", (topic) => seen.push(topic));
+      for (const filter of [
+        "#",
+        "iotrail/v1/readings/#",
+        "iotrail/v1/replies/#",
+        deviceTopics(device).replies,
+        "$SYS/#",
+      ]) {
+        expect(await grantOf(spyClient, filter), filter).to.equal(128);
+      }
+      expect(await grantOf(spyClient, deviceTopics(spy).replies)).to.equal(1);
+      // The operator may read every verdict, but not readings.
+      const operator = await operatorClient(service.mqttUrl!);
+      clients.push(operator);
+      expect(await grantOf(operator, "iotrail/v1/readings/#")).to.equal(128);
+      expect(await grantOf(operator, "iotrail/v1/replies/#")).to.equal(1);
+      const verdicts: string[] = [];
+      operator.on("message", (topic, payload) =>
+        verdicts.push(`${topic} ${JSON.parse(payload.toString()).code ?? "ok"}`),
+      );
+      const client = await connectDevice(service.mqttUrl!, fx, device);
+      clients.push(client);
+      const [reading] = liveReadings(device, 1);
+      await client.publishAsync(deviceTopics(device).readings, wireMessage(fx, device, reading!), { qos: 1 });
+      await client.publishAsync(deviceTopics(device).readings, "{not json", { qos: 1 });
+      await waitFor(() => (verdicts.length === 2 ? true : undefined), 5_000, "the operator's two verdicts");
+      expect(verdicts).to.deep.equal([
+        `${deviceTopics(device).replies} ok`,
+        `${deviceTopics(device).replies} E_MALFORMED`,
+      ]);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(seen).to.deep.equal([]);
+    });
+
+    it("security (H-1): an oversized packet ends the connection before it is buffered", async function () {
+      const fx = await loadFixture(batcherFixture);
+      const config = testConfig(fx, rpc.url);
+      service = await startBatcher({ ...config, anchoring: noAnchoring(config) });
+      const device = fx.devices[1]!;
+      const client = await connectDevice(service.mqttUrl!, fx, device);
+      clients.push(client);
+      const closed = new Promise<void>((resolve) => client.once("close", () => resolve()));
+      const before = process.memoryUsage().rss;
+      void client
+        .publishAsync(deviceTopics(device).readings, Buffer.alloc(8 << 20, 0x20), { qos: 1 })
+        .catch(() => undefined);
+      await closed;
+      expect(process.memoryUsage().rss - before).to.be.below(64 << 20);
+      const metrics = await (await fetch(`${service.httpUrl}/metrics`)).text();
+      expect(metrics).to.match(/iotrail_mqtt_refusals_total\{reason="packet"\} 1/);
+    });
+
+    it("security (H-1): a device over its message rate is disconnected; its accepted readings stay", async function () {
+      const fx = await loadFixture(batcherFixture);
+      const config = testConfig(fx, rpc.url);
+      service = await startBatcher({
+        ...config,
+        anchoring: noAnchoring(config),
+        mqtt: { ...config.mqtt, messagesPerSecond: 1, burst: 5 } as typeof config.mqtt,
+      });
+      const device = fx.devices[1]!;
+      const client = await connectDevice(service.mqttUrl!, fx, device);
+      clients.push(client);
+      const closed = new Promise<void>((resolve) => client.once("close", () => resolve()));
+      const readings = liveReadings(device, 20);
+      for (const reading of readings) {
+        void client
+          .publishAsync(deviceTopics(device).readings, wireMessage(fx, device, reading), { qos: 1 })
+          .catch(() => undefined);
+      }
+      await closed;
+      expect(service.store.unsealed().count).to.be.within(5, 6);
+      const metrics = await (await fetch(`${service.httpUrl}/metrics`)).text();
+      expect(metrics).to.match(/iotrail_mqtt_refusals_total\{reason="publish"\} 1/);
     });
   });
 

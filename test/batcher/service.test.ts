@@ -176,7 +176,7 @@ describe("BatcherService", function () {
       expect([tooBig.status, tooBig.body.code]).to.deep.equal([413, "E_TOO_LARGE"]);
     });
 
-    it("answers a flood past the queue limit with 429 and Retry-After, storing none of it", async function () {
+    it("answers 413 to a body with more messages than the queue holds (retrying could never help)", async function () {
       const { fx, service } = await started({
         anchoring: { ...testConfig(await loadFixture(batcherFixture), rpc.url).anchoring, enabled: false },
         ingest: {
@@ -189,12 +189,48 @@ describe("BatcherService", function () {
       const device = fx.devices[1]!;
       const readings = liveReadings(device, 6);
       const flood = await post(service.httpUrl, wireBatch(fx, device, readings));
-      expect(flood.status).to.equal(429);
-      expect(flood.headers.get("retry-after")).to.equal("2");
+      expect(flood.status).to.equal(413);
+      expect(flood.body).to.deep.include({ code: "E_TOO_LARGE" });
       expect(service.store.unsealed().count).to.equal(0);
       const fits = await post(service.httpUrl, wireBatch(fx, device, readings.slice(0, 5)));
       expect(fits.status).to.equal(202);
       expect((fits.body.results as { status: string }[]).map((r) => r.status)).to.deep.equal(Array(5).fill("accepted"));
+    });
+
+    it("answers 429 with Retry-After while the queue is full; what it accepted is stored", async function () {
+      const { fx, service } = await started({
+        anchoring: { ...testConfig(await loadFixture(batcherFixture), rpc.url).anchoring, enabled: false },
+        ingest: {
+          queueLimit: 5,
+          threads: 0,
+          window: { pastSeconds: 86_400, futureSeconds: 300 },
+          retryAfterSeconds: 2,
+        },
+      });
+      let busy = 0;
+      for (let round = 0; round < 5 && busy === 0; round++) {
+        const answers = await Promise.all(
+          fx.devices.slice(1, 9).map((device) => {
+            const readings = liveReadings(device, 3, BigInt(1 + round * 3));
+            return post(service.httpUrl, wireBatch(fx, device, readings)).then((answer) => ({
+              answer,
+              device,
+              readings,
+            }));
+          }),
+        );
+        for (const { answer, device, readings } of answers) {
+          if (answer.status === 429) {
+            busy += 1;
+            expect(answer.headers.get("retry-after")).to.equal("2");
+            continue;
+          }
+          expect(answer.status).to.equal(202);
+          for (const reading of readings)
+            expect(service.store.getReading(device.address, reading.sequence)).to.not.equal(undefined);
+        }
+      }
+      expect(busy).to.be.greaterThan(0);
     });
 
     it("takes NDJSON batches, one outcome per line", async function () {

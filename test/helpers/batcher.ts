@@ -4,6 +4,8 @@ import type { JsonRpcServer } from "hardhat/types";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import mqtt from "mqtt";
+import type { MqttClient } from "mqtt";
 import pino from "pino";
 import { BatcherService, encodeIngestMessage, loadBatcherConfig } from "../../src/batcher";
 import type { BatcherConfig } from "../../src/batcher";
@@ -67,7 +69,11 @@ export const tempDatabase = () => join(mkdtempSync(join(tmpdir(), "iotrail-batch
 /** A test configuration: ephemeral ports, fast timers, two confirmations. */
 export function testConfig(fx: AnchorFixture, rpcUrl: string, overrides: Record<string, unknown> = {}): BatcherConfig {
   const config = loadBatcherConfig({
-    env: { BATCHER_PRIVATE_KEY: ANCHORER_KEY, ANCHOR_ADDRESS: fx.telemetry.verifyingContract },
+    env: {
+      BATCHER_PRIVATE_KEY: ANCHORER_KEY,
+      ANCHOR_ADDRESS: fx.telemetry.verifyingContract,
+      BATCHER_MQTT_OPERATOR_TOKEN: OPERATOR_TOKEN,
+    },
   });
   return {
     ...config,
@@ -78,7 +84,7 @@ export function testConfig(fx: AnchorFixture, rpcUrl: string, overrides: Record<
     database: tempDatabase(),
     rpcTimeoutMs: 2_000,
     http: { ...config.http, port: 0 },
-    mqtt: { enabled: true, embedded: true, host: "127.0.0.1", port: 0, topic: "iotrail/v1/readings/#" },
+    mqtt: { ...config.mqtt, port: 0 },
     ingest: { ...config.ingest, threads: 0 },
     sealing: { maxReadings: 50, maxAgeMs: 200, intervalMs: 20 },
     anchoring: { ...config.anchoring, confirmations: 2, intervalMs: 25, bumpAfterMs: 60_000, maxBackoffMs: 200 },
@@ -90,6 +96,44 @@ export function testConfig(fx: AnchorFixture, rpcUrl: string, overrides: Record<
 
 export function startBatcher(config: BatcherConfig): Promise<BatcherService> {
   return BatcherService.start(config, { logger: pino({ level: process.env.BATCHER_TEST_LOG ?? "silent" }) });
+}
+
+/** The embedded broker's operator token in tests. */
+export const OPERATOR_TOKEN = "test-operator-token-0123456789";
+
+/** A device's readings and replies topics on the embedded broker. */
+export function deviceTopics(device: DeviceKey) {
+  const name = device.address.toLowerCase();
+  return { readings: `iotrail/v1/readings/${name}`, replies: `iotrail/v1/replies/${name}` };
+}
+
+/** A login timestamp no other login in this process used: a login is good for one connection. */
+let lastSecond = 0;
+export function freshSecond(): bigint {
+  lastSecond = Math.max(lastSecond + 1, Math.floor(Date.now() / 1000) - 200);
+  return BigInt(lastSecond);
+}
+
+/** Connects `device` to the embedded broker with a fresh signed login; rejects when the broker refuses. */
+export async function connectDevice(
+  url: string,
+  fx: AnchorFixture,
+  device: DeviceKey,
+  options: mqtt.IClientOptions = {},
+): Promise<MqttClient> {
+  const client = mqtt.connect(url, {
+    ...device.mqttCredentials(fx.telemetry, freshSecond()),
+    reconnectPeriod: 0,
+    ...options,
+  });
+  await new Promise<void>((resolve, reject) => {
+    client.once("connect", () => resolve());
+    client.once("error", (error) => {
+      client.end(true);
+      reject(error);
+    });
+  });
+  return client;
 }
 
 /** Readings of `device` with timestamps around now (inside the batcher's window). */

@@ -8,7 +8,8 @@ import type { AddressInfo, Socket } from "node:net";
  * - `timeout`: takes requests and never answers;
  * - `5xx`: answers 502 Bad Gateway;
  * - `reset`: drops the connection after reading the request.
- * `intercept` can answer a JSON-RPC method itself (after forwarding it, or instead of it).
+ * `intercept` can answer a JSON-RPC method itself (after forwarding it, or instead of it); `gate` can hold a
+ * request until the promise it returns settles.
  */
 export type ProxyMode = "ok" | "down" | "timeout" | "5xx" | "reset";
 
@@ -21,6 +22,7 @@ export interface Interception {
 export class RpcProxy {
   mode: ProxyMode = "ok";
   intercept: ((method: string, params: unknown[]) => Interception | undefined) | undefined;
+  gate: ((method: string, params: unknown[]) => Promise<void> | undefined) | undefined;
   readonly seen: string[] = [];
   private server: Server;
   private readonly sockets = new Set<Socket>();
@@ -89,6 +91,7 @@ export class RpcProxy {
       response.writeHead(502, { "content-type": "text/plain" }).end("bad gateway");
       return;
     }
+    await this.gate?.(call.method, call.params);
     const interception = this.intercept?.(call.method, call.params);
     if (interception !== undefined) {
       if (interception.forward) await this.forward(body);

@@ -3,7 +3,7 @@ import { ethers } from "hardhat";
 import { loadFixture, time, mine } from "@nomicfoundation/hardhat-network-helpers";
 import { DeviceKey } from "../../src/device";
 import { signPaymentAction } from "../../src/eip712";
-import { ChannelStatus, ETH } from "../../src/payments";
+import { ChannelStatus, ETH, PERMIT_TYPES } from "../../src/payments";
 import { highS } from "../helpers/registry";
 import { DAY, ONE, channelsFixture, ethChannel, tokenChannel, voucher } from "../helpers/payments";
 import type { ChannelsFixture } from "../helpers/payments";
@@ -195,6 +195,55 @@ describe("PaymentChannels", function () {
       await expect(c.openBySig(funder.address, p, deadline, fresh.signature, fresh.permit))
         .to.be.revertedWithCustomError(fx.channels, "ChannelSignatureExpired")
         .withArgs(deadline, deadline + 1n);
+    });
+
+    it("L-3 (documented): two pending opens of one funder and token, both permits front-run: the second reverts", async function () {
+      const fx = await loadFixture(channelsFixture);
+      const funder = ethers.Wallet.createRandom().connect(ethers.provider);
+      await fx.token.mint(funder.address, 30n);
+      const token = await fx.token.getAddress();
+      const spender = await fx.channels.getAddress();
+      const deadline = BigInt(await time.latest()) + 3600n;
+      const params = (amount: bigint) => ({
+        payee: fx.buyer.address,
+        signer: fx.device.address,
+        token,
+        amount,
+        cap: 0n,
+        expiry: 0n,
+      });
+      const tokenDomain = { name: "Mock Token", version: "1", chainId: fx.payments.chainId, verifyingContract: token };
+      // The funder signs two opens (nonces 0 and 1) and two permits (nonces 0 and 1), for 10 and 20.
+      const signed = await Promise.all(
+        [10n, 20n].map(async (amount, nonce) => {
+          const open = await signPaymentAction(funder, fx.payments, "OpenChannel", {
+            funder: funder.address,
+            ...params(amount),
+            nonce: BigInt(nonce),
+            deadline,
+          });
+          const permit = ethers.Signature.from(
+            await funder.signTypedData(tokenDomain, PERMIT_TYPES, {
+              owner: funder.address,
+              spender,
+              value: amount,
+              nonce,
+              deadline,
+            }),
+          );
+          return { amount, open, permit: { deadline, v: permit.v, r: permit.r, s: permit.s } };
+        }),
+      );
+      // A front-runner spends both permits: a permit sets the allowance, it does not add to it.
+      for (const { amount, permit } of signed) {
+        await fx.token.permit(funder.address, spender, amount, permit.deadline, permit.v, permit.r, permit.s);
+      }
+      expect(await fx.token.allowance(funder.address, spender)).to.equal(20n);
+      const relay = fx.channels.connect(fx.relayer);
+      await relay.openBySig(funder.address, params(10n), deadline, signed[0]!.open, signed[0]!.permit);
+      await expect(relay.openBySig(funder.address, params(20n), deadline, signed[1]!.open, signed[1]!.permit))
+        .to.be.revertedWithCustomError(fx.token, "ERC20InsufficientAllowance")
+        .withArgs(spender, 10n, 20n);
     });
 
     it("security (L-2): one key behind two ERC-1271 wallets: a signature opens only the funder it names", async function () {

@@ -62,5 +62,38 @@ describe("payments (SDK)", function () {
       book.update({ deposit: 2000n });
       expect(book.accept(voucher(fx, channelId, 700n), expiry).amount).to.equal(700n);
     });
+
+    it("security (I-7): checks the expiry without being told the time, and stops at a started close's end", async function () {
+      const fx = await loadFixture(channelsFixture);
+      const expiry = BigInt(await time.latest()) + 3600n;
+      const channelId = await ethChannel(fx, 1000n, { expiry });
+      let now = expiry + 1n;
+      const book = new VoucherBook({
+        domain: fx.payments,
+        channel: await fx.pay.getChannel(channelId),
+        clock: () => now,
+      });
+      expect(rejection(() => book.accept(voucher(fx, channelId, 10n)))).to.equal("expired");
+      now = expiry - 100n;
+      expect(book.accept(voucher(fx, channelId, 10n)).amount).to.equal(10n);
+      book.update({ closesAt: expiry - 50n });
+      now = expiry - 50n; // up to and including closesAt, as the contract
+      expect(book.accept(voucher(fx, channelId, 20n)).amount).to.equal(20n);
+      now = expiry - 49n;
+      expect(rejection(() => book.accept(voucher(fx, channelId, 30n)))).to.equal("closed");
+    });
+
+    it("security (I-7): unredeemed never goes negative, and a voucher below what was paid on-chain is stale", async function () {
+      const fx = await loadFixture(channelsFixture);
+      const channelId = await ethChannel(fx, 1000n);
+      const book = new VoucherBook({ domain: fx.payments, channel: await fx.pay.getChannel(channelId) });
+      book.accept(voucher(fx, channelId, 100n));
+      // Another copy of a later voucher was redeemed on-chain: paid passes the book's best.
+      book.update({ paid: 300n });
+      expect(book.unredeemed).to.equal(0n);
+      expect(rejection(() => book.accept(voucher(fx, channelId, 200n)))).to.equal("stale");
+      expect(book.accept(voucher(fx, channelId, 350n)).amount).to.equal(350n);
+      expect(book.unredeemed).to.equal(50n);
+    });
   });
 });

@@ -202,6 +202,21 @@ describe("verifyBundle: trust", function () {
       }
     });
 
+    it("a chain id, batch id or sequence out of its Solidity range fails the schema (found by the mutation fuzz)", async function () {
+      const fx = await loadFixture(bundleFixture);
+      const chain = clone(fx.bundle);
+      chain.chainId = (1n << 256n).toString();
+      const batch = clone(fx.bundle);
+      batch.batches[0]!.batchId = (1n << 256n).toString();
+      const range = clone(fx.bundle);
+      range.range = { fromSequence: "1", toSequence: (1n << 64n).toString() };
+      for (const bundle of [chain, batch, range]) {
+        const report = await verifyBundle(bundle, pinned(fx));
+        expect(failedChecks(report)).to.deep.equal(["schema"]);
+        expect(report.checks.find((c) => c.status === "fail")!.message).to.contain("out of range");
+      }
+    });
+
     it("a readingCount other than the BatchAnchored event's fails anchor-transaction", async function () {
       const fx = await loadFixture(bundleFixture);
       const bundle = clone(fx.bundle);
@@ -243,7 +258,7 @@ describe("verifyBundle: trust", function () {
           const report = await verifyBundle(JSON.stringify(bundle), pinned(fx));
           expect(report.verdict, `${path.join(".")} = ${JSON.stringify(value)}`).to.not.equal("verified");
         }),
-        { numRuns: 300 },
+        { numRuns: 1000 },
       );
     });
   });

@@ -1,0 +1,30 @@
+/** Worker thread body of {@link BundleServer}: builds bundles and dumps from its own read of the store. */
+import { parentPort, workerData } from "node:worker_threads";
+import { initKeccak } from "../merkle";
+import { batchCache, runBundleJob } from "./bundles";
+import type { BundleContext, BundleJob } from "./bundles";
+import { SqliteReadingStore } from "./store";
+import { lowerThreadPriority } from "./threads";
+
+/** Bundle requests come after ingest: the thread yields the CPU to it. */
+const BUNDLE_THREAD_NICE = 10;
+
+async function run(): Promise<void> {
+  const port = parentPort;
+  if (port === null) throw new Error("bundle-worker runs in a worker thread");
+  lowerThreadPriority(BUNDLE_THREAD_NICE);
+  const { database, context } = workerData as { database: string; context: BundleContext };
+  await initKeccak();
+  const store = new SqliteReadingStore(database);
+  const load = batchCache(store, 4);
+  port.on("message", ({ id, job }: { id: number; job: BundleJob }) => {
+    runBundleJob(store, context, load, job).then(
+      (text) => port.postMessage({ id, text }),
+      (error: { code?: string; message: string }) =>
+        port.postMessage({ id, error: { code: error.code ?? "INTERNAL", message: error.message } }),
+    );
+  });
+  port.postMessage({ ready: true });
+}
+
+void run();

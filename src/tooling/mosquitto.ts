@@ -1,0 +1,54 @@
+/**
+ * A real Mosquitto broker for tests (Debian package `mosquitto`, installed by `.ci/run`), started in a
+ * throwaway folder with the shipped configuration (`mosquitto/iotrail.conf` and `mosquitto/iotrail.acl`):
+ * only the paths, the port and the users' password file differ.
+ */
+import { execFileSync, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { ConfigError } from "../errors";
+import { freePort, stopChild, untilOutput } from "./anvil";
+
+export const MOSQUITTO_BINARY = "/usr/sbin/mosquitto";
+const PASSWD_BINARY = "/usr/bin/mosquitto_passwd";
+const SHIPPED = join(__dirname, "..", "..", "mosquitto");
+
+export interface MosquittoBroker {
+  url: string;
+  port: number;
+  stop(): Promise<void>;
+}
+
+export function mosquittoAvailable(): boolean {
+  return existsSync(MOSQUITTO_BINARY) && existsSync(PASSWD_BINARY);
+}
+
+/** Starts Mosquitto with the shipped configuration and these users; resolves once it listens. */
+export async function startMosquitto(users: Record<string, string>, timeoutMs = 10_000): Promise<MosquittoBroker> {
+  if (!mosquittoAvailable()) throw new ConfigError(`Mosquitto is not installed (${MOSQUITTO_BINARY})`);
+  const dir = mkdtempSync(join(tmpdir(), "iotrail-mosquitto-"));
+  const passwd = join(dir, "iotrail.passwd");
+  writeFileSync(passwd, "", { mode: 0o600 });
+  for (const [user, password] of Object.entries(users)) execFileSync(PASSWD_BINARY, ["-b", passwd, user, password]);
+  const acl = join(dir, "iotrail.acl");
+  writeFileSync(acl, readFileSync(join(SHIPPED, "iotrail.acl")), { mode: 0o600 });
+  const port = await freePort();
+  const config = readFileSync(join(SHIPPED, "iotrail.conf"), "utf8")
+    .replace("/etc/mosquitto/iotrail.passwd", passwd)
+    .replace("/etc/mosquitto/iotrail.acl", acl)
+    .replace("listener 1883 127.0.0.1", `listener ${port} 127.0.0.1`);
+  // Root runs the broker as root in the throwaway folder (it would otherwise switch to the "mosquitto" user).
+  const configFile = join(dir, "iotrail.conf");
+  writeFileSync(configFile, `${config}\nuser ${process.getuid?.() === 0 ? "root" : (process.env.USER ?? "root")}\n`);
+  const child: ChildProcess = spawn(MOSQUITTO_BINARY, ["-c", configFile, "-v"], { stdio: ["ignore", "pipe", "pipe"] });
+  // MOSQUITTO_LOG=1 shows the broker's verbose log (connections, refusals) while a test runs.
+  if (process.env.MOSQUITTO_LOG) child.stderr!.on("data", (chunk: Buffer) => process.stderr.write(chunk));
+  await untilOutput(child, `listen socket on port ${port}`, timeoutMs, "mosquitto");
+  return {
+    url: `mqtt://127.0.0.1:${port}`,
+    port,
+    stop: () => stopChild(child),
+  };
+}

@@ -1,0 +1,449 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {IDeviceRegistry} from "../contracts/registry/IDeviceRegistry.sol";
+import {IPaymentChannels} from "../contracts/payments/IPaymentChannels.sol";
+import {PaymentChannels} from "../contracts/payments/PaymentChannels.sol";
+import {DeviceRegistryHarness} from "../contracts/mocks/DeviceRegistryHarness.sol";
+import {RevertingReceiver} from "../contracts/mocks/RevertingReceiver.sol";
+import {MockToken} from "../contracts/mocks/tokens/MockToken.sol";
+import {Cheats, InvariantTest} from "./Base.sol";
+
+/// @dev Drives every external function of PaymentChannels: ETH and ERC-20 channels of three payers (one a
+/// contract that refuses ETH) to two payees (one refusing ETH), vouchers of registered device keys, relayed
+/// opens (with permit), closes and starts of close, finalize, withdraw, signer revocation and time travel.
+contract ChannelsHandler is Cheats {
+    DeviceRegistryHarness public immutable registry;
+    PaymentChannels public immutable channels;
+    MockToken public immutable token;
+    RevertingReceiver public immutable refuser;
+    uint256 internal constant SIGNERS = 3;
+    uint256 internal constant DEADLINE = 4_000_000_000;
+    bytes32 internal constant VOUCHER = keccak256("Voucher(uint256 channelId,uint256 amount)");
+    bytes32 internal constant OPEN = keccak256(
+        "OpenChannel(address funder,address payee,address signer,address token,uint256 amount,uint256 cap,uint256 expiry,uint256 nonce,uint256 deadline)"
+    );
+    bytes32 internal constant CLOSE = keccak256(
+        "CloseChannel(uint256 channelId,uint256 amount,uint256 nonce,uint256 deadline)"
+    );
+    bytes32 internal constant START_CLOSE = keccak256("StartClose(uint256 channelId,uint256 nonce,uint256 deadline)");
+    bytes32 internal constant PERMIT = keccak256(
+        "Permit(address owner,address spender,uint256 value,uint256 nonce,uint256 deadline)"
+    );
+
+    uint256[2] internal payerKeys = [uint256(0xBA1), 0xBA2];
+    uint256[1] internal payeeKeys = [uint256(0xEE1)];
+    address[3] public payers;
+    address[2] public payees;
+
+    struct Ghost {
+        IPaymentChannels.ChannelTerms terms;
+        bytes32 termsHash;
+        uint96 deposit;
+        uint96 paid;
+        bool closed;
+        uint48 closesAt;
+        uint96 lastVoucher;
+        bytes lastSignature;
+    }
+
+    Ghost[] internal _ghosts;
+    uint256 public replaySuccesses;
+    uint256 public signerInvalidAtOpen;
+
+    constructor() {
+        registry = new DeviceRegistryHarness(address(this));
+        channels = new PaymentChannels(registry, 1 hours);
+        token = new MockToken();
+        refuser = new RevertingReceiver();
+        registry.grantRole(registry.MANUFACTURER_ROLE(), address(this));
+        for (uint256 i = 0; i < SIGNERS; ++i) {
+            uint256 pk = 0x3000 + i;
+            address key = vm.addr(pk);
+            bytes32 structHash = keccak256(
+                abi.encode(registry.typeHashes()[0], key, address(this), address(this), uint256(0), DEADLINE)
+            );
+            registry.register(
+                IDeviceRegistry.Registration(
+                    key,
+                    address(this),
+                    bytes32(0),
+                    "",
+                    DEADLINE,
+                    _sign(pk, registry.hashTypedData(structHash))
+                )
+            );
+        }
+        payers = [vm.addr(payerKeys[0]), vm.addr(payerKeys[1]), address(refuser)];
+        payees = [vm.addr(payeeKeys[0]), address(refuser)];
+        for (uint256 i = 0; i < 3; ++i) {
+            vm.deal(payers[i], 1_000 ether);
+            token.mint(payers[i], 1_000_000 ether);
+        }
+    }
+
+    function count() external view returns (uint256) {
+        return _ghosts.length;
+    }
+
+    function ghost(uint256 i) external view returns (Ghost memory) {
+        return _ghosts[i];
+    }
+
+    function _signerKey(address signer) internal pure returns (uint256) {
+        for (uint256 i = 0; i < SIGNERS; ++i) if (vm.addr(0x3000 + i) == signer) return 0x3000 + i;
+        return 0;
+    }
+
+    function _payerKey(address payer) internal view returns (uint256) {
+        for (uint256 i = 0; i < 2; ++i) if (payers[i] == payer) return payerKeys[i];
+        return 0;
+    }
+
+    function _voucher(uint256 channelId, address signer, uint96 amount) internal view returns (bytes memory) {
+        return
+            _sign(
+                _signerKey(signer),
+                _digest("iotrail PaymentChannels", address(channels), keccak256(abi.encode(VOUCHER, channelId, amount)))
+            );
+    }
+
+    function _opened(address payer, IPaymentChannels.OpenParams memory p, uint256 channelId) internal {
+        IPaymentChannels.ChannelTerms memory terms = IPaymentChannels.ChannelTerms(
+            payer,
+            p.payee,
+            p.signer,
+            p.token,
+            p.cap,
+            p.expiry
+        );
+        IPaymentChannels.ChannelInfo memory info = channels.getChannel(channelId);
+        _ghosts.push(Ghost(terms, info.termsHash, info.deposit, 0, false, 0, 0, ""));
+    }
+
+    function _params(
+        uint256 seed,
+        uint96 amount,
+        bool erc20
+    ) internal view returns (IPaymentChannels.OpenParams memory) {
+        uint96 cap = (seed >> 16) % 3 == 0 ? 0 : uint96(amount / 2 + 1);
+        uint48 expiry = (seed >> 24) % 3 == 0 ? uint48(block.timestamp + 1 + ((seed >> 32) % 2 days)) : 0;
+        return
+            IPaymentChannels.OpenParams(
+                payees[_pick(seed, 2)],
+                vm.addr(0x3000 + _pick(seed >> 8, SIGNERS)),
+                erc20 ? address(token) : address(0),
+                amount,
+                cap,
+                expiry
+            );
+    }
+
+    // ------------------------------------------------------------------ actions
+
+    function open(uint256 seed, uint96 amount, bool erc20, uint256 payerSeed) external {
+        amount = uint96(1 + (amount % 10 ether));
+        IPaymentChannels.OpenParams memory p = _params(seed, amount, erc20);
+        address payer = payers[_pick(payerSeed, 3)];
+        bool signerValid = registry.validAt(p.signer, uint48(block.timestamp));
+        uint256 channelId;
+        bool ok;
+        if (erc20) {
+            vm.prank(payer);
+            token.approve(address(channels), amount);
+            vm.prank(payer);
+            try channels.open(p) returns (uint256 id) {
+                (ok, channelId) = (true, id);
+            } catch {}
+        } else {
+            vm.prank(payer);
+            try channels.open{value: amount}(p) returns (uint256 id) {
+                (ok, channelId) = (true, id);
+            } catch {}
+        }
+        if (ok) {
+            if (!signerValid) signerInvalidAtOpen += 1;
+            _opened(payer, p, channelId);
+        }
+    }
+
+    function openBySig(uint256 seed, uint96 amount, uint256 payerSeed) external {
+        amount = uint96(1 + (amount % 10 ether));
+        IPaymentChannels.OpenParams memory p = _params(seed, amount, true);
+        address funder = payers[_pick(payerSeed, 2)];
+        uint256 pk = _payerKey(funder);
+        bytes32 openHash = keccak256(
+            abi.encode(
+                OPEN,
+                funder,
+                p.payee,
+                p.signer,
+                p.token,
+                p.amount,
+                p.cap,
+                p.expiry,
+                channels.nonces(funder),
+                DEADLINE
+            )
+        );
+        bytes memory signature = _sign(pk, _digest("iotrail PaymentChannels", address(channels), openHash));
+        bytes32 permitHash = keccak256(
+            abi.encode(PERMIT, funder, address(channels), uint256(amount), token.nonces(funder), DEADLINE)
+        );
+        (uint8 v, bytes32 r, bytes32 s) = vm.sign(
+            pk,
+            keccak256(abi.encodePacked("\x19\x01", token.DOMAIN_SEPARATOR(), permitHash))
+        );
+        bool signerValid = registry.validAt(p.signer, uint48(block.timestamp));
+        try channels.openBySig(funder, p, DEADLINE, signature, IPaymentChannels.Permit(DEADLINE, v, r, s)) returns (
+            uint256 id
+        ) {
+            if (!signerValid) signerInvalidAtOpen += 1;
+            _opened(funder, p, id);
+        } catch {}
+    }
+
+    function topUp(uint256 channelSeed, uint96 amount) external {
+        if (_ghosts.length == 0) return;
+        uint256 i = _pick(channelSeed, _ghosts.length);
+        Ghost storage g = _ghosts[i];
+        amount = uint96(1 + (amount % 1 ether));
+        address from = g.terms.payer;
+        if (g.terms.token == address(0)) {
+            vm.prank(from);
+            try channels.topUp{value: amount}(i + 1, g.terms, amount) {
+                g.deposit += amount;
+            } catch {}
+        } else {
+            vm.prank(from);
+            token.approve(address(channels), amount);
+            vm.prank(from);
+            try channels.topUp(i + 1, g.terms, amount) {
+                g.deposit += amount;
+            } catch {}
+        }
+    }
+
+    function redeem(uint256 channelSeed, uint96 delta) external {
+        if (_ghosts.length == 0) return;
+        uint256 i = _pick(channelSeed, _ghosts.length);
+        Ghost storage g = _ghosts[i];
+        uint96 amount = g.paid + 1 + uint96(delta % 1 ether);
+        bytes memory signature = _voucher(i + 1, g.terms.signer, amount);
+        try channels.redeem(i + 1, g.terms, amount, signature) {
+            g.paid = amount;
+            (g.lastVoucher, g.lastSignature) = (amount, signature);
+        } catch {}
+    }
+
+    /// @dev Replays the last redeemed voucher of a channel: it must never be accepted again.
+    function replay(uint256 channelSeed) external {
+        if (_ghosts.length == 0) return;
+        uint256 i = _pick(channelSeed, _ghosts.length);
+        Ghost storage g = _ghosts[i];
+        if (g.lastVoucher == 0) return;
+        try channels.redeem(i + 1, g.terms, g.lastVoucher, g.lastSignature) {
+            replaySuccesses += 1;
+        } catch {}
+    }
+
+    function close(uint256 channelSeed, uint96 delta, bool bySig, bool withVoucher) external {
+        if (_ghosts.length == 0) return;
+        uint256 i = _pick(channelSeed, _ghosts.length);
+        Ghost storage g = _ghosts[i];
+        uint96 amount = withVoucher ? g.paid + 1 + uint96(delta % 1 ether) : 0;
+        bytes memory voucher = withVoucher ? _voucher(i + 1, g.terms.signer, amount) : bytes("");
+        bool ok;
+        if (bySig && g.terms.payee == payees[0]) {
+            bytes32 structHash = keccak256(
+                abi.encode(CLOSE, i + 1, uint256(amount), channels.nonces(g.terms.payee), DEADLINE)
+            );
+            bytes memory payeeSignature = _sign(
+                payeeKeys[0],
+                _digest("iotrail PaymentChannels", address(channels), structHash)
+            );
+            try channels.closeBySig(i + 1, g.terms, amount, voucher, DEADLINE, payeeSignature) {
+                ok = true;
+            } catch {}
+        } else {
+            vm.prank(g.terms.payee);
+            try channels.close(i + 1, g.terms, amount, voucher) {
+                ok = true;
+            } catch {}
+        }
+        if (ok) {
+            if (withVoucher) g.paid = amount;
+            g.closed = true;
+        }
+    }
+
+    function startClose(uint256 channelSeed, bool bySig) external {
+        if (_ghosts.length == 0) return;
+        uint256 i = _pick(channelSeed, _ghosts.length);
+        Ghost storage g = _ghosts[i];
+        bool ok;
+        uint256 pk = _payerKey(g.terms.payer);
+        if (bySig && pk != 0) {
+            bytes32 structHash = keccak256(abi.encode(START_CLOSE, i + 1, channels.nonces(g.terms.payer), DEADLINE));
+            try
+                channels.startCloseBySig(
+                    i + 1,
+                    g.terms,
+                    DEADLINE,
+                    _sign(pk, _digest("iotrail PaymentChannels", address(channels), structHash))
+                )
+            {
+                ok = true;
+            } catch {}
+        } else {
+            vm.prank(g.terms.payer);
+            try channels.startClose(i + 1, g.terms) {
+                ok = true;
+            } catch {}
+        }
+        if (ok) g.closesAt = uint48(block.timestamp) + channels.challengePeriod();
+    }
+
+    function finalize(uint256 channelSeed) external {
+        if (_ghosts.length == 0) return;
+        uint256 i = _pick(channelSeed, _ghosts.length);
+        try channels.finalize(i + 1, _ghosts[i].terms) {
+            _ghosts[i].closed = true;
+        } catch {}
+    }
+
+    function withdraw(uint256 accountSeed, bool erc20) external {
+        address account = _pick(accountSeed, 2) == 0 ? address(refuser) : payers[_pick(accountSeed >> 8, 2)];
+        vm.prank(account);
+        try channels.withdraw(erc20 ? address(token) : address(0), vm.addr(0xD0)) {} catch {}
+    }
+
+    /// @dev Revoking a signer after opening voids nothing already signed (vouchers still redeem).
+    function revokeSigner(uint256 signerSeed) external {
+        try registry.revoke(uint160(vm.addr(0x3000 + _pick(signerSeed, SIGNERS))), 1) {} catch {}
+    }
+
+    function warp(uint256 seconds_) external {
+        vm.warp(block.timestamp + (seconds_ % 2 hours));
+    }
+}
+
+contract ChannelsInvariants is InvariantTest {
+    ChannelsHandler internal handler;
+    PaymentChannels internal channels;
+
+    function setUp() public {
+        vm.warp(1_800_000_000);
+        handler = new ChannelsHandler();
+        channels = handler.channels();
+        bytes4[] memory selectors = new bytes4[](11);
+        selectors[0] = ChannelsHandler.open.selector;
+        selectors[1] = ChannelsHandler.openBySig.selector;
+        selectors[2] = ChannelsHandler.topUp.selector;
+        selectors[3] = ChannelsHandler.redeem.selector;
+        selectors[4] = ChannelsHandler.replay.selector;
+        selectors[5] = ChannelsHandler.close.selector;
+        selectors[6] = ChannelsHandler.startClose.selector;
+        selectors[7] = ChannelsHandler.finalize.selector;
+        selectors[8] = ChannelsHandler.withdraw.selector;
+        selectors[9] = ChannelsHandler.revokeSigner.selector;
+        selectors[10] = ChannelsHandler.warp.selector;
+        _target(address(handler), selectors);
+    }
+
+    function _credits(address token) internal view returns (uint256 total) {
+        for (uint256 i = 0; i < 3; ++i) total += channels.credited(handler.payers(i), token);
+        total += channels.credited(handler.payees(0), token);
+    }
+
+    function _owed(address token) internal view returns (uint256 total) {
+        for (uint256 i = 0; i < handler.count(); ++i) {
+            ChannelsHandler.Ghost memory g = handler.ghost(i);
+            if (g.terms.token != token || g.closed) continue;
+            total += g.deposit - g.paid;
+        }
+    }
+
+    /// @dev ETH held = ETH credits + what open channels still hold (deposit - paid).
+    function invariant_ethBalanceAccounted() external view {
+        require(address(channels).balance == _credits(address(0)) + _owed(address(0)), "ETH balance off");
+    }
+
+    /// @dev Token held = token credits + what open token channels still hold.
+    function invariant_tokenBalanceAccounted() external view {
+        address token = address(handler.token());
+        require(handler.token().balanceOf(address(channels)) == _credits(token) + _owed(token), "token balance off");
+    }
+
+    /// @dev The contract's view of every channel equals the ghost's: paid, deposit, closed.
+    function invariant_channelsMatchGhost() external view {
+        for (uint256 i = 0; i < handler.count(); ++i) {
+            ChannelsHandler.Ghost memory g = handler.ghost(i);
+            IPaymentChannels.ChannelInfo memory info = channels.getChannel(i + 1);
+            require(info.paid == g.paid, "paid differs (it only grows with accepted vouchers)");
+            require(info.deposit == g.deposit, "deposit differs (it only grows with top-ups)");
+            require((info.status == IPaymentChannels.ChannelStatus.Closed) == g.closed, "closed differs");
+        }
+    }
+
+    /// @dev paid never exceeds the deposit, nor the cap when there is one.
+    function invariant_paidWithinDepositAndCap() external view {
+        for (uint256 i = 0; i < handler.count(); ++i) {
+            ChannelsHandler.Ghost memory g = handler.ghost(i);
+            IPaymentChannels.ChannelInfo memory info = channels.getChannel(i + 1);
+            require(info.paid <= info.deposit, "paid beyond the deposit");
+            if (g.terms.cap != 0) require(info.paid <= g.terms.cap, "paid beyond the cap");
+        }
+    }
+
+    /// @dev The terms hash of a channel never changes and is the hash of its terms.
+    function invariant_termsHashFixed() external view {
+        for (uint256 i = 0; i < handler.count(); ++i) {
+            ChannelsHandler.Ghost memory g = handler.ghost(i);
+            require(channels.getChannel(i + 1).termsHash == g.termsHash, "terms hash changed");
+            require(channels.termsHash(g.terms) == g.termsHash, "terms hash is not the terms'");
+        }
+    }
+
+    /// @dev Channel ids are sequential: the count equals the opens.
+    function invariant_channelCountMatches() external view {
+        require(channels.channelCount() == handler.count(), "channel count differs");
+    }
+
+    /// @dev A voucher is accepted once: replays always fail.
+    function invariant_noVoucherReplay() external view {
+        require(handler.replaySuccesses() == 0, "a voucher was accepted twice");
+    }
+
+    /// @dev Every channel opened with a signer that was an active device key then.
+    function invariant_signersValidAtOpen() external view {
+        require(handler.signerInvalidAtOpen() == 0, "a channel opened with an invalid signer");
+    }
+
+    /// @dev A closing channel closes at its start time plus the challenge period, a constant in bounds.
+    function invariant_challengePeriodKept() external view {
+        uint48 period = channels.challengePeriod();
+        require(
+            period >= channels.MIN_CHALLENGE_PERIOD() && period <= channels.MAX_CHALLENGE_PERIOD(),
+            "period out of bounds"
+        );
+        for (uint256 i = 0; i < handler.count(); ++i) {
+            ChannelsHandler.Ghost memory g = handler.ghost(i);
+            IPaymentChannels.ChannelInfo memory info = channels.getChannel(i + 1);
+            if (info.status == IPaymentChannels.ChannelStatus.Closing)
+                require(info.closesAt == g.closesAt, "closesAt off");
+        }
+    }
+
+    /// @dev A closed channel reports no close time and no status but Closed.
+    function invariant_closedIsFinal() external view {
+        for (uint256 i = 0; i < handler.count(); ++i) {
+            if (!handler.ghost(i).closed) continue;
+            IPaymentChannels.ChannelInfo memory info = channels.getChannel(i + 1);
+            require(
+                info.status == IPaymentChannels.ChannelStatus.Closed && info.closesAt == 0,
+                "a closed channel moved"
+            );
+        }
+    }
+}
