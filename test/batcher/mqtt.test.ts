@@ -50,6 +50,7 @@ async function connectRefusal(url: string, options: mqtt.IClientOptions): Promis
     return await new Promise<string>((resolve) => {
       client.once("connect", () => resolve("connected"));
       client.once("error", (error) => resolve(error.message));
+      client.once("close", () => resolve("closed"));
     });
   } finally {
     client.end(true);
@@ -213,7 +214,7 @@ describe("MQTT ingest", function () {
       expect(victimClosed).to.equal(false);
     });
 
-    it("security (H-1): at most maxConnectionsPerIdentity connections per device, maxConnections in all", async function () {
+    it("security (H-1): at most maxConnectionsPerIdentity connections per device", async function () {
       const fx = await loadFixture(batcherFixture);
       const config = testConfig(fx, rpc.url);
       service = await startBatcher({
@@ -237,6 +238,25 @@ describe("MQTT ingest", function () {
           clientId: `${name}:d`,
         }),
       );
+    });
+  });
+
+  describe("embedded broker: connections in all (H-1)", function () {
+    it("security (H-1): at most maxConnections connections in all; one more is dropped before it can log in", async function () {
+      const fx = await loadFixture(batcherFixture);
+      const config = testConfig(fx, rpc.url);
+      service = await startBatcher({
+        ...config,
+        anchoring: noAnchoring(config),
+        mqtt: { ...config.mqtt, maxConnections: 2 } as typeof config.mqtt,
+      });
+      for (const device of fx.devices.slice(1, 3)) clients.push(await connectDevice(service.mqttUrl!, fx, device));
+      const third = fx.devices[3]!;
+      const refusal = await connectRefusal(service.mqttUrl!, {
+        ...third.mqttCredentials(fx.telemetry, freshSecond()),
+        connectTimeout: 2_000,
+      });
+      expect(refusal).to.not.equal("connected");
     });
   });
 

@@ -7,6 +7,13 @@ import { ChannelStatus, NO_CONDITION } from "../../src/payments";
 import { channelsFixture, voucher } from "../helpers/payments";
 import type { ChannelsFixture } from "../helpers/payments";
 
+/**
+ * An expected revert with one of the contracts' custom errors. Under solidity-coverage the instrumented
+ * bytecode is not always matched to its artifact, and Hardhat then calls the same revert "unrecognized".
+ */
+const isCustomErrorRevert = (error: unknown) =>
+  /reverted with (custom error|an unrecognized custom error)/.test(String(error));
+
 type Action =
   | { kind: "open"; amount: bigint }
   | { kind: "redeem"; channel: number; delta: bigint; forged: boolean }
@@ -96,7 +103,7 @@ async function run(fx: ChannelsFixture, ids: bigint[], signed: Map<bigint, bigin
       await (await fx.channels.connect(fx.other).finalize(id, await fx.pay.terms(id))).wait();
     }
   } catch (error) {
-    if (!String(error).includes("reverted with custom error")) throw error;
+    if (!isCustomErrorRevert(error)) throw error;
   }
 }
 
@@ -189,7 +196,7 @@ describe("ConditionalEscrow: invariants", function () {
               await (await tx).wait();
             }
           } catch (error) {
-            if (!String(error).includes("reverted with custom error")) throw error;
+            if (!isCustomErrorRevert(error)) throw error;
           }
           let active = 0n;
           for (const id of ids) {
