@@ -112,7 +112,8 @@ describe("batcher crash recovery (SIGKILL at each stage)", function () {
           anchor: fx.telemetry.verifyingContract,
           registry: String(fx.registry.target),
           database,
-          http: { port: 0 },
+          // The test polls every reading's bundle many times a second, far past a partner's read rate.
+          http: { port: 0, getsPerSecond: 100_000 },
           mqtt: { enabled: false },
           ingest: { threads: 0 },
           sealing: { maxReadings: 20, maxAgeMs: 100, intervalMs: 20 },
