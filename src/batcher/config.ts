@@ -123,6 +123,93 @@ function address(value: unknown, path: string): string {
   return value;
 }
 
+/** Every field the file may hold, by section (the secrets are refused with their own message first). */
+const KNOWN_FIELDS: Record<string, readonly string[]> = {
+  "": [
+    "rpcUrl",
+    "chainId",
+    "anchor",
+    "registry",
+    "database",
+    "rpcTimeoutMs",
+    "http",
+    "mqtt",
+    "ingest",
+    "sealing",
+    "anchoring",
+    "registryRefreshMs",
+    "publicUrl",
+    "logLevel",
+  ],
+  http: ["host", "port", "maxMessageBytes", "maxBodyBytes", "getsPerSecond"],
+  mqtt: [
+    "enabled",
+    "url",
+    "topic",
+    "clientId",
+    "host",
+    "port",
+    "maxPacketBytes",
+    "maxConnections",
+    "maxConnectionsPerIdentity",
+    "messagesPerSecond",
+    "burst",
+    "loginSkewSeconds",
+    "operatorUsername",
+  ],
+  ingest: ["queueLimit", "threads", "window", "retryAfterSeconds"],
+  "ingest.window": ["pastSeconds", "futureSeconds"],
+  sealing: ["maxReadings", "maxAgeMs", "intervalMs"],
+  anchoring: [
+    "enabled",
+    "confirmations",
+    "maxBatchesPerTx",
+    "bumpAfterMs",
+    "feeBumpPercent",
+    "maxFeePerGasGwei",
+    "intervalMs",
+    "maxBackoffMs",
+  ],
+};
+
+/** Edit distance between two field names (Levenshtein). */
+function distance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let diagonal = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const above = row[j]!;
+      row[j] = Math.min(
+        row[j]! + 1,
+        row[j - 1]! + 1,
+        diagonal + (a[i - 1]!.toLowerCase() === b[j - 1]!.toLowerCase() ? 0 : 1),
+      );
+      diagonal = above;
+    }
+  }
+  return row[b.length]!;
+}
+
+/** A field the file names but the batcher does not know is a mistake: it names it and the nearest known field. */
+function rejectUnknownFields(raw: Json): void {
+  for (const [path, known] of Object.entries(KNOWN_FIELDS)) {
+    let node: unknown = raw;
+    for (const part of path === "" ? [] : path.split(".")) node = (node as Json | undefined)?.[part];
+    if (typeof node !== "object" || node === null || Array.isArray(node)) continue;
+    for (const key of Object.keys(node)) {
+      if (known.includes(key)) continue;
+      const field = path === "" ? key : `${path}.${key}`;
+      const nearest = [...known].sort((x, y) => distance(key, x) - distance(key, y))[0]!;
+      const close = distance(key, nearest) <= Math.max(2, Math.floor(nearest.length / 3));
+      throw new ConfigError(
+        `unknown config field "${field}"${close ? ` (did you mean "${path === "" ? nearest : `${path}.${nearest}`}"?)` : ""}`,
+        { details: { field, ...(close ? { suggestion: nearest } : {}) } },
+      );
+    }
+  }
+}
+
 /** The embedded broker's topic filter must be `<root>/readings/#`: its topic rules are built on that root. */
 function readingsTopicFilter(topic: string): string {
   if (!/^[^#+$][^#+]*\/readings\/#$/.test(topic)) {
@@ -195,6 +282,7 @@ export function loadBatcherConfig(params: { file?: string; env?: NodeJS.ProcessE
     throw new ConfigError("BATCHER_ADMIN_TOKEN must be at least 16 characters");
   }
   const window = section(ingest, "window");
+  rejectUnknownFields(raw);
   const topic = str(mqtt, "topic", "mqtt.topic", "iotrail/v1/readings/#");
   const chainId = top.chainId === undefined ? undefined : BigInt(int(top, "chainId", "chainId", 0, 1));
   const maxFee = anchoring.maxFeePerGasGwei;

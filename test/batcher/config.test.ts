@@ -57,6 +57,18 @@ describe("loadBatcherConfig", function () {
       [{ anchor: ANCHOR }, { BATCHER_MQTT_OPERATOR_TOKEN: "short" }, /at least 16 characters/],
       [{ anchor: ANCHOR, mqtt: { topic: "devices/#" } }, {}, /"mqtt.topic" must have the form <root>\/readings\/#/],
       [{ anchor: ANCHOR, mqtt: { maxPacketBytes: 10 } }, {}, /"mqtt.maxPacketBytes"/],
+      [{ anchor: ANCHOR, rpcURL: "http://x" }, {}, /unknown config field "rpcURL" \(did you mean "rpcUrl"\?\)/],
+      [
+        { anchor: ANCHOR, mqtt: { maxPacketByte: 1 } },
+        {},
+        /unknown config field "mqtt.maxPacketByte" \(did you mean "mqtt.maxPacketBytes"\?\)/,
+      ],
+      [
+        { anchor: ANCHOR, ingest: { window: { pastSecond: 1 } } },
+        {},
+        /"ingest.window.pastSecond" \(did you mean "ingest.window.pastSeconds"\?\)/,
+      ],
+      [{ anchor: ANCHOR, colour: "blue" }, {}, /^unknown config field "colour"$/],
     ];
     for (const [content, env, message] of cases) {
       expect(() => loadBatcherConfig({ file: file(content), env })).to.throw(ConfigError, message);
