@@ -55,3 +55,16 @@ export async function tokenChannel(fx: ChannelsFixture, amount = 100n * ONE) {
 export function voucher(fx: ChannelsFixture, channelId: bigint, amount: bigint, key: DeviceKey = fx.device) {
   return { channelId, amount, signature: key.signVoucher(fx.payments, channelId, amount) };
 }
+
+/** Mints `amount` of a test token (any mock with `mint`) to the payer, approves it, opens a channel to the buyer. */
+export async function mockTokenChannel(fx: ChannelsFixture, token: string, amount: bigint): Promise<bigint> {
+  const mock = new ethers.Contract(
+    token,
+    ["function mint(address to, uint256 amount)", "function approve(address spender, uint256 amount) returns (bool)"],
+    fx.owner,
+  );
+  await (await mock.getFunction("mint")(fx.owner.address, amount)).wait();
+  await (await mock.getFunction("approve")(await fx.channels.getAddress(), amount)).wait();
+  const { channelId } = await fx.pay.open({ payee: fx.buyer.address, signer: fx.device.address, token, amount });
+  return channelId;
+}

@@ -5,7 +5,7 @@ import { DeviceKey } from "../../src/device";
 import { signPaymentAction } from "../../src/eip712";
 import { ChannelStatus, ETH, PERMIT_TYPES } from "../../src/payments";
 import { highS } from "../helpers/registry";
-import { DAY, ONE, channelsFixture, ethChannel, tokenChannel, voucher } from "../helpers/payments";
+import { DAY, ONE, channelsFixture, ethChannel, tokenChannel, voucher, mockTokenChannel } from "../helpers/payments";
 import type { ChannelsFixture } from "../helpers/payments";
 
 /** A funder without ETH that holds `minted` tokens and signed OpenChannel + permit for a channel of `amount`. */
@@ -84,14 +84,7 @@ describe("PaymentChannels", function () {
     it("security: a fee-on-transfer token credits only what arrived", async function () {
       const fx = await loadFixture(channelsFixture);
       const fee = await ethers.deployContract("FeeOnTransferToken");
-      await fee.mint(fx.owner.address, 1000n);
-      await fee.connect(fx.owner).approve(await fx.channels.getAddress(), 1000n);
-      const { channelId } = await fx.pay.open({
-        payee: fx.buyer.address,
-        signer: fx.device.address,
-        token: await fee.getAddress(),
-        amount: 1000n,
-      });
+      const channelId = await mockTokenChannel(fx, await fee.getAddress(), 1000n);
       expect((await fx.pay.getChannel(channelId)).deposit).to.equal(990n);
       const over = voucher(fx, channelId, 991n);
       await expect(

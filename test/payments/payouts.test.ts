@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { ethers } from "hardhat";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
-import { channelsFixture, voucher } from "../helpers/payments";
+import { channelsFixture, voucher, mockTokenChannel } from "../helpers/payments";
 import type { ChannelsFixture } from "../helpers/payments";
 
 async function blocklistChannel(fx: ChannelsFixture, returnFalse: boolean) {
@@ -110,15 +110,8 @@ describe("PaymentChannels: payouts", function () {
   it("security: a reentrant token cannot re-enter any state-changing function during a payout", async function () {
     const fx = await loadFixture(channelsFixture);
     const token = await ethers.deployContract("ReentrantToken");
-    await token.mint(fx.owner.address, 10_000n);
-    await token.connect(fx.owner).approve(await fx.channels.getAddress(), 10_000n);
     const tokenAddress = await token.getAddress();
-    const { channelId } = await fx.pay.open({
-      payee: fx.buyer.address,
-      signer: fx.device.address,
-      token: tokenAddress,
-      amount: 10_000n,
-    });
+    const channelId = await mockTokenChannel(fx, tokenAddress, 10_000n);
     const params = {
       payee: fx.buyer.address,
       signer: fx.device.address,
@@ -175,14 +168,7 @@ describe("PaymentChannels: payouts", function () {
   it("security (L-4): a token recipient whose hook burns all gas cannot block close; its payout is credited", async function () {
     const fx = await loadFixture(channelsFixture);
     const token = await ethers.deployContract("HookToken");
-    await token.mint(fx.owner.address, 1000n);
-    await token.connect(fx.owner).approve(await fx.channels.getAddress(), 1000n);
-    const { channelId } = await fx.pay.open({
-      payee: fx.buyer.address,
-      signer: fx.device.address,
-      token: await token.getAddress(),
-      amount: 1000n,
-    });
+    const channelId = await mockTokenChannel(fx, await token.getAddress(), 1000n);
     // The payer's account griefs: the refund of close would burn every unit of gas it is given.
     await token.setGreedy(fx.owner.address);
     const tx = fx.channels
@@ -201,14 +187,7 @@ describe("PaymentChannels: payouts", function () {
   it("security: a reentrant token cannot re-enter redeem during a payout", async function () {
     const fx = await loadFixture(channelsFixture);
     const token = await ethers.deployContract("ReentrantToken");
-    await token.mint(fx.owner.address, 1000n);
-    await token.connect(fx.owner).approve(await fx.channels.getAddress(), 1000n);
-    const { channelId } = await fx.pay.open({
-      payee: fx.buyer.address,
-      signer: fx.device.address,
-      token: await token.getAddress(),
-      amount: 1000n,
-    });
+    const channelId = await mockTokenChannel(fx, await token.getAddress(), 1000n);
     const second = voucher(fx, channelId, 600n);
     await token.arm(
       await fx.channels.getAddress(),
