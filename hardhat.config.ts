@@ -3,6 +3,7 @@ import "dotenv/config";
 import { subtask } from "hardhat/config";
 import { TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD } from "hardhat/builtin-tasks/task-names";
 import type { HardhatUserConfig } from "hardhat/config";
+import { envNetworks } from "./src/deployments/networks";
 import { localSolcBuild, SOLC_VERSION } from "./src/tooling/solc";
 
 // Compile offline with the npm `solc` package: Hardhat never downloads a compiler here.
@@ -11,6 +12,8 @@ subtask(TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD, async (args: { solcVersion: string
 );
 
 const accounts = process.env.DEPLOYER_PRIVATE_KEY ? [process.env.DEPLOYER_PRIVATE_KEY] : [];
+// localhost, testnet (RPC_URL) and every RPC_URL_<NAME> of the environment; see src/deployments/networks.ts.
+const { localhost, ...remote } = envNetworks();
 
 const config: HardhatUserConfig = {
   solidity: {
@@ -25,11 +28,14 @@ const config: HardhatUserConfig = {
       // Pinned so that gas figures in the snapshot do not move with Hardhat's default.
       hardfork: "cancun",
     },
-    testnet: {
-      url: process.env.RPC_URL ?? "http://127.0.0.1:8545",
-      accounts,
-    },
+    // A local node's unlocked accounts unless a deployer key is set.
+    localhost: { url: localhost!, ...(accounts.length > 0 ? { accounts } : {}) },
+    ...Object.fromEntries(Object.entries(remote).map(([name, url]) => [name, { url, accounts }])),
   },
+  etherscan: {
+    apiKey: process.env.ETHERSCAN_API_KEY ?? "",
+  },
+  sourcify: { enabled: false },
   typechain: {
     outDir: "typechain-types",
     target: "ethers-v6",

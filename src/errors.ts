@@ -125,7 +125,9 @@ export function decodeContractError(error: unknown, iface: Interface): IotrailEr
       return new ContractRevertError(parsed.name, args, error);
     }
   }
-  const message = error instanceof Error ? error.message : String(error);
+  // ethers' shortMessage leaves out the request dump (transaction hex, codes) that its message carries.
+  const short = (error as { shortMessage?: unknown } | null)?.shortMessage;
+  const message = typeof short === "string" ? short : error instanceof Error ? error.message : String(error);
   return new TransactionError(message.split("\n")[0] ?? "contract call failed", {
     cause: error,
     details: data === undefined ? {} : { data },

@@ -300,8 +300,18 @@ export class Anchorer {
         );
         continue;
       }
-      if (head - placement.blockNumber + 1 >= confirmations) store.markFinal(batch.localId);
-      else failpoint("anchor.confirming");
+      if (head - placement.blockNumber + 1 >= confirmations) {
+        store.markFinal(batch.localId);
+        this.options.logger?.info(
+          {
+            localId: batch.localId,
+            batchId: placement.chainBatchId.toString(),
+            hash: placement.transactionHash,
+            confirmations,
+          },
+          "batch final",
+        );
+      } else failpoint("anchor.confirming");
     }
   }
 

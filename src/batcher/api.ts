@@ -5,6 +5,7 @@
  * | --- | --- |
  * | `POST /v1/readings` | one message (JSON object), several (JSON array or NDJSON); 202 once stored |
  * | `GET /v1/readings/:device/:sequence/bundle` | the reading's proof bundle (for `iotrail verify`) |
+ * | `GET /v1/devices/:device/bundle?from=&to=` | one bundle of the device's readings from..to (sequences) |
  * | `GET /v1/batches/:id` | a batch's status and anchor |
  * | `GET /v1/batches/:id/bundles` | one proof bundle per device of the batch |
  * | `GET /v1/batches/:id/dump` | the batch's dump (what its on-chain content hash commits to) |
@@ -64,6 +65,8 @@ const HTTP_STATUS: Record<IngestErrorCode, number> = {
 
 const DEFAULT_PAGE = 100;
 const MAX_PAGE = 500;
+/** The most readings one range bundle holds (a bigger range is fetched in parts). */
+const MAX_RANGE = 10_000;
 
 /** A non-negative integer query parameter, `fallback` when absent, undefined when malformed or above `max`. */
 function pageParam(value: string | undefined, fallback: number, max: number): number | undefined {
@@ -219,6 +222,66 @@ export async function createApi(options: ApiOptions): Promise<FastifyInstance> {
       if (batch.status === "failed") return reply.code(409).send(batchView(batch));
       reply.header("x-iotrail-batch-status", batch.status);
       return built(reply, { kind: "bundle", localId: batch.localId, device, index: reading.leafIndex! });
+    },
+  );
+
+  app.get<{ Params: { device: string }; Querystring: { from?: string; to?: string } }>(
+    "/v1/devices/:device/bundle",
+    async (request, reply) => {
+      const { device } = request.params;
+      const { from, to } = request.query;
+      if (!isAddress(device) || !/^\d{1,20}$/.test(from ?? "") || !/^\d{1,20}$/.test(to ?? "")) {
+        return reply.code(400).send({
+          status: "error",
+          message: "expected /v1/devices/<device address>/bundle?from=<sequence>&to=<sequence>",
+        });
+      }
+      const fromSequence = BigInt(from!);
+      const toSequence = BigInt(to!);
+      if (toSequence < fromSequence || toSequence - fromSequence >= BigInt(MAX_RANGE)) {
+        return reply
+          .code(400)
+          .send({ status: "error", message: `expected from <= to, with at most ${MAX_RANGE} sequences in the range` });
+      }
+      const placements = store.placements(device, fromSequence, toSequence, MAX_RANGE);
+      const expected = Number(toSequence - fromSequence) + 1;
+      if (placements.length < expected) {
+        // A bundle that claims the range without all of it would fail completeness: say what is missing.
+        const have = new Set(placements.map((p) => p.sequence));
+        const missing: string[] = [];
+        for (let s = fromSequence; s <= toSequence && missing.length < 20; s++)
+          if (!have.has(s)) missing.push(s.toString());
+        return reply.code(placements.length === 0 ? 404 : 409).send({
+          status: placements.length === 0 ? "unknown" : "incomplete",
+          missingCount: expected - placements.length,
+          missing,
+          message: `the batcher holds ${placements.length} of the ${expected} readings of ${fromSequence}..${toSequence}`,
+        });
+      }
+      const bySource = new Map<number, number[]>();
+      for (const placement of placements) {
+        if (placement.batchLocalId === undefined) {
+          return reply
+            .code(202)
+            .send({ status: "unsealed", final: false, message: `reading ${placement.sequence} is not in a batch yet` });
+        }
+        const list = bySource.get(placement.batchLocalId) ?? [];
+        list.push(placement.leafIndex!);
+        bySource.set(placement.batchLocalId, list);
+      }
+      const batches = [...bySource.keys()].map((id) => store.getBatch(id)!);
+      const failed = batches.find((batch) => batch.status === "failed");
+      if (failed !== undefined) return reply.code(409).send(batchView(failed));
+      const waiting = batches.find((batch) => batch.anchor === undefined);
+      if (waiting !== undefined) return reply.code(202).send({ ...batchView(waiting), message: "not anchored yet" });
+      reply.header("x-iotrail-batch-status", batches.every((batch) => batch.status === "final") ? "final" : "anchored");
+      return built(reply, {
+        kind: "range",
+        device,
+        fromSequence: fromSequence.toString(),
+        toSequence: toSequence.toString(),
+        sources: [...bySource].map(([localId, indices]) => ({ localId, indices })),
+      });
     },
   );
 

@@ -7,7 +7,7 @@
 import type { Worker } from "node:worker_threads";
 import { IotrailError } from "../errors";
 import { buildProofBundle } from "../proof";
-import type { ProofBundle } from "../proof";
+import type { BundleSource, ProofBundle } from "../proof";
 import type { ReadingBatch } from "../telemetry";
 import type { BatchRecord, ReadingStore } from "./store";
 import { startWorker } from "./threads";
@@ -23,7 +23,37 @@ export interface BundleContext {
 export type BundleJob =
   | { kind: "bundle"; localId: number; device: string; index: number }
   | { kind: "bundles"; localId: number; offset: number; limit: number }
+  | {
+      kind: "range";
+      device: string;
+      fromSequence: string;
+      toSequence: string;
+      sources: Array<{ localId: number; indices: number[] }>;
+    }
   | { kind: "dump"; localId: number };
+
+/** A bundle source: the readings at `indices` of an anchored batch. */
+function sourceOf(
+  context: BundleContext,
+  record: BatchRecord,
+  batch: ReadingBatch,
+  indices: readonly number[],
+): BundleSource {
+  const anchor = record.anchor!;
+  return {
+    batch,
+    anchored: {
+      batchId: anchor.chainBatchId,
+      root: record.root,
+      submitter: context.submitter,
+      transactionHash: anchor.transactionHash,
+      blockNumber: anchor.blockNumber,
+      blockHash: anchor.blockHash,
+      anchoredAt: anchor.anchoredAt,
+    },
+    indices,
+  };
+}
 
 /** The proof bundle of `device`'s readings at `indices` of an anchored batch. */
 export function bundleFor(
@@ -33,26 +63,11 @@ export function bundleFor(
   device: string,
   indices: number[],
 ): ProofBundle {
-  const anchor = record.anchor!;
   return buildProofBundle({
     chainId: context.chainId,
     anchor: context.anchor,
     registry: context.registry,
-    sources: [
-      {
-        batch,
-        anchored: {
-          batchId: anchor.chainBatchId,
-          root: record.root,
-          submitter: context.submitter,
-          transactionHash: anchor.transactionHash,
-          blockNumber: anchor.blockNumber,
-          blockHash: anchor.blockHash,
-          anchoredAt: anchor.anchoredAt,
-        },
-        indices,
-      },
-    ],
+    sources: [sourceOf(context, record, batch, indices)],
   });
 }
 
@@ -63,6 +78,22 @@ export async function runBundleJob(
   load: (localId: number) => Promise<ReadingBatch>,
   job: BundleJob,
 ): Promise<string> {
+  if (job.kind === "range") {
+    const sources: BundleSource[] = [];
+    for (const { localId, indices } of job.sources) {
+      const record = store.getBatch(localId);
+      if (record?.anchor === undefined) throw new IotrailError("NOT_FOUND", `batch ${localId} is not anchored`);
+      sources.push(sourceOf(context, record, await load(localId), indices));
+    }
+    const bundle = buildProofBundle({
+      chainId: context.chainId,
+      anchor: context.anchor,
+      registry: context.registry,
+      sources,
+      range: { fromSequence: BigInt(job.fromSequence), toSequence: BigInt(job.toSequence) },
+    });
+    return JSON.stringify(bundle);
+  }
   const record = store.getBatch(job.localId);
   if (record === undefined) throw new IotrailError("NOT_FOUND", `no batch ${job.localId}`);
   const batch = await load(job.localId);

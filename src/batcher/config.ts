@@ -1,12 +1,15 @@
 /**
- * The batcher's configuration: a JSON file (every field optional but the anchor address) with environment
- * variables on top, validated into {@link BatcherConfig}. The anchoring key only ever comes from the
- * environment (`BATCHER_PRIVATE_KEY`), never from the file.
+ * The batcher's configuration: a JSON file (every field optional) with environment variables on top (the
+ * process environment, then `.env`), validated into {@link BatcherConfig}, which records where each value
+ * came from. The anchoring key only ever comes from the environment (`BATCHER_PRIVATE_KEY`), never from the
+ * file. Without `anchor`, the anchor and registry come from the deployment record of the node's chain
+ * (`deployments`, `IOTRAIL_DEPLOYMENTS`, else `./deployments`; see `src/deployments`).
  *
  * | variable | field |
  * | --- | --- |
  * | `RPC_URL` | `rpcUrl` |
  * | `ANCHOR_ADDRESS` | `anchor` |
+ * | `IOTRAIL_DEPLOYMENTS` | `deployments` (the folder of deployment records) |
  * | `REGISTRY_ADDRESS` | `registry` |
  * | `CHAIN_ID` | `chainId` |
  * | `BATCHER_PRIVATE_KEY` | the anchoring account's key |
@@ -21,13 +24,17 @@
  */
 import { readFileSync } from "node:fs";
 import { isAddress, isHexString } from "ethers";
+import { envSource } from "../env";
 import { ConfigError } from "../errors";
 
 export interface BatcherConfig {
   rpcUrl: string;
   /** Read from the node at start when absent. */
   chainId?: bigint;
-  anchor: string;
+  /** The TelemetryAnchor; from the deployment record of the chain when absent. */
+  anchor?: string;
+  /** The folder of deployment records, read when `anchor` is absent. */
+  deployments?: string;
   /** Read from the anchor contract at start when absent. */
   registry?: string;
   /** 0x-prefixed 32-byte key of the anchoring account (from the environment only). */
@@ -70,6 +77,8 @@ export interface BatcherConfig {
   /** Base URL of this service's API, written on-chain as each batch's content URI. */
   publicUrl?: string;
   logLevel: string;
+  /** Where each value came from, by dotted field: `file <path>`, `environment VAR`, `.env VAR` or `default`. */
+  sources?: Readonly<Record<string, string>>;
 }
 
 /** The embedded broker's authentication and resource limits (see `MqttGuard`). */
@@ -129,6 +138,7 @@ const KNOWN_FIELDS: Record<string, readonly string[]> = {
     "rpcUrl",
     "chainId",
     "anchor",
+    "deployments",
     "registry",
     "database",
     "rpcTimeoutMs",
@@ -246,20 +256,24 @@ export function loadBatcherConfig(params: { file?: string; env?: NodeJS.ProcessE
   const sealing = section(raw, "sealing");
   const anchoring = { ...section(raw, "anchoring") };
   const top: Json = { ...raw };
-  const override = (target: Json, key: string, variable: string) => {
-    if (env[variable] !== undefined && env[variable] !== "") target[key] = env[variable];
+  const overridden = new Map<string, string>();
+  const override = (target: Json, path: string, variable: string) => {
+    if (env[variable] === undefined || env[variable] === "") return;
+    target[path.split(".").pop()!] = env[variable];
+    overridden.set(path, variable);
   };
   override(top, "rpcUrl", "RPC_URL");
   override(top, "anchor", "ANCHOR_ADDRESS");
+  override(top, "deployments", "IOTRAIL_DEPLOYMENTS");
   override(top, "registry", "REGISTRY_ADDRESS");
   override(top, "chainId", "CHAIN_ID");
   override(top, "database", "BATCHER_DATABASE");
   override(top, "logLevel", "LOG_LEVEL");
-  override(http, "host", "BATCHER_HTTP_HOST");
-  override(http, "port", "BATCHER_HTTP_PORT");
-  override(mqtt, "url", "BATCHER_MQTT_URL");
-  override(mqtt, "port", "BATCHER_MQTT_PORT");
-  override(anchoring, "confirmations", "BATCHER_CONFIRMATIONS");
+  override(http, "http.host", "BATCHER_HTTP_HOST");
+  override(http, "http.port", "BATCHER_HTTP_PORT");
+  override(mqtt, "mqtt.url", "BATCHER_MQTT_URL");
+  override(mqtt, "mqtt.port", "BATCHER_MQTT_PORT");
+  override(anchoring, "anchoring.confirmations", "BATCHER_CONFIRMATIONS");
   if ("privateKey" in raw) {
     throw new ConfigError("the anchoring key is read from BATCHER_PRIVATE_KEY only, never from the config file");
   }
@@ -289,10 +303,11 @@ export function loadBatcherConfig(params: { file?: string; env?: NodeJS.ProcessE
   if (maxFee !== undefined && (typeof maxFee !== "number" || !(maxFee > 0))) {
     throw new ConfigError('config field "anchoring.maxFeePerGasGwei" must be a positive number');
   }
-  return {
+  const config: BatcherConfig = {
     rpcUrl: str(top, "rpcUrl", "rpcUrl", "http://127.0.0.1:8545"),
     ...(chainId === undefined ? {} : { chainId }),
-    anchor: address(top.anchor, "anchor"),
+    ...(top.anchor === undefined ? {} : { anchor: address(top.anchor, "anchor") }),
+    ...(top.deployments === undefined ? {} : { deployments: str(top, "deployments", "deployments") }),
     ...(top.registry === undefined ? {} : { registry: address(top.registry, "registry") }),
     ...(privateKey === undefined || privateKey === "" ? {} : { privateKey }),
     database: str(top, "database", "database", "batcher.sqlite"),
@@ -365,4 +380,64 @@ export function loadBatcherConfig(params: { file?: string; env?: NodeJS.ProcessE
     ...(top.publicUrl === undefined ? {} : { publicUrl: str(top, "publicUrl", "publicUrl") }),
     logLevel: str(top, "logLevel", "logLevel", "info"),
   };
+  const secrets: Record<string, string> = {
+    privateKey: "BATCHER_PRIVATE_KEY",
+    "http.adminToken": "BATCHER_ADMIN_TOKEN",
+    "mqtt.operator.token": "BATCHER_MQTT_OPERATOR_TOKEN",
+  };
+  const inFile = new Set(leafPaths(raw));
+  const sources: Record<string, string> = {};
+  for (const path of leafPaths(config as unknown as Json)) {
+    const variable = overridden.get(path) ?? secrets[path];
+    sources[path] =
+      variable !== undefined
+        ? `${envSource(variable)} ${variable}`
+        : inFile.has(path)
+          ? `file ${params.file!}`
+          : "default";
+  }
+  return { ...config, sources };
+}
+
+/** The dotted paths of every leaf value of `value`. */
+function leafPaths(value: Json, prefix = ""): string[] {
+  return Object.entries(value).flatMap(([key, child]) =>
+    typeof child === "object" && child !== null && !Array.isArray(child) && typeof child !== "bigint"
+      ? leafPaths(child as Json, `${prefix}${key}.`)
+      : [`${prefix}${key}`],
+  );
+}
+
+/**
+ * The configuration as it may be shown (start-up log, `/health` for the admin): secrets replaced by
+ * `(set)`, and the RPC URL cut to its origin (providers put API keys in the path).
+ */
+export function effectiveConfig(config: BatcherConfig): Record<string, unknown> {
+  const rest: Partial<BatcherConfig> = { ...config };
+  delete rest.sources;
+  delete rest.privateKey;
+  const privateKey = config.privateKey;
+  const shown = JSON.parse(
+    JSON.stringify(rest, (_key, value: unknown) => (typeof value === "bigint" ? value.toString() : value)),
+  ) as Json;
+  if (privateKey !== undefined) shown.privateKey = "(set)";
+  const http = shown.http as Json;
+  if (http.adminToken !== undefined) http.adminToken = "(set)";
+  const operator = (shown.mqtt as Json).operator as Json | undefined;
+  if (operator !== undefined) operator.token = "(set)";
+  shown.rpcUrl = redactUrl(config.rpcUrl);
+  if (typeof (shown.mqtt as Json).url === "string")
+    (shown.mqtt as Json).url = redactUrl((shown.mqtt as Json).url as string);
+  return shown;
+}
+
+function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    const hidden =
+      parsed.pathname.length > 1 || parsed.search !== "" || parsed.username !== "" || parsed.password !== "";
+    return `${parsed.protocol}//${parsed.host}${hidden ? "/…" : ""}`;
+  } catch {
+    return "(not a URL)";
+  }
 }

@@ -2,17 +2,20 @@
  * The batcher service: MQTT and HTTP ingest → checks → durable store → sealing → anchoring, plus the API
  * that serves proof bundles. `iotrail batcher` runs one; tests start it in-process.
  */
-import { FetchRequest, JsonRpcProvider, Network, Wallet, parseUnits } from "ethers";
+import { Wallet, parseUnits } from "ethers";
 import type { FastifyInstance } from "fastify";
 import type { AddressInfo } from "node:net";
 import pino from "pino";
 import type { Logger } from "pino";
 import { TelemetryAnchor__factory } from "../../typechain-types";
 import { telemetryDomain } from "../eip712";
-import { ConfigError } from "../errors";
+import { resolveDeployment } from "../deployments";
+import { ConfigError, withDeadline } from "../errors";
+import { probeChainId, rpcProvider } from "../rpc";
 import { Anchorer } from "./anchorer";
 import { createApi } from "./api";
 import { CheckPool } from "./check-pool";
+import { effectiveConfig } from "./config";
 import type { BatcherConfig } from "./config";
 import { BundleServer, batchCache, runBundleJob } from "./bundles";
 import { RegistryDeviceDirectory } from "./directory";
@@ -25,17 +28,27 @@ import { SqliteReadingStore } from "./store";
 import type { ReadingStore } from "./store";
 import { ReadingValidator } from "./validate";
 
-/** A provider with a request timeout and a fixed network (no start-up probing when the node is down). */
-export function rpcProvider(url: string, chainId: bigint, timeoutMs: number): JsonRpcProvider {
-  const request = new FetchRequest(url);
-  request.timeout = timeoutMs;
-  // No response cache: the anchorer asks the same question again (a nonce, a gas estimate) after the chain
-  // moved, and must not get the answer from before.
-  return new JsonRpcProvider(request, chainId, {
-    staticNetwork: Network.from(chainId),
-    batchMaxCount: 1,
-    cacheTimeout: -1,
-  });
+/** Providers with deadlines (defined with the other JSON-RPC plumbing, in `src/rpc.ts`). */
+export { rpcProvider } from "../rpc";
+
+/** The longest the start waits for the node (the chain id, the deployment's contracts, the registry). */
+const MAX_START_WAIT_MS = 30_000;
+
+/** Awaits a listener's start; a port in use becomes a {@link ConfigError} that names the field to change. */
+async function listening<T>(
+  start: Promise<T>,
+  section: "http" | "mqtt",
+  where: { host: string; port: number },
+): Promise<T> {
+  try {
+    return await start;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "EADDRINUSE") throw error;
+    throw new ConfigError(
+      `${where.host}:${where.port} is in use: another process listens there; change ${section}.port (BATCHER_${section.toUpperCase()}_PORT)`,
+      { cause: error, details: { field: `${section}.port`, port: where.port } },
+    );
+  }
 }
 
 export class BatcherService {
@@ -61,161 +74,209 @@ export class BatcherService {
 
   static async start(config: BatcherConfig, params: { logger?: Logger } = {}): Promise<BatcherService> {
     const logger = params.logger ?? pino({ level: config.logLevel, base: { service: "iotrail-batcher" } });
+    logger.info({ config: effectiveConfig(config), sources: config.sources ?? {} }, "effective configuration");
     if (config.anchoring.enabled && config.privateKey === undefined) {
       throw new ConfigError("anchoring needs BATCHER_PRIVATE_KEY (or set anchoring.enabled to false)");
     }
+    const startTimeoutMs = Math.min(config.rpcTimeoutMs, MAX_START_WAIT_MS);
     let chainId = config.chainId;
     if (chainId === undefined) {
       try {
-        chainId = (await new JsonRpcProvider(config.rpcUrl).getNetwork()).chainId;
+        chainId = await probeChainId(config.rpcUrl, startTimeoutMs);
       } catch (cause) {
-        throw new ConfigError(`cannot read the chain id from ${config.rpcUrl}; set chainId to start without the node`, {
+        throw new ConfigError(`${(cause as Error).message}; the batcher needs the node's chain id (or set chainId)`, {
           cause,
         });
       }
     }
     const provider = rpcProvider(config.rpcUrl, chainId, config.rpcTimeoutMs);
+    let anchorAddress = config.anchor;
     let registry = config.registry;
+    if (anchorAddress === undefined) {
+      const record = await withDeadline(
+        resolveDeployment(provider, config.deployments),
+        startTimeoutMs,
+        "reading the deployment record's contracts",
+      ).catch((cause: unknown) => {
+        throw new ConfigError(`no anchor configured ("anchor", ANCHOR_ADDRESS), and ${(cause as Error).message}`, {
+          cause,
+        });
+      });
+      anchorAddress = record.contracts.TelemetryAnchor.address;
+      registry ??= record.contracts.DeviceRegistry.address;
+      logger.info(
+        { anchor: anchorAddress, registry, chainId: record.chainId },
+        "anchor and registry from the deployment record",
+      );
+    }
+    const anchor = anchorAddress;
     if (registry === undefined) {
       try {
-        registry = await TelemetryAnchor__factory.connect(config.anchor, provider).registry();
+        registry = await withDeadline(
+          TelemetryAnchor__factory.connect(anchor, provider).registry(),
+          startTimeoutMs,
+          "reading the anchor's registry",
+        );
       } catch (cause) {
-        throw new ConfigError(`cannot read the registry address from the anchor at ${config.anchor}; set registry`, {
+        throw new ConfigError(`cannot read the registry address from the anchor at ${anchor}; set registry`, {
           cause,
         });
       }
     }
-    const domain = telemetryDomain(chainId, config.anchor);
+    const domain = telemetryDomain(chainId, anchor);
     const metrics = new BatcherMetrics();
-    const store = new SqliteReadingStore(config.database);
-    const pool = await CheckPool.start({
-      domain,
-      maxBytes: config.http.maxMessageBytes,
-      threads: config.ingest.threads,
-    });
-    logger.info(
-      { crypto: pool.path },
-      `crypto path: secp256k1 ${pool.path.secp256k1} (batch verification: ${pool.path.batchVerify}), keccak ${pool.path.keccak}, ${pool.path.threads} check thread(s)`,
-    );
-    metrics.cryptoPath.set({ ...pool.path, threads: String(pool.path.threads) }, 1);
-    const directory = new RegistryDeviceDirectory({ registry, provider, logger });
-    directory.start(config.registryRefreshMs);
-    const validator = new ReadingValidator({
-      domain,
-      devices: directory,
-      ledger: store,
-      maxBytes: config.http.maxMessageBytes,
-      window: config.ingest.window,
-    });
-    const pipeline = new IngestPipeline({
-      store,
-      validator,
-      pool,
-      devices: directory,
-      queueLimit: config.ingest.queueLimit,
-      retryAfterSeconds: config.ingest.retryAfterSeconds,
-      metrics,
-      logger,
-    });
-    const sealer = new Sealer({
-      store,
-      maxReadings: config.sealing.maxReadings,
-      maxAgeMs: config.sealing.maxAgeMs,
-      logger,
-    });
-    sealer.start(config.sealing.intervalMs);
-    let anchorer: Anchorer | undefined;
-    let submitter = "0x0000000000000000000000000000000000000000";
-    if (config.anchoring.enabled) {
-      const wallet = new Wallet(config.privateKey!, provider);
-      submitter = wallet.address;
-      const publicUrl = config.publicUrl;
-      anchorer = new Anchorer({
+    // What was started so far, stopped in reverse order when a later step fails (a port in use, say).
+    const undo: Array<() => unknown> = [];
+    try {
+      const store = new SqliteReadingStore(config.database);
+      undo.push(() => store.close());
+      const pool = await CheckPool.start({
+        domain,
+        maxBytes: config.http.maxMessageBytes,
+        threads: config.ingest.threads,
+      });
+      undo.push(() => pool.close());
+      logger.info(
+        { crypto: pool.path },
+        `crypto path: secp256k1 ${pool.path.secp256k1} (batch verification: ${pool.path.batchVerify}), keccak ${pool.path.keccak}, ${pool.path.threads} check thread(s)`,
+      );
+      metrics.cryptoPath.set({ ...pool.path, threads: String(pool.path.threads) }, 1);
+      const directory = new RegistryDeviceDirectory({ registry, provider, logger });
+      directory.start(config.registryRefreshMs);
+      undo.push(() => directory.stop());
+      const validator = new ReadingValidator({
+        domain,
+        devices: directory,
+        ledger: store,
+        maxBytes: config.http.maxMessageBytes,
+        window: config.ingest.window,
+      });
+      const pipeline = new IngestPipeline({
         store,
-        anchor: config.anchor,
-        wallet,
-        provider,
-        confirmations: config.anchoring.confirmations,
-        maxBatchesPerTx: config.anchoring.maxBatchesPerTx,
-        bumpAfterMs: config.anchoring.bumpAfterMs,
-        feeBumpPercent: config.anchoring.feeBumpPercent,
-        ...(config.anchoring.maxFeePerGasGwei === undefined
-          ? {}
-          : { maxFeePerGasCap: parseUnits(String(config.anchoring.maxFeePerGasGwei), "gwei") }),
-        contentURI: (batch) => (publicUrl === undefined ? "" : `${publicUrl}/v1/batches/${batch.localId}/dump`),
+        validator,
+        pool,
+        devices: directory,
+        queueLimit: config.ingest.queueLimit,
+        retryAfterSeconds: config.ingest.retryAfterSeconds,
         metrics,
         logger,
       });
-      anchorer.start(config.anchoring.intervalMs, config.anchoring.maxBackoffMs);
+      const sealer = new Sealer({
+        store,
+        maxReadings: config.sealing.maxReadings,
+        maxAgeMs: config.sealing.maxAgeMs,
+        logger,
+      });
+      sealer.start(config.sealing.intervalMs);
+      undo.push(() => sealer.stop());
+      let anchorer: Anchorer | undefined;
+      let submitter = "0x0000000000000000000000000000000000000000";
+      if (config.anchoring.enabled) {
+        const wallet = new Wallet(config.privateKey!, provider);
+        submitter = wallet.address;
+        const publicUrl = config.publicUrl;
+        anchorer = new Anchorer({
+          store,
+          anchor,
+          wallet,
+          provider,
+          confirmations: config.anchoring.confirmations,
+          maxBatchesPerTx: config.anchoring.maxBatchesPerTx,
+          bumpAfterMs: config.anchoring.bumpAfterMs,
+          feeBumpPercent: config.anchoring.feeBumpPercent,
+          ...(config.anchoring.maxFeePerGasGwei === undefined
+            ? {}
+            : { maxFeePerGasCap: parseUnits(String(config.anchoring.maxFeePerGasGwei), "gwei") }),
+          contentURI: (batch) => (publicUrl === undefined ? "" : `${publicUrl}/v1/batches/${batch.localId}/dump`),
+          metrics,
+          logger,
+        });
+        anchorer.start(config.anchoring.intervalMs, config.anchoring.maxBackoffMs);
+        undo.push(() => anchorer?.stop());
+      }
+      const bundleContext = { chainId, anchor, registry, submitter };
+      // An in-memory store cannot be opened by another thread: its bundles are built inline.
+      const bundleServer =
+        config.database === ":memory:"
+          ? undefined
+          : await BundleServer.start({ database: config.database, context: bundleContext });
+      undo.push(() => bundleServer?.close());
+      const inline = batchCache(store, 4);
+      const api = await createApi({
+        queueLimit: config.ingest.queueLimit,
+        getsPerSecond: config.http.getsPerSecond,
+        ...(config.http.adminToken === undefined ? {} : { adminToken: config.http.adminToken }),
+        bundles: (job) => bundleServer?.run(job) ?? runBundleJob(store, bundleContext, inline, job),
+        pipeline,
+        store,
+        metrics,
+        chainId,
+        anchor,
+        registry,
+        submitter,
+        maxBodyBytes: config.http.maxBodyBytes,
+        health: () => ({
+          crypto: pool.path,
+          batches: store.batchCounts(),
+          unsealed: store.unsealed().count,
+          config: { values: effectiveConfig(config), sources: config.sources ?? {} },
+        }),
+        logger,
+      });
+      undo.push(() => api.close());
+      await listening(api.listen({ host: config.http.host, port: config.http.port }), "http", config.http);
+      const { address, port } = api.server.address() as AddressInfo;
+      const httpUrl = `http://${address}:${port}`;
+      logger.info({ url: httpUrl }, "HTTP API listening");
+      let mqttIngest: MqttIngest | undefined;
+      if (config.mqtt.enabled) {
+        mqttIngest = config.mqtt.embedded
+          ? await listening(
+              startEmbeddedBroker({
+                pipeline,
+                host: config.mqtt.host,
+                port: config.mqtt.port,
+                topic: config.mqtt.topic,
+                limits: config.mqtt,
+                domain,
+                directory,
+                metrics,
+                logger,
+              }),
+              "mqtt",
+              config.mqtt,
+            )
+          : await subscribeExternal({
+              pipeline,
+              url: config.mqtt.url,
+              topic: config.mqtt.topic,
+              clientId: config.mqtt.clientId,
+              logger,
+            });
+      }
+      logger.info({ anchor, registry, chainId: chainId.toString(), database: config.database }, "batcher started");
+      return new BatcherService(
+        config,
+        logger,
+        store,
+        pipeline,
+        metrics,
+        sealer,
+        anchorer,
+        directory,
+        pool,
+        api,
+        httpUrl,
+        mqttIngest,
+        bundleServer,
+      );
+    } catch (error) {
+      for (const step of undo.reverse())
+        await Promise.resolve()
+          .then(step)
+          .catch(() => undefined);
+      throw error;
     }
-    const bundleContext = { chainId, anchor: config.anchor, registry, submitter };
-    // An in-memory store cannot be opened by another thread: its bundles are built inline.
-    const bundleServer =
-      config.database === ":memory:"
-        ? undefined
-        : await BundleServer.start({ database: config.database, context: bundleContext });
-    const inline = batchCache(store, 4);
-    const api = await createApi({
-      queueLimit: config.ingest.queueLimit,
-      getsPerSecond: config.http.getsPerSecond,
-      ...(config.http.adminToken === undefined ? {} : { adminToken: config.http.adminToken }),
-      bundles: (job) => bundleServer?.run(job) ?? runBundleJob(store, bundleContext, inline, job),
-      pipeline,
-      store,
-      metrics,
-      chainId,
-      anchor: config.anchor,
-      registry,
-      submitter,
-      maxBodyBytes: config.http.maxBodyBytes,
-      health: () => ({ crypto: pool.path, batches: store.batchCounts(), unsealed: store.unsealed().count }),
-      logger,
-    });
-    await api.listen({ host: config.http.host, port: config.http.port });
-    const { address, port } = api.server.address() as AddressInfo;
-    const httpUrl = `http://${address}:${port}`;
-    logger.info({ url: httpUrl }, "HTTP API listening");
-    let mqttIngest: MqttIngest | undefined;
-    if (config.mqtt.enabled) {
-      mqttIngest = config.mqtt.embedded
-        ? await startEmbeddedBroker({
-            pipeline,
-            host: config.mqtt.host,
-            port: config.mqtt.port,
-            topic: config.mqtt.topic,
-            limits: config.mqtt,
-            domain,
-            directory,
-            metrics,
-            logger,
-          })
-        : await subscribeExternal({
-            pipeline,
-            url: config.mqtt.url,
-            topic: config.mqtt.topic,
-            clientId: config.mqtt.clientId,
-            logger,
-          });
-    }
-    logger.info(
-      { anchor: config.anchor, registry, chainId: chainId.toString(), database: config.database },
-      "batcher started",
-    );
-    return new BatcherService(
-      config,
-      logger,
-      store,
-      pipeline,
-      metrics,
-      sealer,
-      anchorer,
-      directory,
-      pool,
-      api,
-      httpUrl,
-      mqttIngest,
-      bundleServer,
-    );
   }
 
   /** Stops taking messages, finishes what is in flight, and closes the store. */

@@ -87,6 +87,13 @@ export interface StoredReading extends SignedReading {
   leafIndex?: number;
 }
 
+/** Where a stored reading is: its batch and leaf once sealed. */
+export interface ReadingPlacement {
+  sequence: bigint;
+  batchLocalId?: number;
+  leafIndex?: number;
+}
+
 export interface ReadingStore extends SequenceLedger {
   /** Stores new readings durably, in one transaction; one status per item, in order. */
   append(items: readonly AppendItem[], receivedAt?: number): AppendStatus[];
@@ -102,6 +109,8 @@ export interface ReadingStore extends SequenceLedger {
   /** Number of batches in each status. */
   batchCounts(): Record<BatchStatus, number>;
   getReading(device: string, sequence: bigint): StoredReading | undefined;
+  /** Where `device`'s readings with sequences in [from, to] are, in sequence order, at most `limit` of them. */
+  placements(device: string, from: bigint, to: bigint, limit: number): ReadingPlacement[];
   /** The devices with readings in a batch. */
   devicesIn(localId: number): string[];
   /** Records a signed anchoring transaction (before it is broadcast). */
@@ -445,6 +454,22 @@ export class SqliteReadingStore implements ReadingStore {
       receivedAt: row.received_at,
       ...(row.batch_id === null ? {} : { batchLocalId: row.batch_id, leafIndex: row.leaf_index! }),
     };
+  }
+
+  placements(device: string, from: bigint, to: bigint, limit: number): ReadingPlacement[] {
+    const rows = this.db
+      .prepare(
+        "SELECT sequence, batch_id, leaf_index FROM readings WHERE device = ? AND sequence BETWEEN ? AND ? ORDER BY sequence LIMIT ?",
+      )
+      .all(device.toLowerCase(), seqKey(from), seqKey(to), limit) as {
+      sequence: string;
+      batch_id: number | null;
+      leaf_index: number | null;
+    }[];
+    return rows.map((row) => ({
+      sequence: BigInt(row.sequence),
+      ...(row.batch_id === null ? {} : { batchLocalId: row.batch_id, leafIndex: row.leaf_index! }),
+    }));
   }
 
   devicesIn(localId: number): string[] {

@@ -98,14 +98,8 @@ export interface ValidatorOptions {
 
 export const DEFAULT_MAX_MESSAGE_BYTES = 4096;
 
-/** The wire form of one signed reading, as devices send it over MQTT or HTTP ({@link checkMessage} reads it). */
-export function encodeIngestMessage(params: { domain: Eip712Domain; reading: Reading; signature: string }): string {
-  return JSON.stringify({
-    domain: { chainId: params.domain.chainId.toString(), verifyingContract: params.domain.verifyingContract },
-    reading: readingToJson(params.reading),
-    signature: params.signature,
-  });
-}
+/** The wire form of one signed reading (defined with the reading, in `src/telemetry`). */
+export { encodeIngestMessage } from "../telemetry";
 
 const MESSAGE_KEYS = new Set(["domain", "reading", "signature"]);
 const reject = (code: IngestErrorCode, message: string): Rejection => ({ status: "rejected", code, message });

@@ -1,26 +1,88 @@
 /**
- * The `iotrail` command line. Commands are thin callers of the library; errors print one line (the
- * message of the typed error) and exit with status 2. A verification that fails exits with status 1.
+ * The `iotrail` command line: one tool for developers (deploy), manufacturers and owners (devices, roles),
+ * operators (batcher, simulate), partners (bundle, verify) and machines that pay (channel, escrow). Commands
+ * are thin callers of the library. An error prints one line (a revert as its decoded custom error, with a
+ * hint) and exits with status 2; `--verbose` adds the details. `iotrail verify` has its own exit codes.
  */
-import "dotenv/config";
-import { Command } from "commander";
+import { Command, InvalidArgumentError, Option } from "commander";
 import { batcherCommand } from "./batcher";
+import { bundleCommand } from "./bundle";
+import { channelCommand, escrowCommand } from "./payments";
+import { DEFAULT_CLI_TIMEOUT_S } from "./context";
+import { deployCommand, deploymentCommand } from "./deploy";
+import { devicesCommand, rolesCommand } from "./devices";
+import { loadDotenv } from "../env";
+import { describeError } from "./errors";
+import { simulateCommand } from "./simulate";
 import { verifyCommand } from "./verify";
+
+function version(): string {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return (require(`${require("./deploy").packageRoot()}/package.json`) as { version: string }).version;
+}
+
+function seconds(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError("expected a positive number of seconds");
+  return n;
+}
+
+function accountIndex(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError("expected an account index (0, 1, ...)");
+  return n;
+}
 
 export function program(): Command {
   return new Command("iotrail")
     .description("iotrail: device registry, anchored telemetry and machine payments on Ethereum")
+    .version(version(), "-V, --version")
+    .addOption(
+      new Option(
+        "--network <name>",
+        "network: localhost, testnet (RPC_URL) or <name> (RPC_URL_<NAME>) from .env",
+      ).conflicts("rpc"),
+    )
+    .option("--rpc <url>", "JSON-RPC endpoint (instead of --network)")
+    .option("--key <file>", "key file of the sending account (else IOTRAIL_PRIVATE_KEY from the environment)")
+    .option("--account <n>", "send from a local node's unlocked account n (hardhat node, anvil)", accountIndex)
+    .option("--deployments <dir>", "folder of deployment records (else IOTRAIL_DEPLOYMENTS, else ./deployments)")
+    .option("--timeout <seconds>", "seconds to wait for each answer of the node", seconds, DEFAULT_CLI_TIMEOUT_S)
+    .option("--json", "print results as JSON")
+    .option("-q, --quiet", "print nothing but errors")
+    .option("--verbose", "print details of errors (stack, causes)")
+    .addCommand(deployCommand())
+    .addCommand(deploymentCommand())
+    .addCommand(devicesCommand())
+    .addCommand(rolesCommand())
+    .addCommand(simulateCommand())
+    .addCommand(batcherCommand())
+    .addCommand(bundleCommand())
     .addCommand(verifyCommand())
-    .addCommand(batcherCommand());
+    .addCommand(channelCommand())
+    .addCommand(escrowCommand());
 }
 
 export async function main(argv: string[]): Promise<void> {
+  loadDotenv();
+  const cli = program();
+  cli.exitOverride();
+  cli.configureOutput({ outputError: (text, write) => write(text) });
   try {
-    await program().parseAsync(argv);
+    await cli.parseAsync(argv);
   } catch (error) {
-    process.stderr.write(`iotrail: ${(error as Error).message}\n`);
-    process.exitCode = 2;
+    const code = (error as { code?: string; exitCode?: number }).code;
+    if (typeof code === "string" && code.startsWith("commander.")) {
+      // Help and --version exit 0; usage errors were printed by commander.
+      process.exitCode = (error as { exitCode: number }).exitCode === 0 ? 0 : 2;
+    } else {
+      const verbose = argv.includes("--verbose");
+      for (const line of describeError(error, verbose)) process.stderr.write(`iotrail: ${line}\n`);
+      process.exitCode = 2;
+    }
   }
+  // A node that never answered can leave a socket open; it must not keep the process alive.
+  setTimeout(() => process.exit(), 100).unref();
 }
 
 if (require.main === module) void main(process.argv);

@@ -6,7 +6,8 @@ import { readFile } from "node:fs/promises";
 import { FetchRequest, JsonRpcProvider, getAddress, isAddress } from "ethers";
 import { Command, InvalidArgumentError } from "commander";
 import { InvalidInputError } from "../errors";
-import { DEFAULT_RPC_TIMEOUT_MS, formatReport, parseTrustConfig, trustedFor, verifyBundle } from "../verify";
+import { deploymentPath, deploymentsDir, networkUrl, readDeployment, trustFromDeployment } from "../deployments";
+import { formatReport, parseTrustConfig, trustedFor, verifyBundle } from "../verify";
 import type { TrustedContracts, Verdict } from "../verify";
 
 export const VERIFY_EXIT_CODES: Record<Verdict, number> = { verified: 0, failed: 1, "not-verified": 3 };
@@ -24,7 +25,9 @@ function address(value: string): string {
 }
 
 interface VerifyFlags {
+  deployments?: string;
   rpc?: string;
+  network?: string;
   offline?: boolean;
   anchor?: string;
   registry?: string;
@@ -39,28 +42,30 @@ export function verifyCommand(): Command {
   return new Command("verify")
     .description("verify a proof bundle against the chain and the contracts you trust")
     .argument("<bundle>", "path of the proof bundle (JSON), or - for standard input")
-    .option("--rpc <url>", "JSON-RPC endpoint of the anchoring chain (default: RPC_URL from the environment)")
     .option("--offline", "skip the chain checks even if an endpoint is configured (verdict: not fully verified)")
     .option("--anchor <address>", "the TelemetryAnchor you trust (pins it; the bundle's claim never counts)", address)
     .option("--registry <address>", "the DeviceRegistry you trust (default: the one the pinned anchor uses)", address)
     .option("--trust <file>", "a trust file pinning anchors per chain id (default: IOTRAIL_TRUST from the environment)")
-    .option("--confirmations <n>", "confirmations required for each anchoring transaction", positiveInteger, 1)
-    .option(
-      "--timeout <seconds>",
-      "seconds to wait for each answer of the node",
-      positiveInteger,
-      DEFAULT_RPC_TIMEOUT_MS / 1000,
-    )
-    .option("--json", "print the report as JSON")
-    .option("--verbose", "list every per-reading check, not only failures and a summary")
     .addHelpText(
       "after",
-      "\nExit status: 0 verified, 1 a check failed, 2 usage or I/O error, 3 not fully verified (offline, no pinned\nanchor, or the chain could not be reached).",
+      "\nThe pin, first found: --anchor (and --registry), --trust or IOTRAIL_TRUST, then the deployment record of\nthe bundle's chain in --deployments or IOTRAIL_DEPLOYMENTS. A bundle's own addresses never count.",
     )
-    .action(async (path: string, opts: VerifyFlags) => {
+    .option("--confirmations <n>", "confirmations required for each anchoring transaction", positiveInteger, 1)
+    .addHelpText(
+      "after",
+      "\nThe chain: --rpc or --network (global options), else RPC_URL from the environment. --json prints the\nreport as JSON; --verbose lists every per-reading check.\n\nExit status: 0 verified, 1 a check failed, 2 usage or I/O error, 3 not fully verified (offline, no pinned\nanchor, or the chain could not be reached).",
+    )
+    .action(async (path: string, _flags: unknown, command: Command) => {
+      const opts = command.optsWithGlobals<VerifyFlags>();
       const text = path === "-" ? await readStdin() : await readFile(path, "utf8");
       const trusted = await trustedContracts(text, opts);
-      const url = opts.offline === true ? undefined : opts.rpc || process.env.RPC_URL || undefined;
+      const url =
+        opts.offline === true
+          ? undefined
+          : opts.rpc ||
+            (opts.network === undefined ? undefined : networkUrl(opts.network)) ||
+            process.env.RPC_URL ||
+            undefined;
       let provider: JsonRpcProvider | undefined;
       if (url !== undefined) {
         const request = new FetchRequest(url);
@@ -100,12 +105,26 @@ async function trustedContracts(bundleText: string, opts: VerifyFlags): Promise<
   if (opts.registry !== undefined)
     throw new InvalidInputError("--registry pins a registry only together with --anchor");
   const file = opts.trust ?? (process.env.IOTRAIL_TRUST || undefined);
-  if (file === undefined) return undefined;
+  if (file === undefined) return trustedFromDeployments(bundleText, opts);
   const config = parseTrustConfig(await readFile(file, "utf8"), `trust file ${file}`);
   const chainId = chainIdOf(bundleText);
   if (chainId === undefined) return undefined;
   // A chain the file pins nothing for is an unpinned run: the verdict says so (exit 3).
   return trustedFor(config, chainId, `trust file ${file}`);
+}
+
+/**
+ * Without an anchor or trust file: the deployment record of the bundle's chain, when the verifier names a
+ * folder of records (`--deployments` or IOTRAIL_DEPLOYMENTS). The folder is the verifier's own; a record a
+ * bundle brings along is never looked at.
+ */
+async function trustedFromDeployments(bundleText: string, opts: VerifyFlags): Promise<TrustedContracts | undefined> {
+  if (opts.deployments === undefined && !process.env.IOTRAIL_DEPLOYMENTS) return undefined;
+  const chainId = chainIdOf(bundleText);
+  if (chainId === undefined) return undefined;
+  const dir = deploymentsDir(opts.deployments);
+  const record = await readDeployment(dir, chainId);
+  return record === undefined ? undefined : trustFromDeployment(record, deploymentPath(dir, chainId));
 }
 
 /** The bundle's chain id if it has a readable one (the verifier reports everything else). */

@@ -4,6 +4,7 @@
  */
 import { promises as fs } from "node:fs";
 import { Wallet, SigningKey, getBytes, hexlify, isHexString } from "ethers";
+import type { Provider } from "ethers";
 import { InvalidInputError } from "../errors";
 import { signDigest } from "../crypto";
 import { brokerLoginDigest, formatBrokerPassword, readingDigest, registryDigest, voucherDigestBytes } from "../eip712";
@@ -87,6 +88,11 @@ export class DeviceKey {
     return key;
   }
 
+  /** An ethers Wallet over this key (to send transactions from it); the key itself is never exposed. */
+  wallet(provider?: Provider | null): Wallet {
+    return new Wallet(this.signingKey, provider);
+  }
+
   /** Writes the key to `path`, readable by the owner only. Refuses to overwrite an existing file. */
   async save(path: string): Promise<void> {
     const file: DeviceKeyFile = {
@@ -94,7 +100,14 @@ export class DeviceKey {
       address: this.address,
       privateKey: this.signingKey.privateKey,
     };
-    await fs.writeFile(path, `${JSON.stringify(file, null, 2)}\n`, { mode: 0o600, flag: "wx" });
+    try {
+      await fs.writeFile(path, `${JSON.stringify(file, null, 2)}\n`, { mode: 0o600, flag: "wx" });
+    } catch (cause) {
+      if ((cause as NodeJS.ErrnoException).code === "EEXIST") {
+        throw new InvalidInputError(`${path} exists already: a key file is never overwritten`, { details: { path } });
+      }
+      throw new InvalidInputError(`cannot write the key file ${path}: ${(cause as Error).message}`, { cause });
+    }
   }
 
   /** Signs an EIP-712 digest (65-byte r || s || v signature, low s), natively where the binding loads. */

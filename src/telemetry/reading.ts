@@ -169,3 +169,15 @@ export function isReadingSignedByDevice(domain: Eip712Domain, reading: Reading, 
     throw error;
   }
 }
+
+/**
+ * The wire form of one signed reading (the ingest message, `schemas/ingest-message.v1.schema.json`), as
+ * devices send it over MQTT or HTTP and the batcher's `checkMessage` reads it.
+ */
+export function encodeIngestMessage(params: { domain: Eip712Domain; reading: Reading; signature: string }): string {
+  return JSON.stringify({
+    domain: { chainId: params.domain.chainId.toString(), verifyingContract: params.domain.verifyingContract },
+    reading: readingToJson(params.reading),
+    signature: params.signature,
+  });
+}

@@ -2,8 +2,8 @@
  * The verifier's trust configuration: which anchor (and registry) a partner trusts on which chain. It comes
  * from the partner's side (a flag or a trust file, `schemas/trust.v1.schema.json`), never from the bundle.
  */
-import Ajv2020 from "ajv/dist/2020";
 import { getAddress, isAddress } from "ethers";
+import { lazyValidator } from "../json-schema";
 import schema from "../../schemas/trust.v1.schema.json";
 import { ConfigError } from "../errors";
 import type { TrustedContracts } from "./verify";
@@ -17,7 +17,7 @@ export interface TrustConfig {
   chains: Record<string, { name?: string; anchor: string; registry?: string }>;
 }
 
-const validate = new Ajv2020({ allErrors: true, strict: true }).compile<TrustConfig>(schema);
+const validate = lazyValidator<TrustConfig>(schema);
 
 /** Parses and checks a trust file's text; `source` names it in errors and reports. */
 export function parseTrustConfig(text: string, source: string): TrustConfig {

@@ -1,0 +1,189 @@
+/**
+ * What every chain command shares: the global options (`--network`/`--rpc`, `--key`/`--account`,
+ * `--deployments`, `--json`, `--quiet`, `--verbose`, `--timeout`), the provider with a deadline on every
+ * answer, the signer, the deployment record of the chain, and the output (JSON or text). Commands stay thin.
+ */
+import { Command } from "commander";
+import { getAddress, isAddress } from "ethers";
+import type { JsonRpcProvider } from "ethers";
+import type { Signer } from "ethers";
+import { DeviceKey } from "../device";
+import { deploymentsDir, networkUrl, resolveDeployment } from "../deployments";
+import type { DeploymentRecord } from "../deployments";
+import { ConfigError, InvalidInputError, withDeadline } from "../errors";
+import { probeChainId, rpcProvider } from "../rpc";
+import { DeviceRegistryClient } from "../registry";
+import { TelemetryAnchorClient } from "../anchor";
+import { EscrowClient, PaymentChannelsClient } from "../payments";
+
+export const DEFAULT_CLI_TIMEOUT_S = 30;
+
+export interface GlobalOptions {
+  network?: string;
+  rpc?: string;
+  key?: string;
+  account?: number;
+  deployments?: string;
+  json?: boolean;
+  quiet?: boolean;
+  verbose?: boolean;
+  timeout: number;
+}
+
+/** The options of `command` merged with the program's global ones. */
+export function globals(command: Command): GlobalOptions {
+  return command.optsWithGlobals<GlobalOptions>();
+}
+
+/** Prints a command's result: the JSON value with `--json`, else the text lines (none with `--quiet`). */
+export class Output {
+  constructor(private readonly options: GlobalOptions) {}
+
+  get json(): boolean {
+    return this.options.json === true;
+  }
+
+  result(value: unknown, lines: readonly string[]): void {
+    if (this.json) process.stdout.write(`${JSON.stringify(value, jsonReplacer, 2)}\n`);
+    else if (this.options.quiet !== true) for (const line of lines) process.stdout.write(`${line}\n`);
+  }
+
+  /** Progress and notes, on standard error, only for people (never with `--json` or `--quiet`). */
+  note(line: string): void {
+    if (!this.json && this.options.quiet !== true) process.stderr.write(`${line}\n`);
+  }
+
+  /** A progress bar on standard error when it is a terminal (and a line every 10% otherwise). */
+  progress(label: string, total: number): (done: number) => void {
+    let lastDecile = -1;
+    return (done: number) => {
+      if (this.json || this.options.quiet === true || total === 0) return;
+      const fraction = Math.min(1, done / total);
+      if (process.stderr.isTTY) {
+        const width = 30;
+        const filled = Math.round(fraction * width);
+        process.stderr.write(
+          `\r${label} [${"#".repeat(filled)}${" ".repeat(width - filled)}] ${done}/${total}${done >= total ? "\n" : ""}`,
+        );
+      } else {
+        const decile = Math.floor(fraction * 10);
+        if (decile !== lastDecile) {
+          lastDecile = decile;
+          process.stderr.write(`${label}: ${done}/${total}\n`);
+        }
+      }
+    };
+  }
+}
+
+/** bigints as decimal strings in `--json` output. */
+export function jsonReplacer(_key: string, value: unknown): unknown {
+  return typeof value === "bigint" ? value.toString() : value;
+}
+
+export class Context {
+  readonly options: GlobalOptions;
+  readonly out: Output;
+  private providerPromise: Promise<JsonRpcProvider> | undefined;
+  private deploymentPromise: Promise<DeploymentRecord> | undefined;
+  private readonly opened: JsonRpcProvider[] = [];
+
+  constructor(options: GlobalOptions) {
+    this.options = options;
+    this.out = new Output(options);
+  }
+
+  static of(command: Command): Context {
+    return new Context(globals(command));
+  }
+
+  get timeoutMs(): number {
+    return this.options.timeout * 1000;
+  }
+
+  /** The JSON-RPC endpoint: `--rpc`, else `--network` (see `src/deployments/networks.ts`), else `localhost`. */
+  rpcUrl(): string {
+    if (this.options.rpc !== undefined) return this.options.rpc;
+    return networkUrl(this.options.network ?? "localhost");
+  }
+
+  /** A provider whose chain id was read once, within the deadline (a node that does not answer fails fast). */
+  provider(): Promise<JsonRpcProvider> {
+    this.providerPromise ??= (async () => {
+      const url = this.rpcUrl();
+      const provider = rpcProvider(url, await probeChainId(url, this.timeoutMs), this.timeoutMs);
+      this.opened.push(provider);
+      return provider;
+    })();
+    return this.providerPromise;
+  }
+
+  /** The sending account: `--key <file>`, else `IOTRAIL_PRIVATE_KEY`, else `--account <n>` of the node. */
+  async signer(): Promise<Signer> {
+    const provider = await this.provider();
+    if (this.options.key !== undefined) {
+      return (await DeviceKey.load(this.options.key)).wallet(provider);
+    }
+    const fromEnv = process.env.IOTRAIL_PRIVATE_KEY;
+    if (fromEnv) return DeviceKey.fromPrivateKey(fromEnv).wallet(provider);
+    if (this.options.account !== undefined) return provider.getSigner(this.options.account);
+    throw new ConfigError(
+      "no account to send from: pass --key <key file>, set IOTRAIL_PRIVATE_KEY, or --account <n> for a local node's account",
+    );
+  }
+
+  async signerAddress(): Promise<string> {
+    return getAddress(await (await this.signer()).getAddress());
+  }
+
+  /** The deployment record of the chain (`--deployments`, `IOTRAIL_DEPLOYMENTS`, `./deployments`). */
+  deployment(): Promise<DeploymentRecord> {
+    this.deploymentPromise ??= (async () =>
+      withDeadline(
+        resolveDeployment(await this.provider(), this.options.deployments),
+        this.timeoutMs,
+        "reading the deployment",
+      ))();
+    return this.deploymentPromise;
+  }
+
+  get deploymentsDir(): string {
+    return deploymentsDir(this.options.deployments);
+  }
+
+  async registry(send = false): Promise<DeviceRegistryClient> {
+    const address = (await this.deployment()).contracts.DeviceRegistry.address;
+    return DeviceRegistryClient.connect({ address, runner: send ? await this.signer() : await this.provider() });
+  }
+
+  async anchor(send = false): Promise<TelemetryAnchorClient> {
+    const address = (await this.deployment()).contracts.TelemetryAnchor.address;
+    return TelemetryAnchorClient.connect({ address, runner: send ? await this.signer() : await this.provider() });
+  }
+
+  async channels(send = false): Promise<PaymentChannelsClient> {
+    const address = (await this.deployment()).contracts.PaymentChannels.address;
+    return PaymentChannelsClient.connect({ address, runner: send ? await this.signer() : await this.provider() });
+  }
+
+  async escrow(send = false): Promise<EscrowClient> {
+    const address = (await this.deployment()).contracts.ConditionalEscrow.address;
+    return EscrowClient.connect({ address, runner: send ? await this.signer() : await this.provider() });
+  }
+
+  /** Chain time now (the latest block's timestamp). */
+  async chainTime(): Promise<bigint> {
+    const block = await (await this.provider()).getBlock("latest");
+    return BigInt(block!.timestamp);
+  }
+
+  close(): void {
+    for (const provider of this.opened) provider.destroy();
+  }
+}
+
+/** A checksummed address argument. */
+export function parseAddress(value: string, what = "address"): string {
+  if (!isAddress(value)) throw new InvalidInputError(`${what}: expected an address (0x + 40 hex digits), got ${value}`);
+  return getAddress(value);
+}

@@ -1,0 +1,22 @@
+/**
+ * The action wrapper of every chain command: builds the {@link Context} from the global options, runs the
+ * command, and closes its providers so that the process exits when the work is done.
+ */
+import type { Command } from "commander";
+import { Context } from "./context";
+
+// Commander passes the positional arguments, then the options, then the command itself.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export function run<A extends any[]>(
+  fn: (ctx: Context, ...args: A) => Promise<void>,
+): (...args: unknown[]) => Promise<void> {
+  return async (...args: unknown[]) => {
+    const command = args[args.length - 1] as Command;
+    const ctx = Context.of(command);
+    try {
+      await fn(ctx, ...(args.slice(0, -1) as A));
+    } finally {
+      ctx.close();
+    }
+  };
+}

@@ -1,0 +1,110 @@
+/**
+ * `iotrail simulate`: device keys (from `devices keygen --count`) publish signed readings to a batcher over
+ * MQTT or HTTP, at a rate, for a count or a duration, and the run ends with a summary. `--register` first
+ * registers the keys the registry does not know yet (as a manufacturer).
+ */
+import { dirname, resolve } from "node:path";
+import { Command, InvalidArgumentError } from "commander";
+import { ZeroHash } from "ethers";
+import { DeviceKey } from "../device";
+import { telemetryDomain } from "../eip712";
+import { registerDeviceKeys } from "../registry";
+import { readDeviceRows } from "./devices";
+import { run } from "./run";
+
+/** Registrations per transaction. */
+const REGISTER_CHUNK = 100;
+
+function positive(value: string): number {
+  const n = Number(value);
+  if (!(n > 0) || !Number.isFinite(n)) throw new InvalidArgumentError("expected a positive number");
+  return n;
+}
+
+interface SimulateFlags {
+  devices: string;
+  to: string;
+  rate: number;
+  count?: number;
+  duration?: number;
+  firstSequence?: string;
+  metric: string;
+  httpBatch: number;
+  register?: boolean;
+  topicRoot: string;
+}
+
+export function simulateCommand(): Command {
+  return new Command("simulate")
+    .description("devices publish signed readings to a batcher (MQTT or HTTP) and the run is summarised")
+    .requiredOption(
+      "--devices <file>",
+      "the devices' key files, listed in a CSV or JSON file (as `devices keygen --count` writes)",
+    )
+    .requiredOption("--to <url>", "the batcher: mqtt://host:port (its broker) or http://host:port (its API)")
+    .option("--rate <n>", "readings per second over all devices", positive, 10)
+    .option("--count <n>", "readings per device", (v) => Math.floor(positive(v)))
+    .option("--duration <seconds>", "stop after this many seconds", positive)
+    .option("--first-sequence <n>", "first sequence number of every device (default: now in Unix milliseconds)")
+    .option("--metric <name>", "metric name", "temperature.mC")
+    .option("--http-batch <n>", "readings per HTTP request", (v) => Math.floor(positive(v)), 100)
+    .option("--topic-root <root>", "MQTT topic root", "iotrail/v1")
+    .option("--register", "register the keys the registry does not know yet (you need the manufacturer role)")
+    .action(
+      run(async (ctx, flags: SimulateFlags) => {
+        const rows = await readDeviceRows(flags.devices);
+        const keys = await Promise.all(rows.map((row) => DeviceKey.load(resolve(dirname(flags.devices), row.keyFile))));
+        const deployment = await ctx.deployment();
+        if (flags.register === true) {
+          const registry = await ctx.registry(true);
+          const known = await Promise.all(
+            keys.map(async (key) => (await registry.getKey(key.address)).deviceId !== 0n),
+          );
+          const fresh = keys.filter((_, i) => !known[i]);
+          const registrant = await ctx.signerAddress();
+          for (let start = 0; start < fresh.length; start += REGISTER_CHUNK) {
+            await registerDeviceKeys({
+              registry,
+              registrant,
+              keys: fresh.slice(start, start + REGISTER_CHUNK),
+              owner: registrant,
+              metadataHash: () => ZeroHash,
+              deadline: (await ctx.chainTime()) + 3600n,
+            });
+          }
+          if (fresh.length > 0) ctx.out.note(`registered ${fresh.length} device keys`);
+        }
+        const domain = telemetryDomain(BigInt(deployment.chainId), deployment.contracts.TelemetryAnchor.address);
+        const { simulate } = await import("../simulator");
+        const total = flags.count === undefined ? 0 : flags.count * keys.length;
+        const progress = ctx.out.progress("answered", total);
+        const summary = await simulate({
+          keys,
+          domain,
+          url: flags.to,
+          rate: flags.rate,
+          ...(flags.count === undefined ? {} : { count: flags.count }),
+          ...(flags.duration === undefined && flags.count === undefined ? { durationMs: 10_000 } : {}),
+          ...(flags.duration === undefined ? {} : { durationMs: flags.duration * 1000 }),
+          ...(flags.firstSequence === undefined ? {} : { firstSequence: BigInt(flags.firstSequence) }),
+          metric: flags.metric,
+          httpBatch: flags.httpBatch,
+          topicRoot: flags.topicRoot,
+          onProgress: (_sent, answered) => progress(answered),
+        });
+        const rejected = Object.entries(summary.rejected);
+        ctx.out.result(summary, [
+          `${summary.devices} devices over ${summary.transport}, ${(summary.durationMs / 1000).toFixed(1)} s`,
+          `sent          ${summary.sent}`,
+          `acknowledged  ${summary.acknowledged} (${summary.acknowledgedPerSecond}/s)`,
+          `duplicates    ${summary.duplicates}`,
+          `rejected      ${rejected.length === 0 ? 0 : rejected.map(([code, n]) => `${code} ${n}`).join(", ")}`,
+          `busy          ${summary.busy}`,
+          `unanswered    ${summary.unanswered}`,
+          `latency       p50 ${summary.latencyMs.p50} ms, p99 ${summary.latencyMs.p99} ms, max ${summary.latencyMs.max} ms`,
+          `sequences     ${summary.sequences.length === 0 ? "none" : `${summary.sequences[0]!.from}..${summary.sequences[0]!.to} per device`}`,
+        ]);
+        if (summary.unanswered > 0 || rejected.length > 0) process.exitCode = 1;
+      }),
+    );
+}

@@ -1,0 +1,36 @@
+/**
+ * JSON-RPC providers as iotrail's services and CLI use them: a deadline on every answer, a network fixed
+ * from one probe (ethers otherwise retries a dead node forever at start), and no response cache.
+ */
+import { FetchRequest, JsonRpcProvider, Network } from "ethers";
+import { ChainUnreachableError, withDeadline } from "./errors";
+
+/** A provider with a request timeout and a fixed network (no start-up probing when the node is down). */
+export function rpcProvider(url: string, chainId: bigint, timeoutMs: number): JsonRpcProvider {
+  const request = new FetchRequest(url);
+  request.timeout = timeoutMs;
+  // No response cache: callers ask the same question again (a nonce, a gas estimate, a block) after the
+  // chain moved, and must not get the answer from before.
+  return new JsonRpcProvider(request, chainId, {
+    staticNetwork: Network.from(chainId),
+    batchMaxCount: 1,
+    cacheTimeout: -1,
+  });
+}
+
+/** The chain id of the node at `url`, or a {@link ChainUnreachableError} within `timeoutMs` that says why. */
+export async function probeChainId(url: string, timeoutMs: number): Promise<bigint> {
+  const request = new FetchRequest(url);
+  request.timeout = timeoutMs;
+  const probe = new JsonRpcProvider(request, undefined, { staticNetwork: true, batchMaxCount: 1 });
+  try {
+    return BigInt(await withDeadline(probe.send("eth_chainId", []) as Promise<string>, timeoutMs, url));
+  } catch (error) {
+    if (error instanceof ChainUnreachableError) throw error;
+    const e = error as { shortMessage?: string; message?: string };
+    const reason = (e.shortMessage ?? e.message ?? String(error)).split("\n")[0];
+    throw new ChainUnreachableError(`cannot reach the node at ${url}: ${reason}`, { cause: error });
+  } finally {
+    probe.destroy();
+  }
+}
