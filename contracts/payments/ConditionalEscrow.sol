@@ -178,6 +178,11 @@ contract ConditionalEscrow is IConditionalEscrow, EIP712, Nonces, PullPayments {
     }
 
     /// @inheritdoc IConditionalEscrow
+    function nonces(address account) public view override(IConditionalEscrow, Nonces) returns (uint256) {
+        return super.nonces(account);
+    }
+
+    /// @inheritdoc IConditionalEscrow
     function anchor() external view returns (ITelemetryAnchor) {
         return _anchor;
     }

@@ -172,6 +172,13 @@ interface IConditionalEscrow is IPullPayments {
     function escrowCount() external view returns (uint256);
 
     /**
+     * @notice The current EIP-712 nonce of `account`, which its next `ReleaseEscrow` signature must carry.
+     * @param account The signing payer.
+     * @return The nonce of the next relayed release of `account`.
+     */
+    function nonces(address account) external view returns (uint256);
+
+    /**
      * @notice The anchor contract that proves readings.
      * @return The anchor.
      */

@@ -254,4 +254,12 @@ interface IPaymentChannels is IPullPayments {
 
     /// @notice The device registry that vets signers.
     function registry() external view returns (IDeviceRegistry);
+
+    /**
+     * @notice The current EIP-712 nonce of `account`, which its next `OpenChannel`, `CloseChannel` or
+     * `StartClose` signature must carry (vouchers carry none: they are cumulative).
+     * @param account The signing payer or payee.
+     * @return The nonce of the next relayed action of `account`.
+     */
+    function nonces(address account) external view returns (uint256);
 }

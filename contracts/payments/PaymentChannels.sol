@@ -189,6 +189,11 @@ contract PaymentChannels is IPaymentChannels, EIP712, Nonces, PullPayments {
     }
 
     /// @inheritdoc IPaymentChannels
+    function nonces(address account) public view override(IPaymentChannels, Nonces) returns (uint256) {
+        return super.nonces(account);
+    }
+
+    /// @inheritdoc IPaymentChannels
     function getChannel(uint256 channelId) external view returns (ChannelInfo memory) {
         Channels.Channel storage channel = _channels[channelId];
         uint48 closesAt = channel.closesAt;

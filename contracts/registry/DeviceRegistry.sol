@@ -147,7 +147,7 @@ contract DeviceRegistry is IDeviceRegistry, AccessControl, EIP712, Nonces {
         _requireFreshKey(key);
         _requirePossession(
             keyProof,
-            keccak256(abi.encode(CLAIM_DEVICE_TYPEHASH, key, lotId, nonces(key), keyProof.deadline))
+            keccak256(abi.encode(CLAIM_DEVICE_TYPEHASH, key, lotId, Nonces.nonces(key), keyProof.deadline))
         );
         deviceId = uint160(key);
         address owner = lot.owner;
@@ -398,6 +398,12 @@ contract DeviceRegistry is IDeviceRegistry, AccessControl, EIP712, Nonces {
         return _lotCount;
     }
 
+    /// @inheritdoc IDeviceRegistry
+    /// @dev The contract's own reads call `Nonces.nonces` directly: the same value without this override's jump.
+    function nonces(address account) public view override(IDeviceRegistry, Nonces) returns (uint256) {
+        return super.nonces(account);
+    }
+
     // ---------------------------------------------------------------- internals
 
     function _register(Registration calldata registration, uint64 at) private returns (uint256 deviceId) {
@@ -407,7 +413,9 @@ contract DeviceRegistry is IDeviceRegistry, AccessControl, EIP712, Nonces {
         _requireFreshKey(key);
         _requirePossession(
             KeyProof(key, registration.deadline, registration.signature),
-            keccak256(abi.encode(REGISTER_DEVICE_TYPEHASH, key, msg.sender, owner, nonces(key), registration.deadline))
+            keccak256(
+                abi.encode(REGISTER_DEVICE_TYPEHASH, key, msg.sender, owner, Nonces.nonces(key), registration.deadline)
+            )
         );
         deviceId = uint160(key);
         _devices[deviceId].create(owner, at, registration.metadataHash);
@@ -446,7 +454,7 @@ contract DeviceRegistry is IDeviceRegistry, AccessControl, EIP712, Nonces {
         _requireFreshKey(key);
         _requirePossession(
             newKey,
-            keccak256(abi.encode(ACCEPT_KEY_TYPEHASH, key, deviceId, nonces(key), newKey.deadline))
+            keccak256(abi.encode(ACCEPT_KEY_TYPEHASH, key, deviceId, Nonces.nonces(key), newKey.deadline))
         );
         uint64 at = _clock.tick();
         address oldKey = device.key(deviceId);

@@ -494,4 +494,13 @@ interface IDeviceRegistry {
 
     /// @notice Number of lots committed so far (the last lot id).
     function lotCount() external view returns (uint256);
+
+    /**
+     * @notice The current EIP-712 nonce of `account`. Owner actions (`...BySig`) are signed over the owner's
+     * nonce and consume it; possession proofs (`RegisterDevice`, `ClaimDevice`, `AcceptKey`) are signed over
+     * the key's nonce, which registering or claiming the key consumes.
+     * @param account The signing account or device key.
+     * @return The nonce the next signature of `account` must carry.
+     */
+    function nonces(address account) external view returns (uint256);
 }

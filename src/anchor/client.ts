@@ -3,8 +3,8 @@
  * readings on-chain. Reverts decode into `ContractRevertError`.
  */
 import type { ContractRunner, TransactionReceipt } from "ethers";
-import { TelemetryAnchor__factory } from "../../typechain-types";
-import type { TelemetryAnchor } from "../../typechain-types";
+import { TelemetryAnchor__factory } from "../contracts";
+import type { TelemetryAnchor } from "../contracts";
 import { callDecoded, eventsIn, readEip712Domain, sendDecoded } from "../contract-calls";
 import type { Eip712Domain, Reading } from "../eip712";
 import type { MultiProof } from "../merkle";

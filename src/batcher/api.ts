@@ -10,6 +10,7 @@
  * | `GET /v1/batches/:id/bundles` | one proof bundle per device of the batch |
  * | `GET /v1/batches/:id/dump` | the batch's dump (what its on-chain content hash commits to) |
  * | `GET /health`, `GET /metrics` | liveness and Prometheus metrics |
+ * | `GET /openapi.json` | the OpenAPI 3.1 description of these routes (`./openapi.ts`) |
  *
  * Bodies over `maxBodyBytes` are refused from their Content-Length, or as soon as a streamed body passes
  * the limit, before they are buffered. A full queue answers 429, a failure of the batcher 503, both with
@@ -24,6 +25,7 @@ import type { BundleJob } from "./bundles";
 import type { BatcherMetrics } from "./metrics";
 import type { IngestOutcome, IngestPipeline } from "./pipeline";
 import type { BatchRecord, ReadingStore } from "./store";
+import { openApiDocument } from "./openapi";
 import { RateLimiter } from "./rate-limit";
 import type { IngestErrorCode } from "./validate";
 import { firstNonSpace, jsonArrayItems, ndjsonLines } from "./framing";
@@ -108,10 +110,23 @@ export function batchView(batch: BatchRecord) {
   };
 }
 
+/** The routes each API serves (method and Fastify path), as Fastify registered them. */
+const ROUTES = new WeakMap<FastifyInstance, Array<{ method: string; url: string }>>();
+
+/** The routes `app` serves, HEAD routes aside (the OpenAPI test compares them with `API_ROUTES`). */
+export function routesOf(app: FastifyInstance): Array<{ method: string; url: string }> {
+  return [...(ROUTES.get(app) ?? [])];
+}
+
 export async function createApi(options: ApiOptions): Promise<FastifyInstance> {
   const { pipeline, store, metrics } = options;
   // Fastify's own request logging stays off: the pipeline counts and logs what matters.
   const app: FastifyInstance = Fastify({ bodyLimit: options.maxBodyBytes });
+  const routes: Array<{ method: string; url: string }> = [];
+  ROUTES.set(app, routes);
+  app.addHook("onRoute", (route) => {
+    for (const method of [route.method].flat()) if (method !== "HEAD") routes.push({ method, url: route.url });
+  });
   app.removeAllContentTypeParsers();
   app.addContentTypeParser(["application/json", "application/x-ndjson"], { parseAs: "buffer" }, (_req, body, done) =>
     done(null, body),
@@ -323,6 +338,9 @@ export async function createApi(options: ApiOptions): Promise<FastifyInstance> {
 
   const admin = (authorization: string | undefined) =>
     options.adminToken === undefined || safeEqual(authorization ?? "", `Bearer ${options.adminToken}`);
+
+  const openapi = JSON.stringify(openApiDocument());
+  app.get("/openapi.json", async (_request, reply) => reply.header("content-type", "application/json").send(openapi));
 
   app.get("/health", async (request) =>
     admin(request.headers.authorization)

@@ -6,8 +6,8 @@
  */
 import type { Log, Provider } from "ethers";
 import type { Logger } from "pino";
-import { DeviceRegistry__factory } from "../../typechain-types";
-import type { DeviceRegistry } from "../../typechain-types";
+import { DeviceRegistry__factory } from "../contracts";
+import type { DeviceRegistry } from "../contracts";
 import { DeviceStatus } from "../registry";
 import type { DevicePreparer } from "./pipeline";
 import type { DeviceDirectory, DeviceState } from "./validate";

@@ -13,3 +13,4 @@ export * from "./sealer";
 export * from "./service";
 export * from "./store";
 export * from "./validate";
+export * from "./openapi";

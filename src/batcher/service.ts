@@ -7,13 +7,13 @@ import type { FastifyInstance } from "fastify";
 import type { AddressInfo } from "node:net";
 import pino from "pino";
 import type { Logger } from "pino";
-import { TelemetryAnchor__factory } from "../../typechain-types";
+import { TelemetryAnchor__factory } from "../contracts";
 import { telemetryDomain } from "../eip712";
 import { resolveDeployment } from "../deployments";
 import { ConfigError, withDeadline } from "../errors";
 import { probeChainId, rpcProvider } from "../rpc";
 import { Anchorer } from "./anchorer";
-import { createApi } from "./api";
+import { createApi, routesOf } from "./api";
 import { CheckPool } from "./check-pool";
 import { effectiveConfig } from "./config";
 import type { BatcherConfig } from "./config";
@@ -67,6 +67,11 @@ export class BatcherService {
     private readonly mqtt: MqttIngest | undefined,
     private readonly bundleServer: BundleServer | undefined,
   ) {}
+
+  /** The HTTP routes this service serves. */
+  get routes(): Array<{ method: string; url: string }> {
+    return routesOf(this.api);
+  }
 
   get mqttUrl(): string | undefined {
     return this.mqtt?.url;

@@ -102,6 +102,16 @@ export const DEFAULT_MAX_MESSAGE_BYTES = 4096;
 export { encodeIngestMessage } from "../telemetry";
 
 const MESSAGE_KEYS = new Set(["domain", "reading", "signature"]);
+const DOMAIN_KEYS = new Set(["chainId", "verifyingContract"]);
+const READING_KEYS = new Set(["device", "sequence", "timestamp", "metric", "value", "payloadHash"]);
+
+/** The keys of `value` (when it is an object) that `known` does not hold, prefixed with their path. */
+function unknownKeys(value: unknown, known: ReadonlySet<string>, prefix: string): string[] {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return [];
+  return Object.keys(value)
+    .filter((key) => !known.has(key))
+    .map((key) => `${prefix}${key}`);
+}
 const reject = (code: IngestErrorCode, message: string): Rejection => ({ status: "rejected", code, message });
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
@@ -166,7 +176,11 @@ function parseMessage(input: string | Uint8Array, options: CheckOptions): Parsed
     return reject("E_SCHEMA", "the message must be an object with domain, reading and signature");
   }
   const fields = message as Record<string, unknown>;
-  const unknown = Object.keys(fields).filter((key) => !MESSAGE_KEYS.has(key));
+  const unknown = [
+    ...unknownKeys(fields, MESSAGE_KEYS, ""),
+    ...unknownKeys(fields.domain, DOMAIN_KEYS, "domain."),
+    ...unknownKeys(fields.reading, READING_KEYS, "reading."),
+  ];
   if (unknown.length > 0) return reject("E_SCHEMA", `unknown field(s): ${unknown.join(", ")}`);
   const claimed = fields.domain as { chainId?: unknown; verifyingContract?: unknown } | undefined;
   if (

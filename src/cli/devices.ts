@@ -6,7 +6,7 @@ import { readFile, mkdir, writeFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { Command, InvalidArgumentError } from "commander";
 import { ZeroHash, getAddress, id, isAddress, isHexString, toBeHex } from "ethers";
-import type { DeviceRegistry, TelemetryAnchor } from "../../typechain-types";
+import type { DeviceRegistry, TelemetryAnchor } from "../contracts";
 import { callDecoded, sendDecoded } from "../contract-calls";
 import { DeviceKey } from "../device";
 import { InvalidInputError } from "../errors";

@@ -7,8 +7,9 @@ import { FetchRequest, JsonRpcProvider, getAddress, isAddress } from "ethers";
 import { Command, InvalidArgumentError } from "commander";
 import { InvalidInputError } from "../errors";
 import { deploymentPath, deploymentsDir, networkUrl, readDeployment, trustFromDeployment } from "../deployments";
-import { formatReport, parseTrustConfig, trustedFor, verifyBundle } from "../verify";
-import type { TrustedContracts, Verdict } from "../verify";
+import { Output } from "./context";
+import { formatReport, verdictLine, parseTrustConfig, trustedFor, verifyBundle } from "../verify";
+import type { TrustedContracts, VerificationReport, Verdict } from "../verify";
 
 export const VERIFY_EXIT_CODES: Record<Verdict, number> = { verified: 0, failed: 1, "not-verified": 3 };
 
@@ -40,8 +41,8 @@ interface VerifyFlags {
 
 export function verifyCommand(): Command {
   return new Command("verify")
-    .description("verify a proof bundle against the chain and the contracts you trust")
-    .argument("<bundle>", "path of the proof bundle (JSON), or - for standard input")
+    .description("verify proof bundles against the chain and the contracts you trust")
+    .argument("<bundles...>", "proof bundle files (JSON), or - for one bundle on standard input")
     .option("--offline", "skip the chain checks even if an endpoint is configured (verdict: not fully verified)")
     .option("--anchor <address>", "the TelemetryAnchor you trust (pins it; the bundle's claim never counts)", address)
     .option("--registry <address>", "the DeviceRegistry you trust (default: the one the pinned anchor uses)", address)
@@ -55,10 +56,9 @@ export function verifyCommand(): Command {
       "after",
       "\nThe chain: --rpc or --network (global options), else RPC_URL from the environment. --json prints the\nreport as JSON; --verbose lists every per-reading check.\n\nExit status: 0 verified, 1 a check failed, 2 usage or I/O error, 3 not fully verified (offline, no pinned\nanchor, or the chain could not be reached).",
     )
-    .action(async (path: string, _flags: unknown, command: Command) => {
+    .action(async (paths: string[], _flags: unknown, command: Command) => {
       const opts = command.optsWithGlobals<VerifyFlags>();
-      const text = path === "-" ? await readStdin() : await readFile(path, "utf8");
-      const trusted = await trustedContracts(text, opts);
+      const out = new Output(opts);
       const url =
         opts.offline === true
           ? undefined
@@ -72,19 +72,46 @@ export function verifyCommand(): Command {
         request.timeout = opts.timeout * 1000;
         provider = new JsonRpcProvider(request, undefined, { staticNetwork: false });
       }
-      try {
-        const report = await verifyBundle(text, {
+      const verifyText = async (text: string) => {
+        const trusted = await trustedContracts(text, opts);
+        return verifyBundle(text, {
           ...(provider === undefined ? {} : { provider }),
           ...(trusted === undefined ? {} : { trusted }),
           minConfirmations: opts.confirmations,
           timeoutMs: opts.timeout * 1000,
         });
-        process.stdout.write(
-          opts.json === true
-            ? `${JSON.stringify(report, null, 2)}\n`
-            : formatReport(report, { verbose: opts.verbose === true }),
-        );
-        process.exitCode = VERIFY_EXIT_CODES[report.verdict];
+      };
+      try {
+        if (paths.length === 1) {
+          const [path] = paths as [string];
+          const report = await verifyText(path === "-" ? await readStdin() : await readFile(path, "utf8"));
+          process.stdout.write(
+            opts.json === true
+              ? `${JSON.stringify(report, null, 2)}\n`
+              : formatReport(report, { verbose: opts.verbose === true }),
+          );
+          process.exitCode = VERIFY_EXIT_CODES[report.verdict];
+          return;
+        }
+        // Many bundles: one line each, a progress bar, and the worst verdict as the exit status.
+        const progress = out.progress("verifying", paths.length);
+        const results: Array<{ file: string; report: VerificationReport }> = [];
+        for (const path of paths) {
+          if (path === "-") throw new InvalidInputError("standard input (-) takes one bundle only");
+          const report = await verifyText(await readFile(path, "utf8"));
+          results.push({ file: path, report });
+          if (opts.json !== true)
+            process.stdout.write(`${report.verdict === "verified" ? "✔" : "✘"} ${path}: ${verdictLine(report)}\n`);
+          progress(results.length);
+        }
+        const count = (verdict: Verdict) => results.filter((r) => r.report.verdict === verdict).length;
+        if (opts.json === true) process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
+        else {
+          process.stdout.write(
+            `\n${count("verified")} verified, ${count("failed")} failed, ${count("not-verified")} not fully verified\n`,
+          );
+        }
+        process.exitCode = count("failed") > 0 ? 1 : count("not-verified") > 0 ? 3 : 0;
       } finally {
         provider?.destroy();
         // A node that never answered leaves its request open; it must not keep the process alive.

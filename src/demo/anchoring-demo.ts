@@ -6,7 +6,7 @@
  */
 import { id } from "ethers";
 import type { Provider, Signer } from "ethers";
-import { DeviceRegistry__factory, TelemetryAnchor__factory } from "../../typechain-types";
+import { DeviceRegistry__factory, TelemetryAnchor__factory } from "../contracts";
 import { TelemetryAnchorClient } from "../anchor";
 import { DeviceKey } from "../device";
 import { buildProofBundle } from "../proof";

@@ -5,7 +5,7 @@
  */
 import { id, parseEther } from "ethers";
 import type { Signer } from "ethers";
-import { ConditionalEscrow__factory, PaymentChannels__factory } from "../../typechain-types";
+import { ConditionalEscrow__factory, PaymentChannels__factory } from "../contracts";
 import { TelemetryAnchorClient } from "../anchor";
 import { DeviceKey } from "../device";
 import { DeviceRegistryClient, registerDeviceKeys } from "../registry";

@@ -5,7 +5,7 @@
  */
 import { id } from "ethers";
 import type { Provider, Signer } from "ethers";
-import { DeviceRegistry__factory } from "../../typechain-types";
+import { DeviceRegistry__factory } from "../contracts";
 import { DeviceKey } from "../device";
 import { DeviceRegistryClient, DeviceStatus, Lot } from "../registry";
 

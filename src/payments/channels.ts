@@ -5,8 +5,8 @@
  */
 import { AbiCoder, Contract, Signature, keccak256 } from "ethers";
 import type { ContractRunner, ContractTransactionReceipt, Signer } from "ethers";
-import { PaymentChannels__factory } from "../../typechain-types";
-import type { PaymentChannels } from "../../typechain-types";
+import { PaymentChannels__factory } from "../contracts";
+import type { PaymentChannels } from "../contracts";
 import { callDecoded, eventIn, readEip712Domain, sendDecoded } from "../contract-calls";
 import { InvalidInputError } from "../errors";
 import { signPaymentAction } from "../eip712";

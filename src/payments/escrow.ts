@@ -4,8 +4,8 @@
  */
 import { AbiCoder, keccak256 } from "ethers";
 import type { ContractRunner, ContractTransactionReceipt, Signer } from "ethers";
-import { ConditionalEscrow__factory } from "../../typechain-types";
-import type { ConditionalEscrow } from "../../typechain-types";
+import { ConditionalEscrow__factory } from "../contracts";
+import type { ConditionalEscrow } from "../contracts";
 import { callDecoded, eventIn, readEip712Domain, sendDecoded } from "../contract-calls";
 import { ESCROW_TYPES } from "../eip712";
 import type { Eip712Domain, Reading } from "../eip712";

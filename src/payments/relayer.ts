@@ -7,8 +7,8 @@
  */
 import { Interface } from "ethers";
 import type { ContractTransaction, Signer } from "ethers";
-import { ConditionalEscrow__factory, PaymentChannels__factory, TelemetryAnchor__factory } from "../../typechain-types";
-import type { ConditionalEscrow, PaymentChannels } from "../../typechain-types";
+import { ConditionalEscrow__factory, PaymentChannels__factory, TelemetryAnchor__factory } from "../contracts";
+import type { ConditionalEscrow, PaymentChannels } from "../contracts";
 import { ContractRevertError, IotrailError, InvalidInputError, decodeContractError } from "../errors";
 import type { Reading } from "../eip712";
 import type { Authorization } from "../registry";

@@ -11,8 +11,8 @@ import type {
   LogDescription,
   Signer,
 } from "ethers";
-import { DeviceRegistry__factory } from "../../typechain-types";
-import type { DeviceRegistry } from "../../typechain-types";
+import { DeviceRegistry__factory } from "../contracts";
+import type { DeviceRegistry } from "../contracts";
 import { callDecoded, eventIn, eventsIn, readEip712Domain, sendDecoded } from "../contract-calls";
 import { signRegistryAction } from "../eip712";
 import type { Eip712Domain, OwnerAction, RegistryMessages } from "../eip712";

@@ -55,7 +55,7 @@ function integer(value: unknown, name: string, min: bigint, max: bigint): bigint
   let n: bigint | undefined;
   if (typeof value === "bigint") n = value;
   else if (typeof value === "number" && Number.isSafeInteger(value)) n = BigInt(value);
-  else if (typeof value === "string" && /^-?(0|[1-9][0-9]*)$/.test(value)) n = BigInt(value);
+  else if (typeof value === "string" && /^(0|-?[1-9][0-9]*)$/.test(value)) n = BigInt(value);
   if (n === undefined || n < min || n > max) {
     throw new InvalidInputError(`${name} must be an integer in [${min}, ${max}]`, {
       details: { field: name, value: typeof value === "bigint" ? value.toString() : value },

@@ -31,12 +31,15 @@ export function formatReport(report: VerificationReport, options: { verbose?: bo
       );
     }
   }
-  const failed = report.checks.filter((c) => c.status === "fail").length;
-  const verdict =
-    report.verdict === "verified"
-      ? `VERIFIED (online, against the anchor pinned by ${report.trust.source})`
-      : report.verdict === "failed"
-        ? `NOT VERIFIED: ${failed} check(s) failed`
-        : `NOT FULLY VERIFIED: ${report.reasons.join("; ")}`;
-  return `${lines.join("\n")}\n\n${verdict}\n`;
+  return `${lines.join("\n")}\n\n${verdictLine(report)}\n`;
+}
+
+/** The verdict in one line: VERIFIED (and against what), NOT VERIFIED (how many checks failed), or why not fully. */
+export function verdictLine(report: VerificationReport): string {
+  const failed = report.checks.filter((c) => c.status === "fail");
+  return report.verdict === "verified"
+    ? `VERIFIED (online, against the anchor pinned by ${report.trust.source})`
+    : report.verdict === "failed"
+      ? `NOT VERIFIED: ${failed.length} check(s) failed, first ${failed[0]!.check} (${failed[0]!.subject})`
+      : `NOT FULLY VERIFIED: ${report.reasons.join("; ")}`;
 }

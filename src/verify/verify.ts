@@ -14,8 +14,8 @@
  */
 import { getAddress, isAddress } from "ethers";
 import type { Provider } from "ethers";
-import type { TelemetryAnchor } from "../../typechain-types";
-import { TelemetryAnchor__factory, DeviceRegistry__factory } from "../../typechain-types";
+import type { TelemetryAnchor } from "../contracts";
+import { TelemetryAnchor__factory, DeviceRegistry__factory } from "../contracts";
 import { registryMoment } from "../anchor/client";
 import { telemetryDomain } from "../eip712";
 import { withDeadline } from "../errors";

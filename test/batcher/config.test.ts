@@ -47,7 +47,7 @@ describe("loadBatcherConfig", function () {
 
   it("refuses bad values with a ConfigError naming the field", function () {
     const cases: [Record<string, unknown>, Record<string, string>, RegExp][] = [
-      [{}, {}, /"anchor" must be an address/],
+      [{ anchor: "0x1234" }, {}, /"anchor" must be an address/],
       [{ anchor: ANCHOR, http: { port: 70_000 } }, {}, /"http.port" must be an integer/],
       [{ anchor: ANCHOR, anchoring: { feeBumpPercent: 5 } }, {}, /"anchoring.feeBumpPercent"/],
       [{ anchor: ANCHOR, ingest: "fast" }, {}, /"ingest" must be an object/],

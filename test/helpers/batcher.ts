@@ -68,19 +68,26 @@ export const tempDatabase = () => join(mkdtempSync(join(tmpdir(), "iotrail-batch
 
 /** A test configuration: ephemeral ports, fast timers, two confirmations. */
 export function testConfig(fx: AnchorFixture, rpcUrl: string, overrides: Record<string, unknown> = {}): BatcherConfig {
+  return contractsTestConfig(
+    rpcUrl,
+    { chainId: fx.telemetry.chainId, anchor: fx.telemetry.verifyingContract, registry: String(fx.registry.target) },
+    overrides,
+  );
+}
+
+/** {@link testConfig} for contracts given by address, or (none given) resolved from a deployment record. */
+export function contractsTestConfig(
+  rpcUrl: string,
+  contracts: { chainId: bigint; anchor?: string; registry?: string; deployments?: string },
+  overrides: Record<string, unknown> = {},
+): BatcherConfig {
   const config = loadBatcherConfig({
-    env: {
-      BATCHER_PRIVATE_KEY: ANCHORER_KEY,
-      ANCHOR_ADDRESS: fx.telemetry.verifyingContract,
-      BATCHER_MQTT_OPERATOR_TOKEN: OPERATOR_TOKEN,
-    },
+    env: { BATCHER_PRIVATE_KEY: ANCHORER_KEY, BATCHER_MQTT_OPERATOR_TOKEN: OPERATOR_TOKEN },
   });
   return {
     ...config,
     rpcUrl,
-    chainId: fx.telemetry.chainId,
-    anchor: fx.telemetry.verifyingContract,
-    registry: String(fx.registry.target),
+    ...contracts,
     database: tempDatabase(),
     rpcTimeoutMs: 2_000,
     http: { ...config.http, port: 0 },

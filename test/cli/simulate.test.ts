@@ -1,0 +1,202 @@
+import { expect } from "chai";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
+import type { BatcherService } from "../../src/batcher";
+import { DeviceKey } from "../../src/device";
+import type { SimulationSummary } from "../../src/simulator";
+import { ANCHORER_KEY, contractsTestConfig, startBatcher, startRpcServer, waitFor } from "../helpers/batcher";
+import { iotrail, iotrailOk, tempDir } from "../helpers/cli";
+import { suiteFixture } from "../helpers/suite";
+import { ethers } from "hardhat";
+
+describe("iotrail simulate / bundle / verify (CLI against a running batcher)", function () {
+  let rpc: { url: string; close: () => Promise<void> };
+  before(async function () {
+    rpc = await startRpcServer();
+  });
+  after(async function () {
+    await rpc.close();
+  });
+
+  /** The suite deployed, the batcher's account made an anchorer through the CLI, and a batcher on it. */
+  async function simulateFixture() {
+    const fx = await suiteFixture();
+    const on = ["--rpc", rpc.url, "--deployments", fx.dir];
+    await iotrailOk([...on, "--account", "0", "roles", "grant", "anchorer", new ethers.Wallet(ANCHORER_KEY).address]);
+    const fleet = join(tempDir(), "fleet");
+    await iotrailOk(["devices", "keygen", "--count", "4", "--out", fleet]);
+    return { ...fx, on, fleet, csv: join(fleet, "devices.csv") };
+  }
+
+  async function withBatcher<T>(dir: string, fn: (service: BatcherService) => Promise<T>): Promise<T> {
+    const service = await startBatcher(
+      contractsTestConfig(
+        rpc.url,
+        { chainId: 31337n, deployments: dir },
+        { anchoring: { ...contractsTestConfig(rpc.url, { chainId: 31337n }).anchoring, confirmations: 1 } },
+      ),
+    );
+    try {
+      return await fn(service);
+    } finally {
+      await service.stop();
+    }
+  }
+
+  it("devices registered by --register publish over MQTT; every reading is acknowledged, anchored, and a range bundle verifies", async function () {
+    const { on, csv, dir, fleet } = await loadFixture(simulateFixture);
+    await withBatcher(dir, async (service) => {
+      const run = await iotrailOk([
+        ...on,
+        "--account",
+        "0",
+        "--json",
+        "simulate",
+        "--devices",
+        csv,
+        "--to",
+        service.mqttUrl!,
+        "--rate",
+        "400",
+        "--count",
+        "25",
+        "--first-sequence",
+        "1",
+        "--register",
+      ]);
+      const summary = run.json<SimulationSummary>();
+      expect(summary).to.deep.include({
+        transport: "mqtt",
+        devices: 4,
+        sent: 100,
+        acknowledged: 100,
+        duplicates: 0,
+        busy: 0,
+        unanswered: 0,
+      });
+      expect(summary.rejected).to.deep.equal({});
+      expect(summary.latencyMs.p99).to.be.at.least(summary.latencyMs.p50);
+      expect(summary.sequences[0]).to.deep.include({ from: "1", to: "25" });
+
+      // Found anchored: the range bundle of each device comes from the batcher once its batches are final.
+      const first = (await DeviceKey.load(join(fleet, "device-1.json"))).address;
+      await waitFor(
+        async () => {
+          const response = await fetch(`${service.httpUrl}/v1/devices/${first}/bundle?from=1&to=25`);
+          return response.status === 200 ? true : undefined;
+        },
+        20_000,
+        "the range to be anchored",
+      );
+      const out = tempDir();
+      const bundles: string[] = [];
+      for (const line of readFileSync(csv, "utf8").trim().split("\n").slice(1)) {
+        const device = line.split(",")[1]!;
+        const file = join(out, `${device}.json`);
+        await waitFor(
+          async () =>
+            (await iotrail(["bundle", "--from", service.httpUrl, "--device", device, "--range", "1..25", "-o", file]))
+              .code === 0
+              ? true
+              : undefined,
+          20_000,
+          "a bundle",
+        );
+        bundles.push(file);
+      }
+      const bundle = JSON.parse(readFileSync(bundles[0]!, "utf8")) as { readings: unknown[]; range: unknown };
+      expect(bundle.readings).to.have.length(25);
+      expect(bundle.range).to.deep.equal({ fromSequence: "1", toSequence: "25" });
+
+      // The partner pins its own deployment record; all four verify, one by one, in one run.
+      const verified = await iotrail([...on, "verify", ...bundles]);
+      expect(verified.code, verified.stdout + verified.stderr).to.equal(0);
+      expect(verified.stdout).to.contain("4 verified, 0 failed, 0 not fully verified");
+
+      // One edited value among them: that bundle fails, and the run exits 1.
+      const tampered = JSON.parse(readFileSync(bundles[1]!, "utf8")) as { readings: { reading: { value: string } }[] };
+      tampered.readings[3]!.reading.value = "99999";
+      writeFileSync(bundles[1]!, JSON.stringify(tampered));
+      const mixed = await iotrail([...on, "--json", "verify", ...bundles]);
+      expect(mixed.code).to.equal(1);
+      expect(mixed.json<{ file: string; report: { verdict: string } }[]>().map((r) => r.report.verdict)).to.deep.equal([
+        "verified",
+        "failed",
+        "verified",
+        "verified",
+      ]);
+
+      // A range the batcher does not hold completely is refused with what is missing, not served.
+      const gap = await iotrail(["bundle", "--from", service.httpUrl, "--device", first, "--range", "20..30"]);
+      expect(gap.code).to.equal(2);
+      expect(gap.stderr).to.contain("answered 409");
+      expect(gap.stderr).to.contain("holds 6 of the 11 readings of 20..30");
+    });
+  });
+
+  it("over HTTP, and a batch's bundles in one folder; unregistered devices are counted by rejection code", async function () {
+    const { on, csv, dir } = await loadFixture(simulateFixture);
+    await withBatcher(dir, async (service) => {
+      const run = await iotrailOk([
+        ...on,
+        "--account",
+        "0",
+        "--json",
+        "simulate",
+        "--devices",
+        csv,
+        "--to",
+        service.httpUrl,
+        "--rate",
+        "500",
+        "--count",
+        "10",
+        "--first-sequence",
+        "100",
+        "--http-batch",
+        "7",
+        "--register",
+      ]);
+      expect(run.json<SimulationSummary>()).to.deep.include({
+        transport: "http",
+        sent: 40,
+        acknowledged: 40,
+        unanswered: 0,
+      });
+      const batch = await waitFor(
+        async () => {
+          const response = await fetch(`${service.httpUrl}/v1/batches/1`);
+          const view = (await response.json()) as { status?: string };
+          return view.status === "final" || view.status === "anchored" ? view : undefined;
+        },
+        20_000,
+        "batch 1 anchored",
+      );
+      void batch;
+      const out = join(tempDir(), "batch-1");
+      const fetched = await iotrailOk(["--json", "bundle", "--from", service.httpUrl, "--batch", "1", "-o", out]);
+      expect(fetched.json<{ bundles: number }>().bundles).to.be.greaterThan(0);
+
+      const strangers = join(tempDir(), "strangers");
+      await iotrailOk(["devices", "keygen", "--count", "2", "--out", strangers]);
+      const refused = await iotrail([
+        ...on,
+        "--json",
+        "simulate",
+        "--devices",
+        join(strangers, "devices.csv"),
+        "--to",
+        service.httpUrl,
+        "--count",
+        "3",
+        "--rate",
+        "100",
+      ]);
+      expect(refused.code).to.equal(1);
+      const summary = refused.json<SimulationSummary>();
+      expect(summary.acknowledged).to.equal(0);
+      expect(summary.rejected).to.deep.equal({ E_UNKNOWN_DEVICE: 6 });
+    });
+  });
+});
