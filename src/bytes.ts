@@ -1,4 +1,5 @@
 /** Small byte helpers for hot paths (no intermediate strings or arrays). */
+import { hexlify } from "ethers";
 
 const HEX_VALUES = new Int8Array(128).fill(-1);
 for (let i = 0; i < 16; i++) {
@@ -24,7 +25,8 @@ export function decodeHexInto(out: Uint8Array, offset: number, hex: unknown, byt
   return true;
 }
 
-/** Lower-case 0x-hex of `bytes` (Node's native encoder; the same text as ethers' `hexlify`). */
-export function toHex(bytes: Uint8Array): string {
-  return `0x${Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("hex")}`;
-}
+/** Lower-case 0x-hex of `bytes`: Node's native encoder where there is one (the same text as ethers' `hexlify`). */
+export const toHex: (bytes: Uint8Array) => string =
+  typeof Buffer === "undefined"
+    ? (bytes) => hexlify(bytes)
+    : (bytes) => `0x${Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("hex")}`;

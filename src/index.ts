@@ -9,3 +9,5 @@ export * from "./proof";
 export * from "./verify";
 export * from "./payments";
 export * from "./crypto";
+export * from "./deployments";
+export * from "./rpc";

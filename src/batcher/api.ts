@@ -11,6 +11,7 @@
  * | `GET /v1/batches/:id/dump` | the batch's dump (what its on-chain content hash commits to) |
  * | `GET /health`, `GET /metrics` | liveness and Prometheus metrics |
  * | `GET /openapi.json` | the OpenAPI 3.1 description of these routes (`./openapi.ts`) |
+ * | `GET /`, `GET /assets/:file` | the verifier page (`web/`, built into `dist/web`): static files |
  *
  * Bodies over `maxBodyBytes` are refused from their Content-Length, or as soon as a streamed body passes
  * the limit, before they are buffered. A full queue answers 429, a failure of the batcher 503, both with
@@ -21,6 +22,8 @@ import type { FastifyInstance, FastifyReply } from "fastify";
 import { isAddress } from "ethers";
 import type { Logger } from "pino";
 import { timingSafeEqual } from "node:crypto";
+import { createReadStream, existsSync } from "node:fs";
+import { extname, join } from "node:path";
 import type { BundleJob } from "./bundles";
 import type { BatcherMetrics } from "./metrics";
 import type { IngestOutcome, IngestPipeline } from "./pipeline";
@@ -109,6 +112,27 @@ export function batchView(batch: BatchRecord) {
     ...(batch.note === undefined ? {} : { note: batch.note }),
   };
 }
+
+/** The built verifier page: dist/web beside the compiled library, or in the checkout when run from sources. */
+function webRoot(): string | undefined {
+  // Compiled: dist/src/batcher -> dist/web. From the sources: src/batcher -> dist/web (web/ holds the sources).
+  const dir = __filename.endsWith(".ts")
+    ? join(__dirname, "..", "..", "dist", "web")
+    : join(__dirname, "..", "..", "web");
+  return existsSync(join(dir, "index.html")) ? dir : undefined;
+}
+
+const CONTENT_TYPES: Record<string, string> = {
+  ".html": "text/html; charset=utf-8",
+  ".js": "text/javascript; charset=utf-8",
+  ".css": "text/css; charset=utf-8",
+  ".svg": "image/svg+xml",
+  ".wasm": "application/wasm",
+};
+
+/** The page talks to the chain's RPC endpoint the partner names (any origin), and to nothing else. */
+const PAGE_POLICY =
+  "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; connect-src *; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
 
 /** The routes each API serves (method and Fastify path), as Fastify registered them. */
 const ROUTES = new WeakMap<FastifyInstance, Array<{ method: string; url: string }>>();
@@ -338,6 +362,29 @@ export async function createApi(options: ApiOptions): Promise<FastifyInstance> {
 
   const admin = (authorization: string | undefined) =>
     options.adminToken === undefined || safeEqual(authorization ?? "", `Bearer ${options.adminToken}`);
+
+  const web = webRoot();
+  const page = (reply: FastifyReply, file: string) => {
+    if (web === undefined) {
+      return reply
+        .code(404)
+        .send({ status: "unknown", message: "the verifier page is not built here (npm run build)" });
+    }
+    const path = join(web, file);
+    if (!existsSync(path)) return reply.code(404).send({ status: "unknown", message: "no such file" });
+    return reply
+      .header("content-type", CONTENT_TYPES[extname(file)] ?? "application/octet-stream")
+      .header("content-security-policy", PAGE_POLICY)
+      .header("x-content-type-options", "nosniff")
+      .header("cache-control", file === "index.html" ? "no-cache" : "public, max-age=31536000, immutable")
+      .send(createReadStream(path));
+  };
+  app.get("/", async (_request, reply) => page(reply, "index.html"));
+  app.get<{ Params: { file: string } }>("/assets/:file", async (request, reply) =>
+    /^[A-Za-z0-9_.-]+$/.test(request.params.file) && !request.params.file.startsWith(".")
+      ? page(reply, join("assets", request.params.file))
+      : reply.code(404).send({ status: "unknown", message: "no such file" }),
+  );
 
   const openapi = JSON.stringify(openApiDocument());
   app.get("/openapi.json", async (_request, reply) => reply.header("content-type", "application/json").send(openapi));

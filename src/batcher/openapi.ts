@@ -289,6 +289,30 @@ export const API_ROUTES: readonly RouteDoc[] = [
   },
   {
     method: "GET",
+    path: "/",
+    summary: "The verifier page (HTML): partners verify bundles in the browser, against the chain they name",
+    responses: {
+      "200": { description: "The page", content: { "text/html": { schema: { type: "string" } } } },
+      "404": json(ref("Error"), "The page was not built (npm run build)"),
+    },
+  },
+  {
+    method: "GET",
+    path: "/assets/:file",
+    summary: "The verifier page's scripts and styles",
+    parameters: [
+      pathParam("file", { type: "string", pattern: "^[A-Za-z0-9_][A-Za-z0-9_.-]*$" }, "A file of the built page"),
+    ],
+    responses: {
+      "200": {
+        description: "The file",
+        content: { "text/javascript": { schema: { type: "string" } }, "text/css": { schema: { type: "string" } } },
+      },
+      "404": json(ref("Error"), "No such file"),
+    },
+  },
+  {
+    method: "GET",
     path: "/openapi.json",
     summary: "This description",
     responses: { "200": json({ type: "object" }, "The OpenAPI 3.1 document") },

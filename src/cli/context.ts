@@ -8,13 +8,13 @@ import { getAddress, isAddress } from "ethers";
 import type { JsonRpcProvider } from "ethers";
 import type { Signer } from "ethers";
 import { DeviceKey } from "../device";
-import { deploymentsDir, networkUrl, resolveDeployment } from "../deployments";
-import type { DeploymentRecord } from "../deployments";
+import { deploymentsDir, networkUrl, resolveDeployment, suiteClients } from "../deployments";
+import type { DeploymentRecord, SuiteClients } from "../deployments";
 import { ConfigError, InvalidInputError, withDeadline } from "../errors";
 import { probeChainId, rpcProvider } from "../rpc";
-import { DeviceRegistryClient } from "../registry";
-import { TelemetryAnchorClient } from "../anchor";
-import { EscrowClient, PaymentChannelsClient } from "../payments";
+import type { DeviceRegistryClient } from "../registry";
+import type { TelemetryAnchorClient } from "../anchor";
+import type { EscrowClient, PaymentChannelsClient } from "../payments";
 
 export const DEFAULT_CLI_TIMEOUT_S = 30;
 
@@ -151,24 +151,25 @@ export class Context {
     return deploymentsDir(this.options.deployments);
   }
 
+  /** The clients of the chain's recorded deployment, reading (default) or sending from the signer. */
+  async clients(send = false): Promise<SuiteClients> {
+    return suiteClients(await this.deployment(), send ? await this.signer() : await this.provider());
+  }
+
   async registry(send = false): Promise<DeviceRegistryClient> {
-    const address = (await this.deployment()).contracts.DeviceRegistry.address;
-    return DeviceRegistryClient.connect({ address, runner: send ? await this.signer() : await this.provider() });
+    return (await this.clients(send)).registry;
   }
 
   async anchor(send = false): Promise<TelemetryAnchorClient> {
-    const address = (await this.deployment()).contracts.TelemetryAnchor.address;
-    return TelemetryAnchorClient.connect({ address, runner: send ? await this.signer() : await this.provider() });
+    return (await this.clients(send)).anchor;
   }
 
   async channels(send = false): Promise<PaymentChannelsClient> {
-    const address = (await this.deployment()).contracts.PaymentChannels.address;
-    return PaymentChannelsClient.connect({ address, runner: send ? await this.signer() : await this.provider() });
+    return (await this.clients(send)).channels;
   }
 
   async escrow(send = false): Promise<EscrowClient> {
-    const address = (await this.deployment()).contracts.ConditionalEscrow.address;
-    return EscrowClient.connect({ address, runner: send ? await this.signer() : await this.provider() });
+    return (await this.clients(send)).escrow;
   }
 
   /** Chain time now (the latest block's timestamp). */

@@ -82,7 +82,7 @@ export function deployCommand(): Command {
           challengePeriod: BigInt(flags.challengePeriod),
           ...(flags.demoToken === undefined ? {} : { demoToken: flags.demoToken }),
           displayUi: flags.ui === true,
-          verifySources: flags.verify,
+          ...(flags.verify ? {} : { verifySources: false }),
           log: (line) => ctx.out.note(line),
         });
         ctx.out.result({ ...record, file: path, verified }, [

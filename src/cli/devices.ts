@@ -10,7 +10,7 @@ import type { DeviceRegistry, TelemetryAnchor } from "../contracts";
 import { callDecoded, sendDecoded } from "../contract-calls";
 import { DeviceKey } from "../device";
 import { InvalidInputError } from "../errors";
-import { DeviceStatus, Lot, LotStatus } from "../registry";
+import { DeviceStatus, Lot, LotStatus, claimLotDevice } from "../registry";
 import type { DeviceRegistryClient, RegisterParams } from "../registry";
 import { Context, parseAddress } from "./context";
 import { run } from "./run";
@@ -394,7 +394,7 @@ interface LotFile {
   entries: Array<{ key: string; metadataHash: string; keyFile: string; proof: string[] }>;
 }
 
-async function readLotFile(path: string): Promise<{ file: LotFile; lot: Lot }> {
+export async function readLotFile(path: string): Promise<{ file: LotFile; lot: Lot }> {
   const file = JSON.parse(await readFile(path, "utf8")) as LotFile;
   if (file.version !== 1 || file.kind !== "iotrail.lot")
     throw new InvalidInputError(`${path}: not a version-1 lot file`);
@@ -470,21 +470,16 @@ function lotCommand(): Command {
         const { file, lot: built } = await readLotFile(path);
         const entry = built.entry(parseAddress(opts.device, "--device"));
         const keyFile = file.entries.find((e) => e.key.toLowerCase() === entry.key.toLowerCase())!.keyFile;
-        const key = await DeviceKey.load(keyFile);
-        const registry = await ctx.registry(true);
-        const deadline = await deadlineFrom(ctx, opts.deadline);
-        const nonce = await registry.nonce(key.address);
-        const signature = key.signClaim({ domain: await registry.domain(), lotId: opts.lotId, nonce, deadline });
-        const { deviceId, receipt } = await registry.claim({
+        const deviceId = await claimLotDevice({
+          registry: await ctx.registry(true),
+          lot: built,
           lotId: opts.lotId,
-          metadataHash: entry.metadataHash,
-          proof: built.proof(entry.key),
-          keyProof: { key: key.address, deadline, signature },
+          key: await DeviceKey.load(keyFile),
+          deadline: await deadlineFrom(ctx, opts.deadline),
         });
-        ctx.out.result(
-          { deviceId: deviceIdHex(deviceId), lotId: opts.lotId.toString(), transactionHash: receipt.hash },
-          [`claimed device ${deviceIdHex(deviceId)} from lot ${opts.lotId}`],
-        );
+        ctx.out.result({ deviceId: deviceIdHex(deviceId), lotId: opts.lotId.toString() }, [
+          `claimed device ${deviceIdHex(deviceId)} from lot ${opts.lotId}`,
+        ]);
       }),
     );
 

@@ -8,8 +8,9 @@ import { Command, InvalidArgumentError } from "commander";
 import { ZeroHash } from "ethers";
 import { DeviceKey } from "../device";
 import { telemetryDomain } from "../eip712";
-import { registerDeviceKeys } from "../registry";
-import { readDeviceRows } from "./devices";
+import { InvalidInputError } from "../errors";
+import { claimLotDevice, registerDeviceKeys } from "../registry";
+import { readDeviceRows, readLotFile } from "./devices";
 import { run } from "./run";
 
 /** Registrations per transaction. */
@@ -22,7 +23,9 @@ function positive(value: string): number {
 }
 
 interface SimulateFlags {
-  devices: string;
+  devices?: string;
+  lot?: string;
+  lotId?: string;
   to: string;
   rate: number;
   count?: number;
@@ -37,10 +40,12 @@ interface SimulateFlags {
 export function simulateCommand(): Command {
   return new Command("simulate")
     .description("devices publish signed readings to a batcher (MQTT or HTTP) and the run is summarised")
-    .requiredOption(
+    .option(
       "--devices <file>",
       "the devices' key files, listed in a CSV or JSON file (as `devices keygen --count` writes)",
     )
+    .option("--lot <lot.json>", "instead of --devices: the devices of a committed lot (a file of `devices lot build`)")
+    .option("--lot-id <id>", "the lot's id: its entries not claimed yet are claimed first (by you; anyone may)")
     .requiredOption("--to <url>", "the batcher: mqtt://host:port (its broker) or http://host:port (its API)")
     .option("--rate <n>", "readings per second over all devices", positive, 10)
     .option("--count <n>", "readings per device", (v) => Math.floor(positive(v)))
@@ -52,8 +57,29 @@ export function simulateCommand(): Command {
     .option("--register", "register the keys the registry does not know yet (you need the manufacturer role)")
     .action(
       run(async (ctx, flags: SimulateFlags) => {
-        const rows = await readDeviceRows(flags.devices);
-        const keys = await Promise.all(rows.map((row) => DeviceKey.load(resolve(dirname(flags.devices), row.keyFile))));
+        if ((flags.devices === undefined) === (flags.lot === undefined)) {
+          throw new InvalidInputError("give the devices with --devices <file> or --lot <lot.json> (one of them)");
+        }
+        let keys: DeviceKey[];
+        if (flags.devices !== undefined) {
+          const rows = await readDeviceRows(flags.devices);
+          keys = await Promise.all(rows.map((row) => DeviceKey.load(resolve(dirname(flags.devices!), row.keyFile))));
+        } else {
+          if (flags.lotId === undefined || !/^[0-9]+$/.test(flags.lotId)) {
+            throw new InvalidInputError("--lot needs --lot-id <id> (the committed lot's id)");
+          }
+          const { file, lot } = await readLotFile(flags.lot!);
+          keys = await Promise.all(file.entries.map((entry) => DeviceKey.load(entry.keyFile)));
+          const registry = await ctx.registry(true);
+          let claimed = 0;
+          for (const key of keys) {
+            if ((await registry.getKey(key.address)).deviceId !== 0n) continue;
+            const deadline = (await ctx.chainTime()) + 3600n;
+            await claimLotDevice({ registry, lot, lotId: BigInt(flags.lotId), key, deadline });
+            claimed++;
+          }
+          if (claimed > 0) ctx.out.note(`claimed ${claimed} devices of lot ${flags.lotId}`);
+        }
         const deployment = await ctx.deployment();
         if (flags.register === true) {
           const registry = await ctx.registry(true);

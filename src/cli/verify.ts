@@ -8,7 +8,7 @@ import { Command, InvalidArgumentError } from "commander";
 import { InvalidInputError } from "../errors";
 import { deploymentPath, deploymentsDir, networkUrl, readDeployment, trustFromDeployment } from "../deployments";
 import { Output } from "./context";
-import { formatReport, verdictLine, parseTrustConfig, trustedFor, verifyBundle } from "../verify";
+import { bundleChainId, formatReport, verdictLine, parseTrustConfig, trustedFor, verifyBundle } from "../verify";
 import type { TrustedContracts, VerificationReport, Verdict } from "../verify";
 
 export const VERIFY_EXIT_CODES: Record<Verdict, number> = { verified: 0, failed: 1, "not-verified": 3 };
@@ -134,7 +134,7 @@ async function trustedContracts(bundleText: string, opts: VerifyFlags): Promise<
   const file = opts.trust ?? (process.env.IOTRAIL_TRUST || undefined);
   if (file === undefined) return trustedFromDeployments(bundleText, opts);
   const config = parseTrustConfig(await readFile(file, "utf8"), `trust file ${file}`);
-  const chainId = chainIdOf(bundleText);
+  const chainId = bundleChainId(bundleText);
   if (chainId === undefined) return undefined;
   // A chain the file pins nothing for is an unpinned run: the verdict says so (exit 3).
   return trustedFor(config, chainId, `trust file ${file}`);
@@ -147,21 +147,11 @@ async function trustedContracts(bundleText: string, opts: VerifyFlags): Promise<
  */
 async function trustedFromDeployments(bundleText: string, opts: VerifyFlags): Promise<TrustedContracts | undefined> {
   if (opts.deployments === undefined && !process.env.IOTRAIL_DEPLOYMENTS) return undefined;
-  const chainId = chainIdOf(bundleText);
+  const chainId = bundleChainId(bundleText);
   if (chainId === undefined) return undefined;
   const dir = deploymentsDir(opts.deployments);
   const record = await readDeployment(dir, chainId);
   return record === undefined ? undefined : trustFromDeployment(record, deploymentPath(dir, chainId));
-}
-
-/** The bundle's chain id if it has a readable one (the verifier reports everything else). */
-function chainIdOf(text: string): string | undefined {
-  try {
-    const chainId = (JSON.parse(text) as { chainId?: unknown }).chainId;
-    return typeof chainId === "string" && /^(0|[1-9][0-9]*)$/.test(chainId) ? chainId : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 async function readStdin(): Promise<string> {

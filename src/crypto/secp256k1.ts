@@ -10,7 +10,7 @@
  * signatures. {@link secp256k1Backend} says which one is active.
  */
 import { secp256k1 as noble } from "@noble/curves/secp256k1";
-import { getAddress, hexlify } from "ethers";
+import { getAddress, getBytes, hexlify, toBeHex } from "ethers";
 import { keccak256 } from "../merkle/keccak";
 import { optionalRequire } from "./optional";
 
@@ -19,7 +19,7 @@ interface NativeSecp256k1 {
   ecdsaRecover(signature: Uint8Array, recid: number, message: Uint8Array, compressed: boolean): Uint8Array;
 }
 
-const HALF_N_BYTES = Uint8Array.from(Buffer.from((noble.CURVE.n >> 1n).toString(16).padStart(64, "0"), "hex"));
+const HALF_N_BYTES = getBytes(toBeHex(noble.CURVE.n >> 1n, 32));
 
 // The package falls back to a slow pure-JS build when its binding is missing; load the binding only.
 const native = optionalRequire<NativeSecp256k1>("secp256k1/bindings");

@@ -8,7 +8,6 @@
  * A batch that does not hold as a whole is checked signature by signature, so a bad signature costs its
  * batch the single-check rate and changes no other verdict.
  */
-import { randomFillSync } from "node:crypto";
 import { toHex } from "../bytes";
 import { optionalRequire } from "./optional";
 import { addressOfKey, recoverPublicKey, wellFormed } from "./secp256k1";
@@ -33,6 +32,13 @@ export interface SignatureClaim {
 
 const ITEM = 104; // digest 32 | r 32 | s 32 | recovery id 1 | zero 3 | key index uint32 LE
 const KEY = 64;
+/** Cryptographically random bytes (Web Crypto: Node 20 and browsers alike; at most 64 KiB per call). */
+function randomBytes(length: number): Uint8Array {
+  const out = new Uint8Array(length);
+  for (let at = 0; at < length; at += 65_536) globalThis.crypto.getRandomValues(out.subarray(at, at + 65_536));
+  return out;
+}
+
 const WEIGHT = 16; // 128-bit random weights: a bad batch passes with probability about 2^-128
 /** Below this, batching saves too little over single recovery to be worth the call. */
 const MIN_BATCH = 4;
@@ -108,6 +114,6 @@ export class SignerBatchChecker {
     });
     const keys = new Uint8Array(KEY * keyIndex.size);
     for (const [key, k] of keyIndex) keys.set(key, KEY * k);
-    return [items, keys, randomFillSync(new Uint8Array(WEIGHT * batched.length))];
+    return [items, keys, randomBytes(WEIGHT * batched.length)];
   }
 }

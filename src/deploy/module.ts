@@ -5,6 +5,7 @@
  * renounces its own.
  */
 import { buildModule } from "@nomicfoundation/hardhat-ignition/modules";
+import type { IgnitionModule } from "@nomicfoundation/ignition-core";
 
 export const DEFAULT_CHALLENGE_PERIOD = 86_400n;
 const DEFAULT_ADMIN_ROLE = `0x${"0".repeat(64)}`;
@@ -19,8 +20,7 @@ export interface SuiteOptions {
   demoToken: boolean;
 }
 
-// The return type is inferred: Ignition's module types are its own business.
-export function suiteModule(options: SuiteOptions) {
+export function suiteModule(options: SuiteOptions): IgnitionModule<"Iotrail"> {
   return buildModule("Iotrail", (m) => {
     const deployer = m.getAccount(0);
     const registry = m.contract("DeviceRegistry", [deployer]);

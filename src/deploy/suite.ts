@@ -24,7 +24,10 @@ export interface DeploySuiteOptions extends Partial<SuiteOptions> {
   dir: string;
   /** Show Ignition's progress UI. */
   displayUi?: boolean;
-  /** Run hardhat-verify when an explorer API key is configured (default true). */
+  /**
+   * Verify the sources with hardhat-verify (`verify:verify`). Default: when ETHERSCAN_API_KEY is set and the
+   * chain is not a development chain (which no explorer knows).
+   */
   verifySources?: boolean;
   log?: (line: string) => void;
 }
@@ -121,8 +124,9 @@ export async function deploySuite(
   log(`recorded in ${path}`);
 
   const verified: string[] = [];
-  const apiKey = process.env.ETHERSCAN_API_KEY;
-  if (options.verifySources !== false && apiKey && !DEVELOPMENT_CHAIN_IDS.includes(chainId)) {
+  const verifySources =
+    options.verifySources ?? (Boolean(process.env.ETHERSCAN_API_KEY) && !DEVELOPMENT_CHAIN_IDS.includes(chainId));
+  if (verifySources) {
     for (const [name, entry] of Object.entries(record.contracts)) {
       log(`verifying the source of ${name} with hardhat-verify`);
       try {

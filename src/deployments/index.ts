@@ -1,2 +1,3 @@
 export * from "./record";
 export * from "./networks";
+export * from "./clients";

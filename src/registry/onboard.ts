@@ -5,6 +5,7 @@
  */
 import type { DeviceKey } from "../device";
 import type { DeviceRegistryClient } from "./client";
+import type { Lot } from "./lot";
 
 export async function registerDeviceKeys(params: {
   /** A client connected as the manufacturer (MANUFACTURER_ROLE). */
@@ -30,4 +31,28 @@ export async function registerDeviceKeys(params: {
     })),
   });
   return deviceIds;
+}
+
+/**
+ * Claims `key`'s entry of a committed lot: the key signs its `ClaimDevice` proof (over its current nonce)
+ * and the client's account submits it (anyone may). Returns the new device id.
+ */
+export async function claimLotDevice(params: {
+  registry: DeviceRegistryClient;
+  lot: Lot;
+  lotId: bigint;
+  key: DeviceKey;
+  deadline: bigint;
+}): Promise<bigint> {
+  const { registry, lot, lotId, key, deadline } = params;
+  const entry = lot.entry(key.address);
+  const nonce = await registry.nonce(key.address);
+  const signature = key.signClaim({ domain: await registry.domain(), lotId, nonce, deadline });
+  const { deviceId } = await registry.claim({
+    lotId,
+    metadataHash: entry.metadataHash,
+    proof: lot.proof(key.address),
+    keyProof: { key: key.address, deadline, signature },
+  });
+  return deviceId;
 }

@@ -1,16 +1,32 @@
-/** A readable rendering of a {@link VerificationReport}. */
-import type { CheckResult, VerificationReport } from "./verify";
+/** Readable renderings of a {@link VerificationReport}: grouped rows (CLI and web page) and text (CLI). */
+import type { CheckName, CheckResult, CheckStatus, VerificationReport } from "./verify";
 
 const MARK = { pass: "✔", fail: "✘", skip: "–" } as const;
 
-const line = (c: CheckResult) => `${MARK[c.status]} ${c.check.padEnd(18)} ${c.subject.padEnd(14)} ${c.message}`;
+/** One row of a report: one check, or the passes of a per-reading check summed up. */
+export interface ReportRow {
+  check: CheckName;
+  subject: string;
+  status: CheckStatus;
+  message: string;
+  /** How many checks the row stands for (more than one for summed-up passes). */
+  count: number;
+}
 
 /**
- * One line per check. A check run once per reading lists its failures one by one and sums up its passes
- * in one line, unless `verbose` asks for every line.
+ * The rows of a report. A check run once per reading lists its failures and skips one by one and sums up
+ * its passes in one row per distinct outcome (readings of two batches lead to two roots), unless
+ * `verbose` asks for every row.
  */
-export function formatReport(report: VerificationReport, options: { verbose?: boolean } = {}): string {
-  const lines: string[] = [];
+export function reportRows(report: VerificationReport, options: { verbose?: boolean } = {}): ReportRow[] {
+  const rows: ReportRow[] = [];
+  const one = (c: CheckResult): ReportRow => ({
+    check: c.check,
+    subject: c.subject,
+    status: c.status,
+    message: c.message,
+    count: 1,
+  });
   const seen = new Set<string>();
   for (const check of report.checks) {
     if (seen.has(check.check)) continue;
@@ -18,19 +34,30 @@ export function formatReport(report: VerificationReport, options: { verbose?: bo
     const group = report.checks.filter((c) => c.check === check.check);
     const perReading = group.length > 1 && group.every((c) => c.subject.startsWith("reading #"));
     if (!perReading || options.verbose === true) {
-      lines.push(...group.map(line));
+      rows.push(...group.map(one));
       continue;
     }
-    lines.push(...group.filter((c) => c.status !== "pass").map(line));
-    // One summary line per distinct outcome: readings of two batches lead to two roots.
+    rows.push(...group.filter((c) => c.status !== "pass").map(one));
     const passes = new Map<string, number>();
     for (const c of group) if (c.status === "pass") passes.set(c.message, (passes.get(c.message) ?? 0) + 1);
     for (const [message, count] of passes) {
-      lines.push(
-        `${MARK.pass} ${check.check.padEnd(18)} ${`${count} reading${count === 1 ? "" : "s"}`.padEnd(14)} ${message}`,
-      );
+      rows.push({
+        check: check.check,
+        subject: `${count} reading${count === 1 ? "" : "s"}`,
+        status: "pass",
+        message,
+        count,
+      });
     }
   }
+  return rows;
+}
+
+/** One line per row of {@link reportRows}, then the verdict. */
+export function formatReport(report: VerificationReport, options: { verbose?: boolean } = {}): string {
+  const lines = reportRows(report, options).map(
+    (r) => `${MARK[r.status]} ${r.check.padEnd(18)} ${r.subject.padEnd(14)} ${r.message}`,
+  );
   return `${lines.join("\n")}\n\n${verdictLine(report)}\n`;
 }
 

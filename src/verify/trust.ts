@@ -57,3 +57,16 @@ export function trustedFor(
     source: `${source} (chain ${chainId}${entry.name === undefined ? "" : `, ${entry.name}`})`,
   };
 }
+
+/**
+ * The chain id a bundle's text claims, when it has a readable one: where to look for the pin. Only the
+ * choice of pin depends on it; the verifier checks the claim against the chain.
+ */
+export function bundleChainId(text: string): string | undefined {
+  try {
+    const chainId = (JSON.parse(text) as { chainId?: unknown }).chainId;
+    return typeof chainId === "string" && /^(0|[1-9][0-9]*)$/.test(chainId) ? chainId : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -304,6 +304,24 @@ describe("iotrail devices / roles (CLI, end to end on the in-process chain)", fu
       expect(viaEnv.stdout + viaEnv.stderr).not.to.contain(manufacturer.privateKey.slice(2));
     });
 
+    it("--quiet prints nothing on success and the error on failure; --json prints one JSON value", async function () {
+      const { on } = await loadFixture(cliFixture);
+      const dir = tempDir();
+      const quiet = await iotrailOk(["--quiet", "devices", "keygen", "-o", join(dir, "d.json")]);
+      expect(quiet.stdout + quiet.stderr).to.equal("");
+      const register = ["--account", "0", "--quiet", "devices", "register", "--device", join(dir, "d.json")];
+      const registered = await iotrailOk([...on, ...register]);
+      expect(registered.stdout + registered.stderr).to.equal("");
+      const failed = await iotrail([...on, ...register]);
+      expect(failed.code).to.equal(2);
+      expect(failed.stdout).to.equal("");
+      expect(failed.stderr).to.contain("RegistryKeyAlreadyUsed");
+      const key = await DeviceKey.load(join(dir, "d.json"));
+      const shown = await iotrailOk([...on, "--json", "devices", "show", key.address]);
+      expect(shown.json().currentKey).to.equal(key.address);
+      expect(shown.stderr).to.equal("");
+    });
+
     it("a node that does not answer gives a clear error within the timeout", async function () {
       // A server that accepts connections and never answers.
       const silent: Server = createServer(() => undefined);

@@ -164,16 +164,15 @@ describe("iotrail simulate / bundle / verify (CLI against a running batcher)", f
         acknowledged: 40,
         unanswered: 0,
       });
-      const batch = await waitFor(
+      await waitFor(
         async () => {
           const response = await fetch(`${service.httpUrl}/v1/batches/1`);
           const view = (await response.json()) as { status?: string };
-          return view.status === "final" || view.status === "anchored" ? view : undefined;
+          return view.status === "final" || view.status === "anchored" ? true : undefined;
         },
         20_000,
         "batch 1 anchored",
       );
-      void batch;
       const out = join(tempDir(), "batch-1");
       const fetched = await iotrailOk(["--json", "bundle", "--from", service.httpUrl, "--batch", "1", "-o", out]);
       expect(fetched.json<{ bundles: number }>().bundles).to.be.greaterThan(0);
@@ -198,5 +197,36 @@ describe("iotrail simulate / bundle / verify (CLI against a running batcher)", f
       expect(summary.acknowledged).to.equal(0);
       expect(summary.rejected).to.deep.equal({ E_UNKNOWN_DEVICE: 6 });
     });
+  });
+
+  it("a lot's devices: --lot claims the unclaimed entries first, then they publish", async function () {
+    const { on, dir } = await loadFixture(simulateFixture);
+    const keys = join(tempDir(), "lot");
+    await iotrailOk(["devices", "keygen", "--count", "3", "--out", keys]);
+    const lotFile = join(tempDir(), "lot.json");
+    await iotrailOk(["devices", "lot", "build", join(keys, "devices.csv"), "-o", lotFile]);
+    const lotId = (await iotrailOk([...on, "--account", "0", "--json", "devices", "lot", "commit", lotFile])).json()
+      .lotId as string;
+    await withBatcher(dir, async (service) => {
+      const lotRun = (count: string, firstSequence: string) =>
+        iotrailOk(
+          [...on, "--account", "4", "--json", "simulate", "--lot", lotFile, "--lot-id", lotId].concat([
+            "--to",
+            service.httpUrl,
+            "--count",
+            count,
+            "--rate",
+            "100",
+            "--first-sequence",
+            firstSequence,
+          ]),
+        );
+      const run = await lotRun("5", "1");
+      expect(run.json<SimulationSummary>()).to.deep.include({ sent: 15, acknowledged: 15, unanswered: 0 });
+      const again = await lotRun("1", "6");
+      expect(again.json<SimulationSummary>().acknowledged, "claimed once; the second run only publishes").to.equal(3);
+    });
+    const neither = await iotrail([...on, "simulate", "--to", "http://127.0.0.1:1"]);
+    expect(neither.stderr).to.contain("--devices <file> or --lot <lot.json>");
   });
 });

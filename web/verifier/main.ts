@@ -1,0 +1,311 @@
+/**
+ * The verifier page: the same `verifyBundle` as `iotrail verify`, bundled for the browser. The trust
+ * configuration (RPC URL, pinned anchor and registry) is the partner's own: typed here, or the deployment
+ * recorded for the bundle's chain that the page was built with. An unpinned or offline run is never green.
+ */
+import { JsonRpcProvider, getAddress, isAddress } from "ethers";
+import uPlot from "uplot";
+import "uplot/dist/uPlot.min.css";
+import knownDeployments from "./known-deployments.json";
+import {
+  bundleChainId,
+  bundleFromFragment,
+  readingSeries,
+  reportRows,
+  shareFragment,
+  verifyBundle,
+} from "../../src/verify";
+import type { ReportRow, TrustedContracts, VerificationReport } from "../../src/verify";
+import type { ProofBundle } from "../../src/proof";
+
+const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+const rpcInput = $<HTMLInputElement>("rpc");
+const anchorInput = $<HTMLInputElement>("anchor");
+const registryInput = $<HTMLInputElement>("registry");
+
+/** Block explorers of well-known chains, for links to the anchoring transactions and blocks. */
+const EXPLORERS: Record<string, string> = {
+  "1": "https://etherscan.io",
+  "11155111": "https://sepolia.etherscan.io",
+  "17000": "https://holesky.etherscan.io",
+  "8453": "https://basescan.org",
+  "84532": "https://sepolia.basescan.org",
+};
+
+type Known = Record<string, { network: string; anchor: string; registry: string }>;
+const KNOWN = knownDeployments as Known;
+
+// The trust fields start from the address bar (?rpc=&anchor=&registry=), else from this browser's last use.
+const query = new URLSearchParams(location.search);
+for (const [input, key] of [
+  [rpcInput, "rpc"],
+  [anchorInput, "anchor"],
+  [registryInput, "registry"],
+] as const) {
+  input.value = query.get(key) ?? localStorage.getItem(`iotrail.${key}`) ?? "";
+  input.addEventListener("change", () => localStorage.setItem(`iotrail.${key}`, input.value.trim()));
+}
+
+let lastText: string | undefined;
+
+function trustFor(chainId: string | undefined): { trusted?: TrustedContracts; note: string } {
+  const anchor = anchorInput.value.trim();
+  const registry = registryInput.value.trim();
+  if (anchor !== "") {
+    if (!isAddress(anchor))
+      return { note: `"${anchor}" is not an address (or its checksum is wrong): nothing is pinned` };
+    if (registry !== "" && !isAddress(registry)) return { note: `"${registry}" is not an address: nothing is pinned` };
+    return {
+      trusted: {
+        anchor: getAddress(anchor),
+        ...(registry === "" ? {} : { registry: getAddress(registry) }),
+        source: "the address you entered",
+      },
+      note: `Pinned: the TelemetryAnchor ${getAddress(anchor)} you entered${registry === "" ? "" : ` and the DeviceRegistry ${getAddress(registry)}`}.`,
+    };
+  }
+  const known = chainId === undefined ? undefined : KNOWN[chainId];
+  if (known !== undefined) {
+    return {
+      trusted: {
+        anchor: known.anchor,
+        registry: known.registry,
+        source: `the recorded deployment of chain ${chainId} (${known.network})`,
+      },
+      note: `Pinned: the recorded deployment of chain ${chainId} (${known.network}): anchor ${known.anchor}, registry ${known.registry}.`,
+    };
+  }
+  return { note: 'Nothing is pinned: the result can at most be "not fully verified". Enter the anchor you trust.' };
+}
+
+async function verifyText(text: string): Promise<void> {
+  lastText = text;
+  const chainId = bundleChainId(text);
+  const { trusted, note } = trustFor(chainId);
+  $("trust-note").textContent = note;
+  const url = rpcInput.value.trim();
+  const provider = url === "" ? undefined : new JsonRpcProvider(url, undefined, { staticNetwork: false });
+  $("result").hidden = false;
+  $("verdict").textContent = "Verifying…";
+  $("verdict").className = "verdict";
+  try {
+    const report = await verifyBundle(text, {
+      ...(provider === undefined ? {} : { provider }),
+      ...(trusted === undefined ? {} : { trusted }),
+      timeoutMs: 30_000,
+    });
+    render(report, text, chainId);
+  } finally {
+    provider?.destroy();
+  }
+}
+
+function render(report: VerificationReport, text: string, chainId: string | undefined): void {
+  const verdict = $("verdict");
+  const failed = report.checks.filter((c) => c.status === "fail");
+  verdict.className = `verdict ${report.verdict}`;
+  verdict.dataset.verdict = report.verdict;
+  verdict.textContent =
+    report.verdict === "verified"
+      ? `VERIFIED against ${report.trust.source}`
+      : report.verdict === "failed"
+        ? `FAILED: ${failed
+            .map((c) => `${c.check} (${c.subject})`)
+            .slice(0, 3)
+            .join(", ")}${failed.length > 3 ? ", …" : ""}`
+        : `NOT FULLY VERIFIED: ${report.reasons.join("; ")}`;
+
+  let bundle: ProofBundle | undefined;
+  try {
+    bundle = JSON.parse(text) as ProofBundle;
+  } catch {
+    bundle = undefined;
+  }
+  const tbody = $("checks").querySelector("tbody")!;
+  tbody.replaceChildren(...reportRows(report).map((row) => rowElement(row, bundle, chainId)));
+
+  const deviceChecks = report.checks.filter((c) => c.check === "device-valid");
+  $("device-status").textContent =
+    deviceChecks.length === 0
+      ? ""
+      : `Device status at the anchoring: ${deviceChecks.map((c) => `${c.subject}: ${c.status === "pass" ? "active" : c.status === "fail" ? "NOT active" : "not checked"} (${c.message})`).join("; ")}`;
+  drawCharts(bundle, report);
+}
+
+const LABEL = { pass: "VALID", fail: "INVALID", skip: "SKIPPED" } as const;
+
+function rowElement(row: ReportRow, bundle: ProofBundle | undefined, chainId: string | undefined): HTMLTableRowElement {
+  const tr = document.createElement("tr");
+  tr.className = row.status;
+  tr.dataset.check = row.check;
+  const cells = [row.check, row.subject, LABEL[row.status], row.message].map((text) => {
+    const td = document.createElement("td");
+    td.textContent = text;
+    return td;
+  });
+  // Links to the anchoring transaction and block of a batch, on a known explorer.
+  const batchId = /^batch (\d+)$/.exec(row.subject)?.[1];
+  const batch = bundle?.batches?.find((b) => b.batchId === batchId);
+  const explorer = chainId === undefined ? undefined : EXPLORERS[chainId];
+  if (
+    batch !== undefined &&
+    explorer !== undefined &&
+    (row.check === "anchor-transaction" || row.check === "root-anchored")
+  ) {
+    const links = document.createElement("span");
+    links.append(
+      " ",
+      link(`${explorer}/tx/${batch.transactionHash}`, "transaction"),
+      " ",
+      link(`${explorer}/block/${batch.blockNumber}`, "block"),
+    );
+    cells[3]!.append(links);
+  }
+  tr.append(...cells);
+  return tr;
+}
+
+function link(href: string, text: string): HTMLAnchorElement {
+  const a = document.createElement("a");
+  a.href = href;
+  a.textContent = text;
+  a.rel = "noopener noreferrer";
+  a.target = "_blank";
+  return a;
+}
+
+let plots: uPlot[] = [];
+
+function drawCharts(bundle: ProofBundle | undefined, report: VerificationReport): void {
+  for (const plot of plots) plot.destroy();
+  plots = [];
+  const charts = $("charts");
+  charts.replaceChildren();
+  $("gaps").textContent = "";
+  if (
+    bundle === undefined ||
+    !Array.isArray(bundle.readings) ||
+    report.checks.some((c) => c.check === "schema" && c.status !== "pass")
+  )
+    return;
+  const min = $<HTMLInputElement>("min").value;
+  const max = $<HTMLInputElement>("max").value;
+  const series = readingSeries(bundle, {
+    ...(min === "" ? {} : { min: Number(min) }),
+    ...(max === "" ? {} : { max: Number(max) }),
+  });
+  const notes: string[] = [];
+  for (const s of series) {
+    const figure = document.createElement("figure");
+    const caption = document.createElement("figcaption");
+    caption.textContent = `${s.metric}: ${s.values.length} readings, ${s.gaps.length} gap(s), ${s.outOfRange.length} value(s) out of range`;
+    figure.append(caption);
+    charts.append(figure);
+    const flagged = s.values.map((v, i) => (s.outOfRange.includes(i) ? v : null));
+    const width = Math.max(280, Math.min(900, charts.clientWidth || 600));
+    plots.push(
+      new uPlot(
+        {
+          width,
+          height: 220,
+          series: [
+            {},
+            { label: s.metric, stroke: "#2563eb" },
+            { label: "out of range", stroke: "transparent", points: { show: true, size: 8, fill: "#dc2626" } },
+          ],
+          axes: [{}, {}],
+          hooks: {
+            draw: [
+              (u) => {
+                // Sequence gaps as dashed vertical lines after the last reading before each gap.
+                const ctx = u.ctx;
+                ctx.save();
+                ctx.strokeStyle = "#f59e0b";
+                ctx.setLineDash([4, 4]);
+                for (const gap of s.gaps) {
+                  const x = u.valToPos(gap.timestamp, "x", true);
+                  ctx.beginPath();
+                  ctx.moveTo(x, u.bbox.top);
+                  ctx.lineTo(x, u.bbox.top + u.bbox.height);
+                  ctx.stroke();
+                }
+                ctx.restore();
+              },
+            ],
+          },
+        },
+        [s.timestamps, s.values, flagged],
+        figure,
+      ),
+    );
+    for (const gap of s.gaps)
+      notes.push(`${s.metric}: ${gap.missing} reading(s) missing after sequence ${gap.afterSequence}`);
+  }
+  $("gaps").textContent = notes.join("; ");
+}
+
+async function readFileText(file: File): Promise<void> {
+  await verifyText(await file.text());
+}
+
+const drop = $("drop");
+const fileInput = $<HTMLInputElement>("file");
+drop.addEventListener("click", () => fileInput.click());
+drop.addEventListener("keydown", (event) => {
+  if (event.key === "Enter" || event.key === " ") {
+    event.preventDefault();
+    fileInput.click();
+  }
+});
+drop.addEventListener("dragover", (event) => {
+  event.preventDefault();
+  drop.classList.add("over");
+});
+drop.addEventListener("dragleave", () => drop.classList.remove("over"));
+drop.addEventListener("drop", (event) => {
+  event.preventDefault();
+  drop.classList.remove("over");
+  const file = event.dataTransfer?.files[0];
+  if (file !== undefined) void readFileText(file);
+});
+fileInput.addEventListener("change", () => {
+  const file = fileInput.files?.[0];
+  if (file !== undefined) void readFileText(file);
+});
+$("verify-paste").addEventListener("click", () => void verifyText($<HTMLTextAreaElement>("paste").value));
+for (const id of ["min", "max"]) {
+  $(id).addEventListener("change", () => {
+    if (lastText !== undefined) void verifyText(lastText);
+  });
+}
+$("share").addEventListener("click", async () => {
+  if (lastText === undefined) return;
+  const fragment = await shareFragment(lastText);
+  const note = $("share-note");
+  if (fragment === undefined) {
+    note.textContent = "This bundle is too large for a link; send the file.";
+    return;
+  }
+  // The link carries the bundle only: whoever opens it verifies against what they trust.
+  const url = `${location.origin}${location.pathname}#${fragment}`;
+  history.replaceState(null, "", url);
+  try {
+    await navigator.clipboard.writeText(url);
+    note.textContent = "Link copied.";
+  } catch {
+    note.textContent = "The link is in the address bar.";
+  }
+});
+
+async function fromLink(): Promise<void> {
+  try {
+    const text = await bundleFromFragment(location.hash);
+    if (text !== undefined) await verifyText(text);
+  } catch (error) {
+    $("result").hidden = false;
+    $("verdict").textContent = `The link's bundle cannot be read: ${(error as Error).message}`;
+  }
+}
+window.addEventListener("hashchange", () => void fromLink());
+void fromLink();
+document.body.dataset.ready = "true";
