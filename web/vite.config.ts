@@ -13,7 +13,9 @@ export default defineConfig({
     target: "es2022",
     reportCompressedSize: true,
     chunkSizeWarningLimit: 1024,
-    rollupOptions: { input: { index: resolve(__dirname, "index.html") } },
+    rollupOptions: {
+      input: { index: resolve(__dirname, "index.html"), operator: resolve(__dirname, "operator.html") },
+    },
   },
   resolve: {
     // Schemas are validated by precompiled code in the page (its content security policy forbids eval).

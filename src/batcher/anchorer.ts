@@ -65,12 +65,18 @@ function messageOf(error: unknown): string {
 }
 
 export class Anchorer {
+  /** The chain head at the last confirmation pass (for views: confirmations of anchored batches). */
+  get head(): number | undefined {
+    return this.lastHead;
+  }
+
   private readonly client: TelemetryAnchorClient;
   private readonly options: Required<Omit<AnchorerOptions, "maxFeePerGasCap" | "metrics" | "logger">> &
     Pick<AnchorerOptions, "maxFeePerGasCap" | "metrics" | "logger">;
   /** Fees a new transaction must at least offer, after an underpriced send. */
   private feeFloor: Fees | undefined;
   private timer: NodeJS.Timeout | undefined;
+  private lastHead: number | undefined;
   private running: Promise<void> | undefined;
   private failures = 0;
 
@@ -278,6 +284,7 @@ export class Anchorer {
     const anchored = store.batchesWith("anchored");
     if (anchored.length === 0) return;
     const head = await provider.getBlockNumber();
+    this.lastHead = head;
     const canonical = new Map<number, string | undefined>();
     for (const batch of anchored) {
       const placement = batch.anchor!;

@@ -27,10 +27,11 @@ import { extname, join } from "node:path";
 import type { BundleJob } from "./bundles";
 import type { BatcherMetrics } from "./metrics";
 import type { IngestOutcome, IngestPipeline } from "./pipeline";
-import type { BatchRecord, ReadingStore } from "./store";
+import { BATCH_STATUSES } from "./store";
+import type { BatchRecord, BatchStatus, ReadingStore } from "./store";
 import { openApiDocument } from "./openapi";
 import { RateLimiter } from "./rate-limit";
-import type { IngestErrorCode } from "./validate";
+import type { DeviceState, IngestErrorCode } from "./validate";
 import { firstNonSpace, jsonArrayItems, ndjsonLines } from "./framing";
 
 export interface ApiOptions {
@@ -51,6 +52,10 @@ export interface ApiOptions {
   getsPerSecond?: number;
   /** Builds bundles and dumps (off the ingest thread: see `BundleServer`). */
   bundles: (job: BundleJob) => Promise<string>;
+  /** The chain head the anchorer saw last (confirmations in batch views). */
+  chainHead?: () => number | undefined;
+  /** The registry state the batcher has cached for a device key (the operator view). */
+  deviceState?: (device: string) => DeviceState;
   /** Health details of the other components. */
   health: () => Record<string, unknown>;
   logger?: Logger;
@@ -87,7 +92,8 @@ function safeEqual(a: string, b: string): boolean {
   return x.length === y.length && timingSafeEqual(x, y);
 }
 
-export function batchView(batch: BatchRecord) {
+/** A batch as the API shows it; with the chain head known, an anchored batch's confirmations too. */
+export function batchView(batch: BatchRecord, head?: number) {
   return {
     localId: batch.localId,
     status: batch.status,
@@ -107,6 +113,7 @@ export function batchView(batch: BatchRecord) {
             blockNumber: batch.anchor.blockNumber,
             blockHash: batch.anchor.blockHash,
             anchoredAt: batch.anchor.anchoredAt.toString(),
+            ...(head === undefined ? {} : { confirmations: Math.max(0, head - batch.anchor.blockNumber + 1) }),
           },
         }),
     ...(batch.note === undefined ? {} : { note: batch.note }),
@@ -329,8 +336,43 @@ export async function createApi(options: ApiOptions): Promise<FastifyInstance> {
   app.get<{ Params: { id: string } }>("/v1/batches/:id", async (request, reply) => {
     const batch = batchParam(request.params.id);
     if (batch === undefined) return reply.code(404).send({ status: "unknown", message: "no such batch" });
-    return batchView(batch);
+    return batchView(batch, options.chainHead?.());
   });
+
+  app.get<{ Querystring: { status?: string; before?: string; limit?: string } }>(
+    "/v1/batches",
+    async (request, reply) => {
+      const { status } = request.query;
+      const before = pageParam(request.query.before, Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
+      const limit = pageParam(request.query.limit, DEFAULT_PAGE, MAX_PAGE);
+      if (
+        (status !== undefined && !(BATCH_STATUSES as readonly string[]).includes(status)) ||
+        before === undefined ||
+        !limit
+      ) {
+        return reply.code(400).send({
+          status: "error",
+          message: `expected status in ${BATCH_STATUSES.join(", ")}, before >= 0 and 1 <= limit <= ${MAX_PAGE}`,
+        });
+      }
+      const head = options.chainHead?.();
+      const batches = store.listBatches({
+        ...(status === undefined ? {} : { status: status as BatchStatus }),
+        before,
+        limit,
+      });
+      const last = batches.at(-1);
+      const next =
+        batches.length === limit && last !== undefined
+          ? `/v1/batches?${new URLSearchParams({ ...(status === undefined ? {} : { status }), before: String(last.localId), limit: String(limit) })}`
+          : undefined;
+      return {
+        counts: store.batchCounts(),
+        batches: batches.map((batch) => batchView(batch, head)),
+        ...(next === undefined ? {} : { next }),
+      };
+    },
+  );
 
   app.get<{ Params: { id: string }; Querystring: { offset?: string; limit?: string } }>(
     "/v1/batches/:id/bundles",
@@ -363,6 +405,29 @@ export async function createApi(options: ApiOptions): Promise<FastifyInstance> {
   const admin = (authorization: string | undefined) =>
     options.adminToken === undefined || safeEqual(authorization ?? "", `Bearer ${options.adminToken}`);
 
+  const unauthorized = (reply: FastifyReply) =>
+    reply.code(401).header("www-authenticate", "Bearer").send({ status: "error", message: "a token is required" });
+
+  app.get("/v1/operator/ingest", async (request, reply) => {
+    if (!admin(request.headers.authorization)) return unauthorized(reply);
+    return { minutes: metrics.history.lastHour(), queue: pipeline.queued };
+  });
+
+  app.get<{ Querystring: { offset?: string; limit?: string } }>("/v1/operator/devices", async (request, reply) => {
+    if (!admin(request.headers.authorization)) return unauthorized(reply);
+    const offset = pageParam(request.query.offset, 0, Number.MAX_SAFE_INTEGER);
+    const limit = pageParam(request.query.limit, DEFAULT_PAGE, MAX_PAGE);
+    if (offset === undefined || !limit) {
+      return reply.code(400).send({ status: "error", message: `expected offset >= 0 and 1 <= limit <= ${MAX_PAGE}` });
+    }
+    const total = metrics.activity.size;
+    const devices = metrics.activity
+      .list(offset, limit)
+      .map((seen) => ({ ...seen, registry: options.deviceState?.(seen.device) ?? "unknown" }));
+    const next = offset + limit < total ? `/v1/operator/devices?offset=${offset + limit}&limit=${limit}` : undefined;
+    return { total, devices, ...(next === undefined ? {} : { next }) };
+  });
+
   const web = webRoot();
   const page = (reply: FastifyReply, file: string) => {
     if (web === undefined) {
@@ -376,10 +441,11 @@ export async function createApi(options: ApiOptions): Promise<FastifyInstance> {
       .header("content-type", CONTENT_TYPES[extname(file)] ?? "application/octet-stream")
       .header("content-security-policy", PAGE_POLICY)
       .header("x-content-type-options", "nosniff")
-      .header("cache-control", file === "index.html" ? "no-cache" : "public, max-age=31536000, immutable")
+      .header("cache-control", file.endsWith(".html") ? "no-cache" : "public, max-age=31536000, immutable")
       .send(createReadStream(path));
   };
   app.get("/", async (_request, reply) => page(reply, "index.html"));
+  app.get("/operator", async (_request, reply) => page(reply, "operator.html"));
   app.get<{ Params: { file: string } }>("/assets/:file", async (request, reply) =>
     /^[A-Za-z0-9_.-]+$/.test(request.params.file) && !request.params.file.startsWith(".")
       ? page(reply, join("assets", request.params.file))
@@ -396,12 +462,7 @@ export async function createApi(options: ApiOptions): Promise<FastifyInstance> {
   );
 
   app.get("/metrics", async (request, reply) => {
-    if (!admin(request.headers.authorization)) {
-      return reply
-        .code(401)
-        .header("www-authenticate", "Bearer")
-        .send({ status: "error", message: "a token is required" });
-    }
+    if (!admin(request.headers.authorization)) return unauthorized(reply);
     metrics.batches.reset();
     for (const [status, count] of Object.entries(store.batchCounts())) metrics.batches.set({ status }, count);
     metrics.unsealed.set(store.unsealed().count);

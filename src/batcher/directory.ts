@@ -75,6 +75,11 @@ export class RegistryDeviceDirectory implements DeviceDirectory, DevicePreparer 
     return entry.state;
   }
 
+  /** The cached state of `device`, without counting as a use (for views). */
+  peek(device: string): DeviceState {
+    return this.states.get(device.toLowerCase())?.state ?? "unknown";
+  }
+
   /** Number of keys cached (bounded by `maxCachedKeys`). */
   get size(): number {
     return this.states.size;

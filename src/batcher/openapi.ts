@@ -61,6 +61,7 @@ export const API_SCHEMAS: Readonly<Record<string, Schema>> = {
           blockNumber: { type: "integer", minimum: 0 },
           blockHash: bytes32,
           anchoredAt: uint,
+          confirmations: { type: "integer", minimum: 0, description: "Blocks on top of the anchoring one, and it." },
         },
       },
       note: { type: "string", description: "Why the batch failed, or why it last went back to pending." },
@@ -78,6 +79,66 @@ export const API_SCHEMAS: Readonly<Record<string, Schema>> = {
       limit: { type: "integer", minimum: 1 },
       bundles: { type: "array", items: { $ref: "#/components/schemas/ProofBundle" } },
       next: { type: "string", description: "The path of the next page, when there is one." },
+    },
+  },
+  BatchList: {
+    type: "object",
+    additionalProperties: false,
+    required: ["counts", "batches"],
+    properties: {
+      counts: { type: "object", additionalProperties: { type: "integer" }, description: "Batches by status." },
+      batches: { type: "array", items: { $ref: "#/components/schemas/Batch" } },
+      next: { type: "string", description: "The path of the next (older) page, when there is one." },
+    },
+  },
+  IngestHistory: {
+    type: "object",
+    additionalProperties: false,
+    required: ["minutes", "queue"],
+    properties: {
+      queue: { type: "integer", description: "Messages received and not yet answered." },
+      minutes: {
+        type: "array",
+        items: {
+          type: "object",
+          additionalProperties: false,
+          required: ["minute", "accepted", "duplicate", "busy", "rejected"],
+          properties: {
+            minute: { type: "string", format: "date-time" },
+            accepted: { type: "integer" },
+            duplicate: { type: "integer" },
+            busy: { type: "integer" },
+            rejected: { type: "object", additionalProperties: { type: "integer" }, description: "By error code." },
+          },
+        },
+      },
+    },
+  },
+  DevicesSeen: {
+    type: "object",
+    additionalProperties: false,
+    required: ["total", "devices"],
+    properties: {
+      total: { type: "integer" },
+      next: { type: "string" },
+      devices: {
+        type: "array",
+        items: {
+          type: "object",
+          additionalProperties: false,
+          required: ["device", "lastSequence", "lastReceivedAt", "readings", "registry"],
+          properties: {
+            device: address,
+            lastSequence: uint,
+            lastReceivedAt: { type: "string", format: "date-time" },
+            readings: { type: "integer", description: "Readings taken since the batcher started." },
+            registry: {
+              enum: ["active", "suspended", "revoked", "retired", "unknown"],
+              description: "The cached registry state.",
+            },
+          },
+        },
+      },
     },
   },
   Pending: {
@@ -228,6 +289,48 @@ export const API_ROUTES: readonly RouteDoc[] = [
   },
   {
     method: "GET",
+    path: "/v1/batches",
+    summary: "Batches, newest first (the operator view's list)",
+    parameters: [
+      queryParam("status", { enum: ["pending", "anchored", "final", "failed"] }, "Only batches in this status"),
+      queryParam("before", { type: "integer", minimum: 0 }, "Only batches with a smaller id (paging)"),
+      queryParam("limit", { type: "integer", minimum: 1, maximum: 500 }, "Batches per page (default 100)"),
+    ],
+    responses: {
+      "200": json(ref("BatchList"), "A page of batches"),
+      "400": json(ref("Error"), "A malformed parameter"),
+      ...limited,
+    },
+  },
+  {
+    method: "GET",
+    path: "/v1/operator/ingest",
+    summary: "Ingest outcomes per minute over the last hour",
+    admin: true,
+    responses: {
+      "200": json(ref("IngestHistory"), "The last hour"),
+      "401": json(ref("Error"), "The admin token is missing or wrong"),
+      ...limited,
+    },
+  },
+  {
+    method: "GET",
+    path: "/v1/operator/devices",
+    summary: "Devices seen since the start, most recent first, with their cached registry state",
+    admin: true,
+    parameters: [
+      queryParam("offset", { type: "integer", minimum: 0 }, "First device of the page (default 0)"),
+      queryParam("limit", { type: "integer", minimum: 1, maximum: 500 }, "Devices per page (default 100)"),
+    ],
+    responses: {
+      "200": json(ref("DevicesSeen"), "A page of devices"),
+      "400": json(ref("Error"), "A malformed parameter"),
+      "401": json(ref("Error"), "The admin token is missing or wrong"),
+      ...limited,
+    },
+  },
+  {
+    method: "GET",
     path: "/v1/batches/:id",
     summary: "A batch's status and anchor",
     parameters: [pathParam("id", { type: "integer", minimum: 1 }, "The batch's local id")],
@@ -291,6 +394,15 @@ export const API_ROUTES: readonly RouteDoc[] = [
     method: "GET",
     path: "/",
     summary: "The verifier page (HTML): partners verify bundles in the browser, against the chain they name",
+    responses: {
+      "200": { description: "The page", content: { "text/html": { schema: { type: "string" } } } },
+      "404": json(ref("Error"), "The page was not built (npm run build)"),
+    },
+  },
+  {
+    method: "GET",
+    path: "/operator",
+    summary: "The operator view (HTML): batches, ingest and devices, read-only; asks for the admin token",
     responses: {
       "200": { description: "The page", content: { "text/html": { schema: { type: "string" } } } },
       "404": json(ref("Error"), "The page was not built (npm run build)"),

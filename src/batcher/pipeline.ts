@@ -89,7 +89,9 @@ export class IngestPipeline {
       metrics?.queueDepth.set(this.inFlight);
       for (const outcome of outcomes) {
         metrics?.messages.inc({ transport, outcome: outcome.status });
+        metrics?.history.record(outcome);
         if (outcome.status === "rejected") metrics?.rejections.inc({ code: outcome.code });
+        else if (outcome.status !== "busy") metrics?.activity.seen(outcome.device, outcome.sequence);
       }
       return outcomes;
     });

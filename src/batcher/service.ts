@@ -220,6 +220,8 @@ export class BatcherService {
         registry,
         submitter,
         maxBodyBytes: config.http.maxBodyBytes,
+        chainHead: () => anchorer?.head,
+        deviceState: (device) => directory.peek(device),
         health: () => ({
           crypto: pool.path,
           batches: store.batchCounts(),

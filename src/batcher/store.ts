@@ -108,6 +108,8 @@ export interface ReadingStore extends SequenceLedger {
   batchesWith(status: BatchStatus, limit?: number): BatchRecord[];
   /** Number of batches in each status. */
   batchCounts(): Record<BatchStatus, number>;
+  /** Batches newest first: those in `status` (any by default) with an id below `before`, at most `limit`. */
+  listBatches(options: { status?: BatchStatus; before?: number; limit: number }): BatchRecord[];
   getReading(device: string, sequence: bigint): StoredReading | undefined;
   /** Where `device`'s readings with sequences in [from, to] are, in sequence order, at most `limit` of them. */
   placements(device: string, from: bigint, to: bigint, limit: number): ReadingPlacement[];
@@ -236,7 +238,8 @@ interface TxRow {
   note: string | null;
 }
 
-const BATCH_STATUSES: readonly BatchStatus[] = ["pending", "anchored", "final", "failed"];
+/** Every batch status, in the order of a batch's life. */
+export const BATCH_STATUSES: readonly BatchStatus[] = ["pending", "anchored", "final", "failed"];
 
 export class SqliteReadingStore implements ReadingStore {
   private readonly db: Sqlite;
@@ -431,6 +434,21 @@ export class SqliteReadingStore implements ReadingStore {
     const rows = this.db
       .prepare("SELECT * FROM batches WHERE status = ? ORDER BY id LIMIT ?")
       .all(status, limit) as BatchRow[];
+    return rows.map(batchRecord);
+  }
+
+  listBatches(options: { status?: BatchStatus; before?: number; limit: number }): BatchRecord[] {
+    const rows = this.db
+      .prepare(
+        `SELECT * FROM batches WHERE id < ? ${options.status === undefined ? "" : "AND status = ?"} ORDER BY id DESC LIMIT ?`,
+      )
+      .all(
+        ...[
+          options.before ?? Number.MAX_SAFE_INTEGER,
+          ...(options.status === undefined ? [] : [options.status]),
+          options.limit,
+        ],
+      ) as BatchRow[];
     return rows.map(batchRecord);
   }
 

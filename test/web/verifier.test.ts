@@ -7,7 +7,15 @@ import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import type { Browser, Page } from "playwright-core";
 import type { BatcherService } from "../../src/batcher";
 import { bundleFixture, clone } from "../helpers/bundle";
-import { startBatcher, startRpcServer, testConfig } from "../helpers/batcher";
+import {
+  liveReadings,
+  postReadings,
+  startBatcher,
+  startRpcServer,
+  testConfig,
+  waitFor,
+  wireBatch,
+} from "../helpers/batcher";
 import { SCREENSHOTS, WEB_ROOT, launchChromium, requireBrowser, staticServer } from "../helpers/browser";
 
 describe("the verifier page (real Chromium)", function () {
@@ -174,6 +182,54 @@ describe("the verifier page (real Chromium)", function () {
       expect(overflow, "no horizontal scrolling of the page on a phone").to.be.at.most(0);
       await shot(page, "phone");
       expect(errors).to.deep.equal([]);
+      await page.close();
+    } finally {
+      await service.stop();
+    }
+  });
+
+  it("the operator view (behind the admin token) lists the batches the API lists, the last hour's ingest and the devices seen", async function () {
+    const fx = await loadFixture(bundleFixture);
+    const token = "operator-view-token-0123456789";
+    const base = testConfig(fx, rpc.url);
+    const service: BatcherService = await startBatcher({ ...base, http: { ...base.http, adminToken: token } });
+    try {
+      const device = fx.device;
+      const readings = liveReadings(device, 5);
+      await postReadings(service.httpUrl, wireBatch(fx, device, readings));
+      await postReadings(service.httpUrl, "{}"); // one rejection (E_SCHEMA)
+      await waitFor(
+        async () => {
+          const view = (await (await fetch(`${service.httpUrl}/v1/batches/1`)).json()) as { anchor?: unknown };
+          return view.anchor === undefined ? undefined : true;
+        },
+        20_000,
+        "batch 1 anchored",
+      );
+
+      const page = await browser.newPage({ viewport: { width: 1000, height: 900 } });
+      await page.goto(`${service.httpUrl}/operator`);
+      await page.waitForSelector("#status:has-text('admin token')");
+      await page.fill("#token", token);
+      await page.press("#token", "Enter");
+      await page.dispatchEvent("#token", "change");
+      await page.waitForSelector("body[data-loaded=true]");
+      const api = (await (await fetch(`${service.httpUrl}/v1/batches?limit=50`)).json()) as {
+        batches: { localId: number; status: string; readingCount: number }[];
+      };
+      const shown = await page.$$eval("#batches tbody tr", (rows) =>
+        rows.map((r) => [r.getAttribute("data-batch"), r.getAttribute("data-status"), r.children[2]!.textContent]),
+      );
+      expect(shown).to.deep.equal(api.batches.map((b) => [String(b.localId), b.status, String(b.readingCount)]));
+      expect(await page.textContent("#ingest-summary")).to.contain("5 readings accepted");
+      expect(await page.textContent("#ingest-summary")).to.contain("E_SCHEMA 1");
+      const devices = await page.$$eval("#devices tbody tr", (rows) =>
+        rows.map((r) => [r.getAttribute("data-device"), r.children[4]!.textContent]),
+      );
+      expect(devices).to.deep.equal([[device.address, "active"]]);
+      await shot(page, "operator");
+      const refused = await fetch(`${service.httpUrl}/v1/operator/devices`);
+      expect(refused.status).to.equal(401);
       await page.close();
     } finally {
       await service.stop();
