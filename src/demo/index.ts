@@ -8,6 +8,9 @@ import { runRegistryDemo } from "./registry-demo";
 import type { RegistryDemoResult } from "./registry-demo";
 
 export { runAnchoringDemo, runPaymentsDemo, runRegistryDemo };
+export * from "./cold-chain";
+export * from "./energy";
+export * from "./report";
 export type { AnchoringDemoResult, PaymentsDemoResult, RegistryDemoResult };
 
 export async function runDemo(params: {

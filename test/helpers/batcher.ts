@@ -1,6 +1,4 @@
 import hre, { ethers } from "hardhat";
-import { TASK_NODE_CREATE_SERVER } from "hardhat/builtin-tasks/task-names";
-import type { JsonRpcServer } from "hardhat/types";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -10,6 +8,7 @@ import pino from "pino";
 import { BatcherService, encodeIngestMessage, loadBatcherConfig } from "../../src/batcher";
 import type { BatcherConfig } from "../../src/batcher";
 import { DeviceKey } from "../../src/device";
+import { serveInProcessChain } from "../../src/tooling/rpc-server";
 import { registerDeviceKeys } from "../../src/registry";
 import { metricId, ZERO_HASH } from "../../src/telemetry";
 import type { Reading } from "../../src/telemetry";
@@ -54,14 +53,8 @@ export async function batcherFixture(): Promise<BatcherFixture> {
 }
 
 /** Serves the in-process Hardhat network over HTTP, as a node would. */
-export async function startRpcServer(): Promise<{ url: string; close: () => Promise<void> }> {
-  const server = (await hre.run(TASK_NODE_CREATE_SERVER, {
-    hostname: "127.0.0.1",
-    port: 0,
-    provider: hre.network.provider,
-  })) as JsonRpcServer;
-  const { address, port } = await server.listen();
-  return { url: `http://${address}:${port}`, close: () => server.close() };
+export function startRpcServer(): Promise<{ url: string; close: () => Promise<void> }> {
+  return serveInProcessChain(hre);
 }
 
 export const tempDatabase = () => join(mkdtempSync(join(tmpdir(), "iotrail-batcher-")), "batcher.sqlite");
