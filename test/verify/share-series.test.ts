@@ -31,6 +31,12 @@ describe("share links", function () {
       await expectRejected(bundleFromFragment("#bundle=%%%"), "not base64url");
       await expectRejected(bundleFromFragment("#bundle=AAAA"), "does not decompress");
     });
+
+    it("security: a small link that would expand into a huge bundle (a deflate bomb) is refused while decompressing", async function () {
+      const bomb = await shareFragment("0".repeat(20 * 1024 * 1024));
+      expect(bomb!.length, "20 MiB of zeros deflate into a short link").to.be.below(MAX_SHARE_CHARS);
+      await expectRejected(bundleFromFragment(`#${bomb!}`), "expands beyond");
+    });
   });
 });
 
