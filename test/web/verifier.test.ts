@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { readFileSync } from "node:fs";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
-import type { Browser, Page } from "playwright-core";
+import type { Browser, FileChooser, Page } from "playwright-core";
 import type { BatcherService } from "../../src/batcher";
 import { bundleFixture, clone } from "../helpers/bundle";
 import {
@@ -167,13 +167,16 @@ describe("the verifier page (real Chromium)", function () {
       const page = await browser.newPage({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
       const errors: string[] = [];
       page.on("pageerror", (error) => errors.push(error.message));
+      // Listening for the chooser before the page loads: Playwright intercepts file choosers only once a
+      // listener exists, and enabling that is asynchronous (a listener added at the key press can miss it).
+      const chosen = new Promise<FileChooser>((resolve) => page.once("filechooser", resolve));
       await page.goto(
         `${service.httpUrl}/?rpc=${encodeURIComponent(rpc.url)}&anchor=${fx.telemetry.verifyingContract}`,
       );
       await page.waitForSelector("body[data-ready=true]");
       // Keyboard: focus the drop zone, press Enter, and the file chooser opens.
-      await page.focus("#drop");
-      const [chooser] = await Promise.all([page.waitForEvent("filechooser"), page.keyboard.press("Enter")]);
+      await page.locator("#drop").press("Enter");
+      const chooser = await chosen;
       const file = join(SCREENSHOTS, "bundle.json");
       writeFileSync(file, JSON.stringify(fx.bundle));
       await chooser.setFiles(file);
