@@ -1,5 +1,6 @@
 /** The validator shape of `./json-schema`, without a compiler (the browser build supplies precompiled ones). */
 import type { ErrorObject } from "ajv";
+import { ConfigError } from "./errors";
 
 export interface SchemaValidator<T> {
   (value: unknown): value is T;
@@ -19,4 +20,19 @@ export function validatorOf<T>(
   }) as SchemaValidator<T>;
   validate.errors = undefined;
   return validate;
+}
+
+/** Parses `text` as JSON and checks it with `validate`; a {@link ConfigError} naming `source` and `what` otherwise. */
+export function parseConfigJson<T>(text: string, source: string, validate: SchemaValidator<T>, what: string): T {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new ConfigError(`${source}: not valid JSON (${(error as Error).message})`, { cause: error });
+  }
+  if (!validate(value)) {
+    const errors = (validate.errors ?? []).map((e) => `${e.instancePath || "/"} ${e.message ?? e.keyword}`);
+    throw new ConfigError(`${source}: not ${what}: ${errors.join("; ")}`, { details: { errors } });
+  }
+  return value;
 }

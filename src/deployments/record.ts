@@ -8,6 +8,7 @@ import { join, resolve } from "node:path";
 import { getAddress, isAddress } from "ethers";
 import type { Provider } from "ethers";
 import { lazyValidator } from "../json-schema";
+import { parseConfigJson } from "../json-schema-core";
 import schema from "../../schemas/deployments.v1.schema.json";
 import { ConfigError } from "../errors";
 import type { TrustedContracts } from "../verify/verify";
@@ -51,18 +52,7 @@ export function deploymentPath(dir: string, chainId: bigint | string): string {
 
 /** Parses and checks a deployment record's text; `source` names it in errors. */
 export function parseDeploymentRecord(text: string, source: string): DeploymentRecord {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (error) {
-    throw new ConfigError(`${source}: not valid JSON (${(error as Error).message})`, { cause: error });
-  }
-  if (!validate(value)) {
-    const errors = (validate.errors ?? []).map((e) => `${e.instancePath || "/"} ${e.message ?? e.keyword}`);
-    throw new ConfigError(`${source}: not a version-1 deployment record: ${errors.join("; ")}`, {
-      details: { errors },
-    });
-  }
+  const value = parseConfigJson(text, source, validate, "a version-1 deployment record");
   const addresses = [
     value.deployer,
     value.roles.admin,

@@ -4,6 +4,7 @@
  */
 import { getAddress, isAddress } from "ethers";
 import { lazyValidator } from "../json-schema";
+import { parseConfigJson } from "../json-schema-core";
 import schema from "../../schemas/trust.v1.schema.json";
 import { ConfigError } from "../errors";
 import type { TrustedContracts } from "./verify";
@@ -21,18 +22,7 @@ const validate = lazyValidator<TrustConfig>(schema);
 
 /** Parses and checks a trust file's text; `source` names it in errors and reports. */
 export function parseTrustConfig(text: string, source: string): TrustConfig {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (error) {
-    throw new ConfigError(`${source}: not valid JSON (${(error as Error).message})`, { cause: error });
-  }
-  if (!validate(value)) {
-    const errors = (validate.errors ?? []).map((e) => `${e.instancePath || "/"} ${e.message ?? e.keyword}`);
-    throw new ConfigError(`${source}: not a version-1 trust configuration: ${errors.join("; ")}`, {
-      details: { errors },
-    });
-  }
+  const value = parseConfigJson(text, source, validate, "a version-1 trust configuration");
   for (const [chainId, entry] of Object.entries(value.chains)) {
     for (const address of [entry.anchor, entry.registry]) {
       if (address !== undefined && !isAddress(address)) {
