@@ -117,10 +117,10 @@ async function fast(count: number, threads: number): Promise<Result> {
   const ms = performance.now() - start;
   const cpuMicros = cpuPerReading(cpu, count);
   const { peakMiB, startMiB } = peak();
-  const batches = Object.values(store.batchCounts()).reduce((a, b) => a + b, 0);
-  if (store.unsealed().count !== 0) throw new Error("readings left unsealed");
+  const batches = Object.values(await store.batchCounts()).reduce((a, b) => a + b, 0);
+  if ((await store.unsealed()).count !== 0) throw new Error("readings left unsealed");
   await pool.close();
-  store.close();
+  await store.close();
   rmSync(dir, { recursive: true, force: true });
   const mode = `iotrail, ${threads} check thread(s)`;
   return { mode, count, ms, perSecond: (count * 1000) / ms, peakMiB, startMiB, batches, cpuMicros };
@@ -153,17 +153,17 @@ async function baseline(count: number): Promise<Result> {
     if (signer !== reading.device || !active.has(signer)) throw new Error("baseline: bad signature");
     group.push({ reading, signature: parsed.signature, digest: readingDigest(DOMAIN, reading) });
     if (group.length === 1_000) {
-      store.append(group);
+      await store.append(group);
       stored.push(...group.splice(0));
       if (stored.length >= BATCH) sealBatch(stored.splice(0, BATCH));
     }
   }
-  if (group.length > 0) (store.append(group), stored.push(...group.splice(0)));
+  if (group.length > 0) (await store.append(group), stored.push(...group.splice(0)));
   if (stored.length > 0) sealBatch(stored.splice(0));
   const ms = performance.now() - start;
   const cpuMicros = cpuPerReading(cpu, count);
   const { peakMiB, startMiB } = peak();
-  store.close();
+  await store.close();
   rmSync(dir, { recursive: true, force: true });
   return {
     mode: "baseline (ethers verifyTypedData + StandardMerkleTree)",

@@ -25,9 +25,11 @@ async function postAll(service: BatcherService, fx: BatcherFixture, deviceIndex:
   expect(results.every((r) => r.status === "accepted")).to.equal(true);
 }
 
-const settled = (service: BatcherService) => () => {
-  const counts = service.store.batchCounts();
-  return service.store.unsealed().count === 0 && counts.pending === 0 && service.store.openTxs().length === 0
+const settled = (service: BatcherService) => async () => {
+  const counts = await service.store.batchCounts();
+  return (await service.store.unsealed()).count === 0 &&
+    counts.pending === 0 &&
+    (await service.store.openTxs()).length === 0
     ? counts
     : undefined;
 };
@@ -41,7 +43,8 @@ async function anchoredRoots(fx: BatcherFixture): Promise<Map<string, number>> {
 }
 
 /** The first anchoring transaction the store has recorded (recorded comes before broadcast). */
-const firstOpenTx = (service: BatcherService, what: string) => waitFor(() => service.store.openTxs()[0], 5_000, what);
+const firstOpenTx = (service: BatcherService, what: string) =>
+  waitFor(async () => (await service.store.openTxs())[0], 5_000, what);
 
 /** Resolves once the node holds `hash` (mined or in its mempool). */
 const known = (hash: string, what: string) =>
@@ -90,13 +93,17 @@ describe("Anchorer (transaction manager) under faults", function () {
       const errorsBefore = await rpcErrors(service);
       await postAll(service, fx, 1, 5, sequence);
       sequence += 5n;
-      await waitFor(() => (service.store.batchCounts().pending > 0 ? true : undefined), 5_000, `sealed while ${mode}`);
+      await waitFor(
+        async () => ((await service.store.batchCounts()).pending > 0 ? true : undefined),
+        5_000,
+        `sealed while ${mode}`,
+      );
       await waitFor(
         async () => ((await rpcErrors(service)) > errorsBefore ? true : undefined),
         5_000,
         `a failed pass while ${mode}`,
       );
-      expect(service.store.batchCounts().pending, mode).to.be.greaterThan(0);
+      expect((await service.store.batchCounts()).pending, mode).to.be.greaterThan(0);
       await proxy.set("ok");
       await waitFor(settled(service), 10_000, `recovery after ${mode}`);
     }
@@ -104,7 +111,7 @@ describe("Anchorer (transaction manager) under faults", function () {
     expect(roots.size).to.equal(5);
     expect([...roots.values()].every((n) => n === 1)).to.equal(true);
     for (let s = 1n; s < sequence; s++)
-      expect(service.store.getReading(fx.devices[1]!.address, s)?.batchLocalId).to.not.equal(undefined);
+      expect((await service.store.getReading(fx.devices[1]!.address, s))?.batchLocalId).to.not.equal(undefined);
   });
 
   it('"nonce too low" while the earlier transaction was mined: the receipt is found and recorded', async function () {
@@ -118,9 +125,9 @@ describe("Anchorer (transaction manager) under faults", function () {
     await postAll(service, fx, 2, 3);
     await waitFor(settled(service), 10_000, "anchored");
     expect(lied).to.equal(true);
-    const txs = service.store.transactions();
+    const txs = await service.store.transactions();
     expect(txs.map((tx) => tx.state)).to.deep.equal(["mined"]);
-    expect(service.store.getBatch(1)!.anchor!.transactionHash).to.equal(txs[0]!.hash);
+    expect((await service.store.getBatch(1))!.anchor!.transactionHash).to.equal(txs[0]!.hash);
   });
 
   it("a nonce taken by another transaction of the account: the roots are requeued and anchored at the next nonce", async function () {
@@ -137,10 +144,10 @@ describe("Anchorer (transaction manager) under faults", function () {
     await (await operator.sendTransaction({ to: fx.other.address, value: 1n, nonce: first.nonce })).wait();
     blocked = false;
     await waitFor(settled(service), 10_000, "anchored after the nonce was taken");
-    const txs = service.store.transactions();
+    const txs = await service.store.transactions();
     expect(txs[0]!.state).to.equal("dropped");
     expect(txs[txs.length - 1]!).to.deep.include({ state: "mined", nonce: first.nonce + 1 });
-    expect((await anchoredRoots(fx)).get(service.store.getBatch(1)!.root)).to.equal(1);
+    expect((await anchoredRoots(fx)).get((await service.store.getBatch(1))!.root)).to.equal(1);
   });
 
   it("an underpriced send is sent again with higher fees", async function () {
@@ -153,7 +160,7 @@ describe("Anchorer (transaction manager) under faults", function () {
     };
     await postAll(service, fx, 3, 3);
     await waitFor(settled(service), 10_000, "anchored");
-    const [underpriced, sent] = service.store.transactions();
+    const [underpriced, sent] = await service.store.transactions();
     expect(underpriced!.state).to.equal("dropped");
     expect(underpriced!.note).to.match(/underpriced/);
     expect(sent!.state).to.equal("mined");
@@ -170,17 +177,17 @@ describe("Anchorer (transaction manager) under faults", function () {
     await known(tx.hash, "broadcast again");
     await mine(1);
     await waitFor(settled(service), 10_000, "anchored");
-    expect(service.store.transactions().map((t) => t.state)).to.deep.equal(["mined"]);
+    expect((await service.store.transactions()).map((t) => t.state)).to.deep.equal(["mined"]);
   });
 
   it("a stuck transaction is replaced at the same nonce with bumped fees; the replaced one is kept on record", async function () {
     const { fx, service } = await started({ manualMining: true, bumpAfterMs: 150 });
     await postAll(service, fx, 5, 3);
-    const replacement = await waitFor(() => service.store.transactions()[1], 5_000, "a replacement");
+    const replacement = await waitFor(async () => (await service.store.transactions())[1], 5_000, "a replacement");
     await known(replacement.hash, "the replacement in the mempool");
     await mine(1);
     await waitFor(settled(service), 10_000, "anchored");
-    const txs = service.store.transactions();
+    const txs = await service.store.transactions();
     const mined = txs.filter((t) => t.state === "mined");
     expect(mined).to.have.length(1);
     expect(txs.every((t) => t.nonce === txs[0]!.nonce)).to.equal(true);
@@ -193,13 +200,13 @@ describe("Anchorer (transaction manager) under faults", function () {
     const { fx, service } = await started();
     await fx.anchor.connect(fx.admin).revokeRole(await fx.anchor.ANCHORER_ROLE(), fx.relayer.address);
     await postAll(service, fx, 6, 3);
-    const failed = await waitFor(() => service.store.batchesWith("failed")[0], 5_000, "a failed batch");
+    const failed = await waitFor(async () => (await service.store.batchesWith("failed"))[0], 5_000, "a failed batch");
     expect(failed.note).to.match(/AccessControlUnauthorizedAccount/);
     const sends = proxy.seen.filter((m) => m === "eth_sendRawTransaction").length;
     await new Promise((resolve) => setTimeout(resolve, 300));
-    expect(service.store.getBatch(failed.localId)!.status).to.equal("failed");
+    expect((await service.store.getBatch(failed.localId))!.status).to.equal("failed");
     expect(proxy.seen.filter((m) => m === "eth_sendRawTransaction").length).to.equal(sends);
-    expect(service.store.transactions()).to.deep.equal([]);
+    expect(await service.store.transactions()).to.deep.equal([]);
     const view = await (await fetch(`${service.httpUrl}/v1/batches/${failed.localId}`)).json();
     expect(view).to.deep.include({ status: "failed" });
   });
@@ -216,13 +223,17 @@ describe("Anchorer (transaction manager) under faults", function () {
     await proxy.set("timeout");
     await postAll(service, fx, 8, 60, 2n); // sealed by size
     await postAll(service, fx, 9, 3, 2n); // sealed by age
-    await waitFor(() => (service.store.unsealed().count === 0 ? true : undefined), 5_000, "everything sealed");
+    await waitFor(
+      async () => ((await service.store.unsealed()).count === 0 ? true : undefined),
+      5_000,
+      "everything sealed",
+    );
     await proxy.set("ok");
     const tx = await firstOpenTx(service, "the anchorMany");
     expect(tx.batchIds.length).to.be.greaterThan(1);
     await known(tx.hash, "the anchorMany in the mempool");
     // Another anchorer anchors the last root first, in the same block (a higher tip).
-    const second = service.store.getBatch(tx.batchIds[tx.batchIds.length - 1]!)!;
+    const second = (await service.store.getBatch(tx.batchIds[tx.batchIds.length - 1]!))!;
     const front = await fx.anchor.connect(other).anchor(
       {
         root: second.root,
@@ -239,21 +250,21 @@ describe("Anchorer (transaction manager) under faults", function () {
     expect(receipt?.status).to.equal(0); // the batcher's anchorMany reverted (AnchorRootAlreadyAnchored)
     // The second root is adopted from the other transaction; the first is anchored by the next pass.
     await waitFor(
-      () => (service.store.getBatch(second.localId)!.anchor === undefined ? undefined : true),
+      async () => ((await service.store.getBatch(second.localId))!.anchor === undefined ? undefined : true),
       5_000,
       "adopted",
     );
-    expect(service.store.getBatch(second.localId)!.anchor!.transactionHash).to.equal(front.hash);
+    expect((await service.store.getBatch(second.localId))!.anchor!.transactionHash).to.equal(front.hash);
     await waitFor(
       async () => {
         await mine(1);
-        return service.store.getBatch(tx.batchIds[0]!)!.anchor === undefined ? undefined : true;
+        return (await service.store.getBatch(tx.batchIds[0]!))!.anchor === undefined ? undefined : true;
       },
       10_000,
       "the first root anchored",
     );
-    expect(service.store.batchesWith("failed")).to.deep.equal([]);
-    expect(service.store.transactions().map((t) => t.state)).to.include("reverted");
+    expect(await service.store.batchesWith("failed")).to.deep.equal([]);
+    expect((await service.store.transactions()).map((t) => t.state)).to.include("reverted");
   });
 
   it("an anchor that reverts once mined marks its batches failed with the reason", async function () {
@@ -268,9 +279,9 @@ describe("Anchorer (transaction manager) under faults", function () {
       maxFeePerGas: ethers.parseUnits("200", "gwei"),
     });
     await mine(1);
-    const failed = await waitFor(() => service.store.batchesWith("failed")[0], 5_000, "a failed batch");
+    const failed = await waitFor(async () => (await service.store.batchesWith("failed"))[0], 5_000, "a failed batch");
     expect(failed.note).to.match(/reverted: AccessControlUnauthorizedAccount/);
-    expect(service.store.transactions().map((t) => t.state)).to.deep.equal(["reverted"]);
+    expect((await service.store.transactions()).map((t) => t.state)).to.deep.equal(["reverted"]);
   });
 });
 

@@ -152,16 +152,16 @@ describe("batcher crash recovery (SIGKILL at each stage)", function () {
       const store = new SqliteReadingStore(database);
       try {
         for (const s of acked)
-          expect(store.getReading(fx.devices[1]!.address, s), `acked ${s}`).to.not.equal(undefined);
+          expect(await store.getReading(fx.devices[1]!.address, s), `acked ${s}`).to.not.equal(undefined);
         const logs = await fx.anchor.queryFilter(fx.anchor.filters.BatchAnchored());
         const roots = logs.map((log) => log.args.root);
         expect(new Set(roots).size, "no root anchored twice").to.equal(roots.length);
-        const counts = store.batchCounts();
-        expect(counts.failed, JSON.stringify(store.batchesWith("failed").map((b) => b.note))).to.equal(0);
+        const counts = await store.batchCounts();
+        expect(counts.failed, JSON.stringify((await store.batchesWith("failed")).map((b) => b.note))).to.equal(0);
         expect(roots.length).to.equal(counts.final);
         expect(counts.pending + counts.anchored).to.equal(0);
       } finally {
-        store.close();
+        await store.close();
       }
     });
   }

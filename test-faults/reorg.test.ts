@@ -66,7 +66,7 @@ describe("batcher on anvil: a reorg before finality", function () {
     const response = await postReadings(service.httpUrl, wireBatch(fx, device, readings));
     expect(response.status).to.equal(202);
     const store = service.store;
-    const first = await waitFor(() => store.getBatch(1)?.anchor, 15_000, "the first anchor");
+    const first = await waitFor(async () => (await store.getBatch(1))?.anchor, 15_000, "the first anchor");
     const bundleUrl = `${service.httpUrl}/v1/readings/${device.address}/3/bundle`;
     const before = await fetch(bundleUrl);
     expect(before.headers.get("x-iotrail-batch-status")).to.equal("anchored");
@@ -75,8 +75,8 @@ describe("batcher on anvil: a reorg before finality", function () {
     const head = await provider.getBlockNumber();
     await provider.send("anvil_reorg", [head - first.blockNumber + 1, []]);
     const again = await waitFor(
-      () => {
-        const batch = store.getBatch(1)!;
+      async () => {
+        const batch = (await store.getBatch(1))!;
         return batch.anchor !== undefined && batch.anchor.blockHash !== first.blockHash ? batch : undefined;
       },
       15_000,
@@ -86,11 +86,11 @@ describe("batcher on anvil: a reorg before finality", function () {
     const pending = await fetch(bundleUrl);
     expect(pending.status).to.equal(200);
     expect(pending.headers.get("x-iotrail-batch-status")).to.equal("anchored");
-    const transactions = store.transactions();
+    const transactions = await store.transactions();
     expect(transactions.length).to.be.greaterThanOrEqual(2);
 
     await provider.send("anvil_mine", [4]);
-    await waitFor(() => (store.getBatch(1)!.status === "final" ? true : undefined), 15_000, "final");
+    await waitFor(async () => ((await store.getBatch(1))!.status === "final" ? true : undefined), 15_000, "final");
     const final = await fetch(bundleUrl);
     expect(final.headers.get("x-iotrail-batch-status")).to.equal("final");
     const report = await verifyBundle(await final.text(), {
@@ -100,6 +100,6 @@ describe("batcher on anvil: a reorg before finality", function () {
     });
     expect(report.ok, JSON.stringify(report.checks.filter((c) => c.status === "fail"))).to.equal(true);
     const logs = await anchor.queryFilter(anchor.filters.BatchAnchored());
-    expect(logs.map((log) => log.args.root)).to.deep.equal([store.getBatch(1)!.root]);
+    expect(logs.map((log) => log.args.root)).to.deep.equal([(await store.getBatch(1))!.root]);
   });
 });

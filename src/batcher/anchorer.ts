@@ -97,7 +97,7 @@ export class Anchorer {
   async tick(): Promise<void> {
     await this.followOpenTransactions();
     await this.followAnchoredBatches();
-    if (this.options.store.openTxs().length === 0) await this.sendNext();
+    if ((await this.options.store.openTxs()).length === 0) await this.sendNext();
   }
 
   /** Runs {@link tick} every `intervalMs`, backing off exponentially (up to `maxBackoffMs`) on failures. */
@@ -133,7 +133,7 @@ export class Anchorer {
 
   private async followOpenTransactions(): Promise<void> {
     const { store, provider, wallet, metrics, logger } = this.options;
-    const open = store.openTxs();
+    const open = await store.openTxs();
     if (open.length === 0) return;
     const nonce = open[0]!.nonce;
     const group = open.filter((tx) => tx.nonce === nonce);
@@ -144,7 +144,7 @@ export class Anchorer {
     }
     if (mined !== undefined) {
       for (const tx of group)
-        if (tx !== mined.tx) store.setTxState(tx.hash, "replaced", `replaced by ${mined.tx.hash}`);
+        if (tx !== mined.tx) await store.setTxState(tx.hash, "replaced", `replaced by ${mined.tx.hash}`);
       await this.recordMined(mined.tx, mined.receipt);
       return;
     }
@@ -152,7 +152,7 @@ export class Anchorer {
     const confirmedNonce = await provider.getTransactionCount(wallet.address, "latest");
     if (confirmedNonce > nonce) {
       // Another transaction took the nonce ("nonce too low"): our roots may be on-chain anyway.
-      for (const tx of group) store.setTxState(tx.hash, "dropped", "its nonce was used by another transaction");
+      for (const tx of group) await store.setTxState(tx.hash, "dropped", "its nonce was used by another transaction");
       metrics?.anchorTxs.inc({ event: "dropped" });
       await this.adoptOrRequeue(latest.batchIds, "the anchoring transaction's nonce was used by another transaction");
       return;
@@ -174,7 +174,7 @@ export class Anchorer {
     const { store, metrics, logger } = this.options;
     if (receipt.status !== 1) {
       const reason = await this.revertReason(tx, receipt.blockNumber);
-      store.setTxState(tx.hash, "reverted", reason);
+      await store.setTxState(tx.hash, "reverted", reason);
       metrics?.anchorTxs.inc({ event: "reverted" });
       const failed = await this.triage(tx.batchIds, `anchor transaction ${tx.hash} reverted: ${reason}`);
       logger?.error({ hash: tx.hash, reason, failed, batches: tx.batchIds }, "anchor transaction reverted");
@@ -182,15 +182,15 @@ export class Anchorer {
     }
     const placements = await this.placementsIn(receipt);
     for (const localId of tx.batchIds) {
-      const batch = store.getBatch(localId)!;
+      const batch = (await store.getBatch(localId))!;
       const placement = placements.get(batch.root.toLowerCase());
       if (placement === undefined) {
-        store.markPending(localId, `transaction ${tx.hash} did not anchor this root`);
+        await store.markPending(localId, `transaction ${tx.hash} did not anchor this root`);
         continue;
       }
-      store.markAnchored(localId, placement);
+      await store.markAnchored(localId, placement);
     }
-    store.setTxState(tx.hash, "mined");
+    await store.setTxState(tx.hash, "mined");
     metrics?.anchorTxs.inc({ event: "mined" });
     logger?.info({ hash: tx.hash, block: receipt.blockNumber, batches: tx.batchIds }, "batches anchored");
   }
@@ -224,14 +224,14 @@ export class Anchorer {
     const left = await this.adoptOrRequeue(localIds, `${note}; each root is checked on its own`);
     const failed: number[] = [];
     for (const localId of left) {
-      const batch = store.getBatch(localId)!;
+      const batch = (await store.getBatch(localId))!;
       const data = this.client.contract.interface.encodeFunctionData("anchorMany", [[this.header(batch)]]);
       try {
         await provider.estimateGas({ from: wallet.address, to: this.options.anchor, data });
       } catch (error) {
         const decoded = decodeContractError(error, this.client.contract.interface);
         if (decoded.code !== "CONTRACT_REVERT") throw error;
-        store.markFailed(localId, `${note}; alone it would revert: ${decoded.message}`);
+        await store.markFailed(localId, `${note}; alone it would revert: ${decoded.message}`);
         failed.push(localId);
       }
     }
@@ -254,10 +254,10 @@ export class Anchorer {
     const { store, provider } = this.options;
     const left: number[] = [];
     for (const localId of localIds) {
-      const batch = store.getBatch(localId)!;
+      const batch = (await store.getBatch(localId))!;
       const record = await this.client.getAnchor(batch.root);
       if (record.batchId === 0n) {
-        if (batch.status !== "pending") store.markPending(localId, note);
+        if (batch.status !== "pending") await store.markPending(localId, note);
         left.push(localId);
         continue;
       }
@@ -273,7 +273,7 @@ export class Anchorer {
         left.push(localId);
         continue;
       }
-      store.markAnchored(localId, placement);
+      await store.markAnchored(localId, placement);
       this.options.logger?.info({ localId, hash: placement.transactionHash }, "root already on-chain; anchor adopted");
     }
     return left;
@@ -281,7 +281,7 @@ export class Anchorer {
 
   private async followAnchoredBatches(): Promise<void> {
     const { store, provider, confirmations, metrics, logger } = this.options;
-    const anchored = store.batchesWith("anchored");
+    const anchored = await store.batchesWith("anchored");
     if (anchored.length === 0) return;
     const head = await provider.getBlockNumber();
     this.lastHead = head;
@@ -296,10 +296,10 @@ export class Anchorer {
         const moved =
           receipt?.status === 1 ? (await this.placementsIn(receipt)).get(batch.root.toLowerCase()) : undefined;
         if (moved !== undefined) {
-          store.markAnchored(batch.localId, moved);
+          await store.markAnchored(batch.localId, moved);
           continue;
         }
-        store.markPending(batch.localId, `a reorg removed the anchor in block ${placement.blockNumber}`);
+        await store.markPending(batch.localId, `a reorg removed the anchor in block ${placement.blockNumber}`);
         metrics?.anchorTxs.inc({ event: "reorged" });
         logger?.warn(
           { localId: batch.localId, block: placement.blockNumber },
@@ -308,7 +308,7 @@ export class Anchorer {
         continue;
       }
       if (head - placement.blockNumber + 1 >= confirmations) {
-        store.markFinal(batch.localId);
+        await store.markFinal(batch.localId);
         this.options.logger?.info(
           {
             localId: batch.localId,
@@ -324,14 +324,15 @@ export class Anchorer {
 
   private async sendNext(): Promise<void> {
     const { store, provider, wallet, maxBatchesPerTx } = this.options;
-    const pending = store.batchesWith("pending", maxBatchesPerTx);
+    const pending = await store.batchesWith("pending", maxBatchesPerTx);
     if (pending.length === 0) return;
     const ids = await this.adoptOrRequeue(
       pending.map((batch) => batch.localId),
       "waiting to be anchored",
     );
     if (ids.length === 0) return;
-    const headers: BatchHeader[] = ids.map((localId) => this.header(store.getBatch(localId)!));
+    const headers: BatchHeader[] = [];
+    for (const localId of ids) headers.push(this.header((await store.getBatch(localId))!));
     const data = this.client.contract.interface.encodeFunctionData("anchorMany", [headers]);
     let gasLimit: bigint;
     try {
@@ -427,7 +428,7 @@ export class Anchorer {
       batchIds: params.batchIds,
       sentAt: this.options.now(),
     };
-    store.recordTx(record); // durable before it can reach the network
+    await store.recordTx(record); // durable before it can reach the network
     this.options.metrics?.anchorTxs.inc({ event: "sent" });
     this.options.logger?.info(
       { hash: record.hash, nonce: record.nonce, batches: record.batchIds },
@@ -450,7 +451,7 @@ export class Anchorer {
         return;
       }
       if (UNDERPRICED.test(message)) {
-        this.options.store.setTxState(tx.hash, "dropped", `underpriced: ${message.slice(0, 200)}`);
+        await this.options.store.setTxState(tx.hash, "dropped", `underpriced: ${message.slice(0, 200)}`);
         this.feeFloor = this.bumped(tx);
         this.options.logger?.warn({ hash: tx.hash }, "underpriced send; will send again with higher fees");
         return;

@@ -57,7 +57,7 @@ export interface ApiOptions {
   /** The registry state the batcher has cached for a device key (the operator view). */
   deviceState?: (device: string) => DeviceState;
   /** Health details of the other components. */
-  health: () => Record<string, unknown>;
+  health: () => Promise<Record<string, unknown>>;
   logger?: Logger;
 }
 
@@ -258,12 +258,12 @@ export async function createApi(options: ApiOptions): Promise<FastifyInstance> {
           .code(400)
           .send({ status: "error", message: "expected /v1/readings/<device address>/<sequence>/bundle" });
       }
-      const reading = store.getReading(device, BigInt(sequence));
+      const reading = await store.getReading(device, BigInt(sequence));
       if (reading === undefined) return reply.code(404).send({ status: "unknown", message: "no such reading" });
       if (reading.batchLocalId === undefined) {
         return reply.code(202).send({ status: "unsealed", final: false, message: "the reading is not in a batch yet" });
       }
-      const batch = store.getBatch(reading.batchLocalId)!;
+      const batch = (await store.getBatch(reading.batchLocalId))!;
       if (batch.status === "pending") return reply.code(202).send({ ...batchView(batch), message: "not anchored yet" });
       if (batch.status === "failed") return reply.code(409).send(batchView(batch));
       reply.header("x-iotrail-batch-status", batch.status);
@@ -289,7 +289,7 @@ export async function createApi(options: ApiOptions): Promise<FastifyInstance> {
           .code(400)
           .send({ status: "error", message: `expected from <= to, with at most ${MAX_RANGE} sequences in the range` });
       }
-      const placements = store.placements(device, fromSequence, toSequence, MAX_RANGE);
+      const placements = await store.placements(device, fromSequence, toSequence, MAX_RANGE);
       const expected = Number(toSequence - fromSequence) + 1;
       if (placements.length < expected) {
         // A bundle that claims the range without all of it would fail completeness: say what is missing.
@@ -315,7 +315,8 @@ export async function createApi(options: ApiOptions): Promise<FastifyInstance> {
         list.push(placement.leafIndex!);
         bySource.set(placement.batchLocalId, list);
       }
-      const batches = [...bySource.keys()].map((id) => store.getBatch(id)!);
+      const batches: BatchRecord[] = [];
+      for (const id of bySource.keys()) batches.push((await store.getBatch(id))!);
       const failed = batches.find((batch) => batch.status === "failed");
       if (failed !== undefined) return reply.code(409).send(batchView(failed));
       const waiting = batches.find((batch) => batch.anchor === undefined);
@@ -331,10 +332,10 @@ export async function createApi(options: ApiOptions): Promise<FastifyInstance> {
     },
   );
 
-  const batchParam = (id: string) => (/^\d{1,15}$/.test(id) ? store.getBatch(Number(id)) : undefined);
+  const batchParam = async (id: string) => (/^\d{1,15}$/.test(id) ? store.getBatch(Number(id)) : undefined);
 
   app.get<{ Params: { id: string } }>("/v1/batches/:id", async (request, reply) => {
-    const batch = batchParam(request.params.id);
+    const batch = await batchParam(request.params.id);
     if (batch === undefined) return reply.code(404).send({ status: "unknown", message: "no such batch" });
     return batchView(batch, options.chainHead?.());
   });
@@ -356,7 +357,7 @@ export async function createApi(options: ApiOptions): Promise<FastifyInstance> {
         });
       }
       const head = options.chainHead?.();
-      const batches = store.listBatches({
+      const batches = await store.listBatches({
         ...(status === undefined ? {} : { status: status as BatchStatus }),
         before,
         limit,
@@ -367,7 +368,7 @@ export async function createApi(options: ApiOptions): Promise<FastifyInstance> {
           ? `/v1/batches?${new URLSearchParams({ ...(status === undefined ? {} : { status }), before: String(last.localId), limit: String(limit) })}`
           : undefined;
       return {
-        counts: store.batchCounts(),
+        counts: await store.batchCounts(),
         batches: batches.map((batch) => batchView(batch, head)),
         ...(next === undefined ? {} : { next }),
       };
@@ -377,7 +378,7 @@ export async function createApi(options: ApiOptions): Promise<FastifyInstance> {
   app.get<{ Params: { id: string }; Querystring: { offset?: string; limit?: string } }>(
     "/v1/batches/:id/bundles",
     async (request, reply) => {
-      const batch = batchParam(request.params.id);
+      const batch = await batchParam(request.params.id);
       if (batch === undefined) return reply.code(404).send({ status: "unknown", message: "no such batch" });
       if (batch.anchor === undefined) return reply.code(batch.status === "failed" ? 409 : 202).send(batchView(batch));
       const offset = pageParam(request.query.offset, 0, Number.MAX_SAFE_INTEGER);
@@ -397,7 +398,7 @@ export async function createApi(options: ApiOptions): Promise<FastifyInstance> {
   );
 
   app.get<{ Params: { id: string } }>("/v1/batches/:id/dump", async (request, reply) => {
-    const batch = batchParam(request.params.id);
+    const batch = await batchParam(request.params.id);
     if (batch === undefined) return reply.code(404).send({ status: "unknown", message: "no such batch" });
     return built(reply, { kind: "dump", localId: batch.localId });
   });
@@ -457,15 +458,15 @@ export async function createApi(options: ApiOptions): Promise<FastifyInstance> {
 
   app.get("/health", async (request) =>
     admin(request.headers.authorization)
-      ? { status: "ok", queue: pipeline.queued, ...options.health() }
+      ? { status: "ok", queue: pipeline.queued, ...(await options.health()) }
       : { status: "ok" },
   );
 
   app.get("/metrics", async (request, reply) => {
     if (!admin(request.headers.authorization)) return unauthorized(reply);
     metrics.batches.reset();
-    for (const [status, count] of Object.entries(store.batchCounts())) metrics.batches.set({ status }, count);
-    metrics.unsealed.set(store.unsealed().count);
+    for (const [status, count] of Object.entries(await store.batchCounts())) metrics.batches.set({ status }, count);
+    metrics.unsealed.set((await store.unsealed()).count);
     return reply.header("content-type", metrics.registry.contentType).send(await metrics.registry.metrics());
   });
 

@@ -3,7 +3,7 @@ import { parentPort, workerData } from "node:worker_threads";
 import { initKeccak } from "../merkle";
 import { batchCache, runBundleJob } from "./bundles";
 import type { BundleContext, BundleJob } from "./bundles";
-import { SqliteReadingStore } from "./store";
+import { openStore } from "./open-store";
 import { lowerThreadPriority } from "./threads";
 
 /** Bundle requests come after ingest: the thread yields the CPU to it. */
@@ -15,7 +15,7 @@ async function run(): Promise<void> {
   lowerThreadPriority(BUNDLE_THREAD_NICE);
   const { database, context } = workerData as { database: string; context: BundleContext };
   await initKeccak();
-  const store = new SqliteReadingStore(database);
+  const store = await openStore(database, { poolSize: 2 });
   const load = batchCache(store, 4);
   port.on("message", ({ id, job }: { id: number; job: BundleJob }) => {
     runBundleJob(store, context, load, job).then(

@@ -81,7 +81,7 @@ export async function runBundleJob(
   if (job.kind === "range") {
     const sources: BundleSource[] = [];
     for (const { localId, indices } of job.sources) {
-      const record = store.getBatch(localId);
+      const record = await store.getBatch(localId);
       if (record?.anchor === undefined) throw new IotrailError("NOT_FOUND", `batch ${localId} is not anchored`);
       sources.push(sourceOf(context, record, await load(localId), indices));
     }
@@ -94,7 +94,7 @@ export async function runBundleJob(
     });
     return JSON.stringify(bundle);
   }
-  const record = store.getBatch(job.localId);
+  const record = await store.getBatch(job.localId);
   if (record === undefined) throw new IotrailError("NOT_FOUND", `no batch ${job.localId}`);
   const batch = await load(job.localId);
   if (job.kind === "dump") return batch.dumpJson();

@@ -17,6 +17,8 @@
  * | `BATCHER_HTTP_HOST`, `BATCHER_HTTP_PORT` | `http.host`, `http.port` |
  * | `BATCHER_MQTT_URL` | `mqtt.url` (an external broker; the embedded one is not started) |
  * | `BATCHER_MQTT_PORT` | `mqtt.port` (the embedded broker's port) |
+ * | `BATCHER_MQTT_CLIENT_ID` | `mqtt.clientId` (this shard's client id at the external broker) |
+ * | `BATCHER_MQTT_SHARE_GROUP` | `mqtt.shareGroup` (the shards' MQTT 5 shared-subscription group) |
  * | `BATCHER_ADMIN_TOKEN` | bearer token for `/metrics` and `/health` details (from the environment only) |
  * | `BATCHER_MQTT_OPERATOR_TOKEN` | the embedded broker's operator password (from the environment only) |
  * | `BATCHER_CONFIRMATIONS` | `anchoring.confirmations` |
@@ -54,7 +56,18 @@ export interface BatcherConfig {
   mqtt:
     | { enabled: false }
     | ({ enabled: true; embedded: true; host: string; port: number; topic: string } & EmbeddedBrokerLimits)
-    | { enabled: true; embedded: false; url: string; topic: string; clientId: string };
+    | {
+        enabled: true;
+        embedded: false;
+        url: string;
+        topic: string;
+        /** This shard's MQTT client id (unique per shard: a broker ends the older of two same-id sessions). */
+        clientId: string;
+        /** MQTT 5 shared-subscription group of the shards (`$share/<group>/<topic>`); none for one batcher. */
+        shareGroup?: string;
+        /** QoS 1 readings the broker may have in flight to this shard (MQTT 5 Receive Maximum). */
+        receiveMaximum: number;
+      };
   ingest: {
     queueLimit: number;
     threads: number;
@@ -157,6 +170,8 @@ const KNOWN_FIELDS: Record<string, readonly string[]> = {
     "url",
     "topic",
     "clientId",
+    "shareGroup",
+    "receiveMaximum",
     "host",
     "port",
     "maxPacketBytes",
@@ -273,6 +288,8 @@ export function loadBatcherConfig(params: { file?: string; env?: NodeJS.ProcessE
   override(http, "http.port", "BATCHER_HTTP_PORT");
   override(mqtt, "mqtt.url", "BATCHER_MQTT_URL");
   override(mqtt, "mqtt.port", "BATCHER_MQTT_PORT");
+  override(mqtt, "mqtt.clientId", "BATCHER_MQTT_CLIENT_ID");
+  override(mqtt, "mqtt.shareGroup", "BATCHER_MQTT_SHARE_GROUP");
   override(anchoring, "anchoring.confirmations", "BATCHER_CONFIRMATIONS");
   if ("privateKey" in raw) {
     throw new ConfigError("the anchoring key is read from BATCHER_PRIVATE_KEY only, never from the config file");
@@ -330,6 +347,8 @@ export function loadBatcherConfig(params: { file?: string; env?: NodeJS.ProcessE
               url: str(mqtt, "url", "mqtt.url"),
               topic,
               clientId: str(mqtt, "clientId", "mqtt.clientId", "iotrail-batcher"),
+              ...(mqtt.shareGroup === undefined ? {} : { shareGroup: str(mqtt, "shareGroup", "mqtt.shareGroup") }),
+              receiveMaximum: int(mqtt, "receiveMaximum", "mqtt.receiveMaximum", 2_048, 1, 65_535),
             }
           : {
               enabled: true,

@@ -12,5 +12,8 @@ export * from "./rate-limit";
 export * from "./sealer";
 export * from "./service";
 export * from "./store";
+export * from "./store-sqlite";
+export * from "./store-postgres";
+export * from "./open-store";
 export * from "./validate";
 export * from "./openapi";

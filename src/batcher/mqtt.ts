@@ -10,20 +10,20 @@
  *   whose code is in the reply). When the ingest queue is full the connection is closed without PUBACK:
  *   MQTT 3.1.1 has no negative acknowledgement, and the device's client sends the message again after it
  *   reconnects.
- * - External broker (Mosquitto or any MQTT 3.1.1/5 broker): the batcher subscribes with QoS 1 in a
- *   persistent session and sends its own PUBACK to the broker only after the durable write, so the broker
- *   keeps the message until then. When the queue is full it waits and tries again.
+ * - External broker (Mosquitto or any MQTT 5 broker): the batcher subscribes with QoS 1 in a persistent
+ *   session, optionally as a shared subscription of several shards, keeps many messages in flight, and
+ *   sends its PUBACK to the broker only after the durable write (see {@link ExternalSubscriber}).
  */
 import { createServer } from "node:net";
 import type { AddressInfo, Server } from "node:net";
 import { Aedes } from "aedes";
 import type { Client } from "aedes";
-import mqtt from "mqtt";
 import type { Logger } from "pino";
 import type { Eip712Domain } from "../eip712";
 import type { EmbeddedBrokerLimits } from "./config";
 import type { BatcherMetrics } from "./metrics";
 import { MqttGuard, MqttPacketLimit } from "./mqtt-guard";
+import { ExternalSubscriber } from "./mqtt-subscriber";
 import type { Identity } from "./mqtt-guard";
 import type { DevicePreparer, IngestOutcome, IngestPipeline } from "./pipeline";
 import type { DeviceDirectory } from "./validate";
@@ -176,37 +176,10 @@ export async function subscribeExternal(params: {
   url: string;
   topic: string;
   clientId: string;
+  shareGroup?: string;
+  receiveMaximum?: number;
   logger?: Logger;
 }): Promise<MqttIngest> {
-  const { pipeline, logger } = params;
-  const client = mqtt.connect(params.url, {
-    clientId: params.clientId,
-    clean: false,
-    reconnectPeriod: 1_000,
-    manualConnect: true,
-  });
-  client.handleMessage = (packet, callback) => {
-    if (packet.cmd !== "publish") return callback();
-    const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
-    const attempt = () => {
-      void pipeline.submit([payload], "mqtt").then(([outcome]) => {
-        if (outcome!.status === "busy") {
-          setTimeout(attempt, outcome!.retryAfterSeconds * 1000);
-          return;
-        }
-        client.publish(replyTopic(packet.topic), encode(outcome!), { qos: 1 });
-        callback(); // our PUBACK to the broker follows the durable write
-      });
-    };
-    attempt();
-  };
-  client.on("error", (error) => logger?.warn({ err: error.message }, "MQTT client error"));
-  await new Promise<void>((resolve, reject) => {
-    client.once("connect", () => resolve());
-    client.once("error", reject);
-    client.connect();
-  });
-  await client.subscribeAsync(params.topic, { qos: 1 });
-  logger?.info({ url: params.url, topic: params.topic }, "subscribed to the external MQTT broker");
-  return { url: params.url, close: () => client.endAsync() };
+  const subscriber = await ExternalSubscriber.start({ ...params, replyTopic });
+  return { url: params.url, close: () => subscriber.close() };
 }

@@ -135,7 +135,7 @@ export class IngestPipeline {
   }
 
   private judge(checked: { result: Checked; resolve: Waiting["resolve"] }[], unreachable: Set<string>): void {
-    const { validator, store } = this.options;
+    const { validator } = this.options;
     for (const { result, resolve } of checked) {
       if (result.status === "rejected") {
         resolve(result);
@@ -157,19 +157,31 @@ export class IngestPipeline {
         this.writes.push({ item, resolve }); // check 8 happens in the write itself
         continue;
       }
-      // Check 8 comes before check 9: a repeat of an accepted reading is a duplicate even outside the window.
-      const seen = store.sequenceStatus(item.reading.device, item.reading.sequence, item.digest);
-      if (seen === "duplicate") resolve(answer("duplicate", item));
-      else resolve(withReading(seen === "conflict" ? sequenceConflict(item) : window, item));
+      void this.outsideWindow(item, window).then(resolve);
     }
     if (!this.writeScheduled && this.writes.length > 0) {
       this.writeScheduled = true;
-      setImmediate(() => this.flushWrites());
+      setImmediate(() => void this.flushWrites());
     }
   }
 
-  /** One transaction for everything admitted since the last write (group commit). */
-  private flushWrites(): void {
+  /** Check 8 comes before check 9: a repeat of an accepted reading is a duplicate even outside the window. */
+  private async outsideWindow(item: AppendItem, window: Rejection): Promise<IngestOutcome> {
+    try {
+      const seen = await this.options.store.sequenceStatus(item.reading.device, item.reading.sequence, item.digest);
+      if (seen === "duplicate") return answer("duplicate", item);
+      return withReading(seen === "conflict" ? sequenceConflict(item) : window, item);
+    } catch (error) {
+      this.options.logger?.error({ err: error }, "reading the store failed");
+      return internalError();
+    }
+  }
+
+  /**
+   * One transaction for everything admitted since the last write (group commit). Writes do not wait for
+   * each other: a store with a connection pool (PostgreSQL) commits several groups at once.
+   */
+  private async flushWrites(): Promise<void> {
     this.writeScheduled = false;
     const taken = this.writes;
     this.writes = [];
@@ -177,7 +189,7 @@ export class IngestPipeline {
     let statuses;
     try {
       failpoint("ingest.before-write");
-      statuses = this.options.store.append(taken.map(({ item }) => item));
+      statuses = await this.options.store.append(taken.map(({ item }) => item));
       failpoint("ingest.after-write");
     } catch (error) {
       this.options.logger?.error({ err: error }, "durable write failed; nothing in it was acknowledged");

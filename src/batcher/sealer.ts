@@ -26,7 +26,7 @@ export class Sealer {
     const now = (this.options.now ?? Date.now)();
     const sealed: BatchRecord[] = [];
     for (;;) {
-      const { count, oldestReceivedAt } = store.unsealed();
+      const { count, oldestReceivedAt } = await store.unsealed();
       const due = count >= maxReadings || (count > 0 && now - oldestReceivedAt! >= maxAgeMs);
       if (!due) return sealed;
       const batch = (await store.seal(maxReadings, now))!;

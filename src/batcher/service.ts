@@ -24,7 +24,7 @@ import { startEmbeddedBroker, subscribeExternal } from "./mqtt";
 import type { MqttIngest } from "./mqtt";
 import { IngestPipeline } from "./pipeline";
 import { Sealer } from "./sealer";
-import { SqliteReadingStore } from "./store";
+import { openStore } from "./open-store";
 import type { ReadingStore } from "./store";
 import { ReadingValidator } from "./validate";
 
@@ -133,7 +133,7 @@ export class BatcherService {
     // What was started so far, stopped in reverse order when a later step fails (a port in use, say).
     const undo: Array<() => unknown> = [];
     try {
-      const store = new SqliteReadingStore(config.database);
+      const store = await openStore(config.database, { logger });
       undo.push(() => store.close());
       const pool = await CheckPool.start({
         domain,
@@ -222,10 +222,10 @@ export class BatcherService {
         maxBodyBytes: config.http.maxBodyBytes,
         chainHead: () => anchorer?.head,
         deviceState: (device) => directory.peek(device),
-        health: () => ({
+        health: async () => ({
           crypto: pool.path,
-          batches: store.batchCounts(),
-          unsealed: store.unsealed().count,
+          batches: await store.batchCounts(),
+          unsealed: (await store.unsealed()).count,
           config: { values: effectiveConfig(config), sources: config.sources ?? {} },
         }),
         logger,
@@ -258,6 +258,8 @@ export class BatcherService {
               url: config.mqtt.url,
               topic: config.mqtt.topic,
               clientId: config.mqtt.clientId,
+              ...(config.mqtt.shareGroup === undefined ? {} : { shareGroup: config.mqtt.shareGroup }),
+              receiveMaximum: config.mqtt.receiveMaximum,
               logger,
             });
       }
@@ -295,7 +297,7 @@ export class BatcherService {
     await this.sealer.stop();
     await this.anchorer?.stop();
     await this.pool.close();
-    this.store.close();
+    await this.store.close();
     this.logger.info("batcher stopped");
   }
 }

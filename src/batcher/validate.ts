@@ -48,8 +48,11 @@ export interface DeviceDirectory {
 }
 
 /** Which (device, sequence) pairs were accepted already, and with which digest. */
+export type SequenceStatus = "new" | "duplicate" | "conflict";
+
 export interface SequenceLedger {
-  sequenceStatus(device: string, sequence: bigint, digest: string): "new" | "duplicate" | "conflict";
+  /** Is (device, sequence) free, taken by this digest (a duplicate), or taken by another (a conflict)? */
+  sequenceStatus(device: string, sequence: bigint, digest: string): Promise<SequenceStatus>;
 }
 
 export type Rejection = { status: "rejected"; code: IngestErrorCode; message: string };
@@ -224,7 +227,7 @@ export class ReadingValidator {
   }
 
   /** Checks one message (raw bytes or text, as received), all nine checks; never throws for bad input. */
-  validate(input: string | Uint8Array): Verdict {
+  async validate(input: string | Uint8Array): Promise<Verdict> {
     const checked = this.check(input);
     return checked.status === "rejected" ? checked : this.admit(checked.item);
   }
@@ -235,10 +238,10 @@ export class ReadingValidator {
   }
 
   /** Checks 6 to 9 of a message that passed {@link check}: device, sequence, timestamp. */
-  admit(item: AppendItem): Verdict {
+  async admit(item: AppendItem): Promise<Verdict> {
     const device = this.deviceVerdict(item);
     if (device !== undefined) return device;
-    const seen = this.options.ledger.sequenceStatus(item.reading.device, item.reading.sequence, item.digest);
+    const seen = await this.options.ledger.sequenceStatus(item.reading.device, item.reading.sequence, item.digest);
     if (seen === "duplicate") return { status: "duplicate", item };
     if (seen === "conflict") return sequenceConflict(item);
     return this.windowVerdict(item) ?? { status: "valid", item };

@@ -137,14 +137,15 @@ export async function runColdChainStory(params: {
       `the loggers published ${simulation.sent} readings over MQTT: ${simulation.acknowledged} acknowledged (p50 ${simulation.latencyMs.p50} ms, p99 ${simulation.latencyMs.p99} ms)`,
     );
     for (;;) {
-      const counts = service.store.batchCounts();
-      if (service.store.unsealed().count === 0 && counts.pending === 0 && counts.anchored + counts.final > 0) break;
+      const counts = await service.store.batchCounts();
+      if ((await service.store.unsealed()).count === 0 && counts.pending === 0 && counts.anchored + counts.final > 0)
+        break;
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
-    const transactions = service.store.transactions().filter((tx) => tx.state === "mined");
+    const transactions = (await service.store.transactions()).filter((tx) => tx.state === "mined");
     let gas = 0n;
     for (const tx of transactions) gas += (await provider.getTransactionReceipt(tx.hash))!.gasUsed;
-    const counts = service.store.batchCounts();
+    const counts = await service.store.batchCounts();
     const batches = counts.anchored + counts.final;
     const gasPerReading = Number(gas) / simulation.acknowledged;
     log(

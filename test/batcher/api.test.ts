@@ -130,7 +130,10 @@ describe("batcher HTTP API", function () {
         ).to.equal(202);
       }
       await waitFor(
-        () => (service.store.batchCounts().anchored + service.store.batchCounts().final > 0 ? true : undefined),
+        async () =>
+          (await service.store.batchCounts()).anchored + (await service.store.batchCounts()).final > 0
+            ? true
+            : undefined,
         15_000,
         "an anchored batch",
       );

@@ -87,7 +87,7 @@ describe("RegistryDeviceDirectory", function () {
         .join(",")}]`;
       const mixedAnswer = postReadings(service.httpUrl, mixed);
       await new Promise((resolve) => setTimeout(resolve, 200));
-      expect(service.store.getReading(device!.address, 3n)).to.not.equal(undefined);
+      expect(await service.store.getReading(device!.address, 3n)).to.not.equal(undefined);
       expect(floodAnswered).to.equal(false);
       release();
       const answer = await floodAnswer;

@@ -57,9 +57,9 @@ describe("batcher end to end: 100 devices over MQTT", function () {
     const total = DEVICES * READINGS_PER_DEVICE;
     const store = service.store;
     await waitFor(
-      () => {
-        const counts = store.batchCounts();
-        return store.unsealed().count === 0 && counts.pending === 0 && counts.anchored + counts.final > 0
+      async () => {
+        const counts = await store.batchCounts();
+        return (await store.unsealed()).count === 0 && counts.pending === 0 && counts.anchored + counts.final > 0
           ? counts
           : undefined;
       },
@@ -67,10 +67,11 @@ describe("batcher end to end: 100 devices over MQTT", function () {
       "every batch anchored",
     );
     const batches = [] as number[];
-    for (let id = 1; store.getBatch(id) !== undefined; id++) batches.push(store.getBatch(id)!.readingCount);
+    for (let id = 1; (await store.getBatch(id)) !== undefined; id++)
+      batches.push((await store.getBatch(id))!.readingCount);
     expect(batches.reduce((a, b) => a + b, 0)).to.equal(total);
     await mine(2);
-    await waitFor(() => (store.batchCounts().anchored === 0 ? true : undefined), 10_000, "final batches");
+    await waitFor(async () => ((await store.batchCounts()).anchored === 0 ? true : undefined), 10_000, "final batches");
 
     const device = devices[42]!;
     const response = await fetch(`${service.httpUrl}/v1/readings/${device.address}/3/bundle`);

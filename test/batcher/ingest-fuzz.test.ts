@@ -183,17 +183,21 @@ describe("ingest fuzzing from outside", function () {
     expect(valid.length).to.be.greaterThan(INPUTS / 3);
     for (const reading of valid) {
       expect(
-        service.store.getReading(reading.device, reading.sequence),
+        await service.store.getReading(reading.device, reading.sequence),
         `${reading.device} #${reading.sequence}`,
       ).to.not.equal(undefined);
     }
 
     // Every valid reading is provable: sealed, anchored, and its bundle's signature and proof hold.
-    await waitFor(() => (service!.store.unsealed().count === 0 ? true : undefined), 30_000, "everything sealed");
+    await waitFor(
+      async () => ((await service!.store.unsealed()).count === 0 ? true : undefined),
+      30_000,
+      "everything sealed",
+    );
     await waitFor(
       async () => {
         await mine(1);
-        const counts = service!.store.batchCounts();
+        const counts = await service!.store.batchCounts();
         return counts.pending === 0 ? true : undefined;
       },
       60_000,

@@ -81,6 +81,7 @@ describe("Mosquitto with the shipped configuration", function () {
         url: `mqtt://iotrail-batcher:${BATCHER_PASSWORD}@127.0.0.1:${broker.port}`,
         topic: "iotrail/v1/readings/#",
         clientId: "iotrail-batcher",
+        receiveMaximum: 2048,
       },
     });
     const login = (device: DeviceKey) => ({
@@ -125,11 +126,15 @@ describe("Mosquitto with the shipped configuration", function () {
     clients.push(other);
     const [second] = liveReadings(b, 1, 2n);
     await other.publishAsync(deviceTopics(b).readings, wireMessage(fx, b, second!), { qos: 1 });
-    await waitFor(() => (service!.store.getReading(b.address, 2n) === undefined ? undefined : true), 10_000, "B's own");
+    await waitFor(
+      async () => ((await service!.store.getReading(b.address, 2n)) === undefined ? undefined : true),
+      10_000,
+      "B's own",
+    );
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(seen).to.deep.equal([`${deviceTopics(a).replies} accepted`]);
-    expect(service!.store.getReading(a.address, 1n)).to.not.equal(undefined);
-    expect(service!.store.getReading(b.address, 1n)).to.equal(undefined);
+    expect(await service!.store.getReading(a.address, 1n)).to.not.equal(undefined);
+    expect(await service!.store.getReading(b.address, 1n)).to.equal(undefined);
   });
 
   it("security (H-1): a client that reuses a device's client id gains none of its rights (ACLs follow the username)", async function () {
@@ -146,9 +151,13 @@ describe("Mosquitto with the shipped configuration", function () {
     const victim = await connectAs(url, login(a));
     clients.push(victim);
     await victim.publishAsync(deviceTopics(a).readings, wireMessage(fx, a, { ...reading!, sequence: 2n }), { qos: 1 });
-    await waitFor(() => (service!.store.getReading(a.address, 2n) === undefined ? undefined : true), 10_000, "A's own");
+    await waitFor(
+      async () => ((await service!.store.getReading(a.address, 2n)) === undefined ? undefined : true),
+      10_000,
+      "A's own",
+    );
     await new Promise((resolve) => setTimeout(resolve, 200));
-    expect(service!.store.getReading(a.address, 1n)).to.equal(undefined);
+    expect(await service!.store.getReading(a.address, 1n)).to.equal(undefined);
     expect(seen).to.deep.equal([]);
   });
 
@@ -165,6 +174,6 @@ describe("Mosquitto with the shipped configuration", function () {
       await closed;
     }
     await new Promise((resolve) => setTimeout(resolve, 200));
-    expect(service!.store.getReading(a.address, 1n)).to.equal(undefined);
+    expect(await service!.store.getReading(a.address, 1n)).to.equal(undefined);
   });
 });

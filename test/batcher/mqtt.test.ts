@@ -115,7 +115,7 @@ describe("MQTT ingest", function () {
       const [reading] = liveReadings(device, 1);
       await client.publishAsync(topics.readings, wireMessage(fx, device, reading!), { qos: 1 });
       // publishAsync resolves on PUBACK: the reading is in the store by then.
-      expect(service.store.getReading(device.address, 1n)?.reading.value).to.equal(reading!.value);
+      expect((await service.store.getReading(device.address, 1n))?.reading.value).to.equal(reading!.value);
       await client.publishAsync(topics.readings, wireMessage(fx, device, reading!), { qos: 1 });
       await client.publishAsync(topics.readings, "{oops", { qos: 1 });
       await client.publishAsync(topics.readings, wireMessage(fx, device, { ...reading!, value: 0n }), { qos: 1 });
@@ -127,7 +127,7 @@ describe("MQTT ingest", function () {
         "E_SEQUENCE",
       ]);
       // The conflicting reading under the same sequence was not stored.
-      expect(service.store.getReading(device.address, 1n)?.reading.value).to.equal(reading!.value);
+      expect((await service.store.getReading(device.address, 1n))?.reading.value).to.equal(reading!.value);
     });
 
     it("when the queue is full, closes the connection without PUBACK; the client resends and nothing is lost", async function () {
@@ -158,7 +158,7 @@ describe("MQTT ingest", function () {
       );
       // Every publish was eventually acknowledged, so every reading must be stored.
       for (const reading of readings)
-        expect(service.store.getReading(device.address, reading.sequence), String(reading.sequence)).to.not.equal(
+        expect(await service.store.getReading(device.address, reading.sequence), String(reading.sequence)).to.not.equal(
           undefined,
         );
       expect(closes).to.be.greaterThan(0);
@@ -286,7 +286,7 @@ describe("MQTT ingest", function () {
         void client.publishAsync(topic, message, { qos: 1, retain }).catch(() => undefined);
         await closed;
       }
-      expect(service.store.getReading(victim.address, reading!.sequence)).to.equal(undefined);
+      expect(await service.store.getReading(victim.address, reading!.sequence)).to.equal(undefined);
       const metrics = await (await fetch(`${service.httpUrl}/metrics`)).text();
       expect(metrics).to.match(/iotrail_mqtt_refusals_total\{reason="publish"\} 4/);
     });
@@ -371,7 +371,7 @@ describe("MQTT ingest", function () {
           .catch(() => undefined);
       }
       await closed;
-      expect(service.store.unsealed().count).to.be.within(5, 6);
+      expect((await service.store.unsealed()).count).to.be.within(5, 6);
       const metrics = await (await fetch(`${service.httpUrl}/metrics`)).text();
       expect(metrics).to.match(/iotrail_mqtt_refusals_total\{reason="publish"\} 1/);
     });
@@ -392,6 +392,7 @@ describe("MQTT ingest", function () {
           url,
           topic: "iotrail/v1/readings/#",
           clientId: "batcher-ext",
+          receiveMaximum: 2048,
         } as const;
         service = await startBatcher({ ...config, anchoring: noAnchoring(config), mqtt: external });
         await service.stop(); // the broker now holds the batcher's session
@@ -410,7 +411,11 @@ describe("MQTT ingest", function () {
           mqtt: external,
         });
         const store = service.store;
-        await waitFor(() => (store.unsealed().count === 5 ? true : undefined), 10_000, "five stored readings");
+        await waitFor(
+          async () => ((await store.unsealed()).count === 5 ? true : undefined),
+          10_000,
+          "five stored readings",
+        );
       } finally {
         await service?.stop();
         service = undefined;

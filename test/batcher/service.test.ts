@@ -54,14 +54,14 @@ describe("BatcherService", function () {
       const first = await post(service.httpUrl, wireMessage(fx, device, reading!));
       expect(first.status).to.equal(202);
       expect(first.body).to.deep.equal({ status: "accepted", device: device.address, sequence: "1" });
-      expect(service.store.getReading(device.address, 1n)!.reading.value).to.equal(reading!.value);
+      expect((await service.store.getReading(device.address, 1n))!.reading.value).to.equal(reading!.value);
       const again = await post(service.httpUrl, wireMessage(fx, device, reading!));
       expect(again.status).to.equal(200);
       expect(again.body.status).to.equal("duplicate");
       const changed = await post(service.httpUrl, wireMessage(fx, device, { ...reading!, value: 1n }));
       expect(changed.status).to.equal(409);
       expect(changed.body.code).to.equal("E_SEQUENCE");
-      expect(service.store.unsealed().count).to.equal(1);
+      expect((await service.store.unsealed()).count).to.equal(1);
     });
 
     it("rejects each kind of bad input with its own code, and stays up", async function () {
@@ -137,7 +137,7 @@ describe("BatcherService", function () {
       const metrics = await (await fetch(`${service.httpUrl}/metrics`)).text();
       expect(metrics).to.match(/iotrail_ingest_rejections_total\{code="E_DEVICE_INACTIVE"\} 2/);
       expect(metrics).to.match(/iotrail_ingest_messages_total\{transport="http",outcome="accepted"\} 1/);
-      expect(service.store.unsealed().count).to.equal(1);
+      expect((await service.store.unsealed()).count).to.equal(1);
     });
 
     it("refuses a body over the size limit from its Content-Length, before reading it (413 E_TOO_LARGE)", async function () {
@@ -191,7 +191,7 @@ describe("BatcherService", function () {
       const flood = await post(service.httpUrl, wireBatch(fx, device, readings));
       expect(flood.status).to.equal(413);
       expect(flood.body).to.deep.include({ code: "E_TOO_LARGE" });
-      expect(service.store.unsealed().count).to.equal(0);
+      expect((await service.store.unsealed()).count).to.equal(0);
       const fits = await post(service.httpUrl, wireBatch(fx, device, readings.slice(0, 5)));
       expect(fits.status).to.equal(202);
       expect((fits.body.results as { status: string }[]).map((r) => r.status)).to.deep.equal(Array(5).fill("accepted"));
@@ -227,7 +227,7 @@ describe("BatcherService", function () {
           }
           expect(answer.status).to.equal(202);
           for (const reading of readings)
-            expect(service.store.getReading(device.address, reading.sequence)).to.not.equal(undefined);
+            expect(await service.store.getReading(device.address, reading.sequence)).to.not.equal(undefined);
         }
       }
       expect(busy).to.be.greaterThan(0);
@@ -256,24 +256,29 @@ describe("BatcherService", function () {
       expect(answer.status).to.equal(202);
       // 50 by size at once, the other 10 by age (200 ms).
       const batches = await waitFor(
-        () => {
-          const counts = service.store.batchCounts();
+        async () => {
+          const counts = await service.store.batchCounts();
           return counts.anchored + counts.final === 2 ? counts : undefined;
         },
         15_000,
         "two anchored batches",
       );
       expect(batches.pending).to.equal(0);
-      expect([service.store.getBatch(1)!.readingCount, service.store.getBatch(2)!.readingCount]).to.deep.equal([
-        50, 10,
-      ]);
+      expect([
+        (await service.store.getBatch(1))!.readingCount,
+        (await service.store.getBatch(2))!.readingCount,
+      ]).to.deep.equal([50, 10]);
       const bundleResponse = await fetch(`${service.httpUrl}/v1/readings/${device.address}/55/bundle`);
       expect(bundleResponse.status).to.equal(200);
       const bundle = await bundleResponse.json();
       const report = await verifyBundle(JSON.stringify(bundle), pinned(fx));
       expect(report.ok, JSON.stringify(report.checks.filter((c) => c.status === "fail"))).to.equal(true);
       await mine(2);
-      await waitFor(() => (service.store.batchCounts().final === 2 ? true : undefined), 10_000, "final batches");
+      await waitFor(
+        async () => ((await service.store.batchCounts()).final === 2 ? true : undefined),
+        10_000,
+        "final batches",
+      );
       expect(bundleResponse.headers.get("x-iotrail-batch-status")).to.be.oneOf(["anchored", "final"]);
       const status = await (await fetch(`${service.httpUrl}/v1/batches/1`)).json();
       expect(status).to.deep.include({ status: "final", final: true, readingCount: 50 });

@@ -50,24 +50,24 @@ const code = (verdict: Verdict): IngestErrorCode | undefined =>
 
 describe("ReadingValidator", function () {
   describe("validate", function () {
-    it("accepts a well-formed, signed reading of an active device, with its digest", function () {
+    it("accepts a well-formed, signed reading of an active device, with its digest", async function () {
       const { validator } = setup();
-      const verdict = validator.validate(message());
+      const verdict = await validator.validate(message());
       expect(verdict.status).to.equal("valid");
       expect(verdict.status === "valid" && verdict.item.digest).to.equal(readingDigest(domain, reading()));
-      expect(validator.validate(Buffer.from(message())).status).to.equal("valid");
+      expect((await validator.validate(Buffer.from(message()))).status).to.equal("valid");
     });
 
-    it("acknowledges an exact repeat as a duplicate and rejects other content under the same sequence", function () {
+    it("acknowledges an exact repeat as a duplicate and rejects other content under the same sequence", async function () {
       const { validator, store } = setup();
-      const first = validator.validate(message());
+      const first = await validator.validate(message());
       if (first.status !== "valid") expect.fail("expected valid");
-      store.append([first.item]);
-      expect(validator.validate(message()).status).to.equal("duplicate");
-      expect(code(validator.validate(message(reading({ value: 1n }))))).to.equal("E_SEQUENCE");
+      await store.append([first.item]);
+      expect((await validator.validate(message())).status).to.equal("duplicate");
+      expect(code(await validator.validate(message(reading({ value: 1n }))))).to.equal("E_SEQUENCE");
     });
 
-    it("rejects each kind of bad input with its own code", function () {
+    it("rejects each kind of bad input with its own code", async function () {
       const { validator, devices } = setup();
       const other = DeviceKey.generate();
       devices.set(other.address, "revoked");
@@ -104,25 +104,27 @@ describe("ReadingValidator", function () {
         [message(reading({ timestamp: BigInt(NOW + 61) })), "E_TIMESTAMP"],
       ];
       for (const [input, expected] of cases) {
-        expect(code(validator.validate(input)), `${expected} for ${String(input).slice(0, 60)}`).to.equal(expected);
+        expect(code(await validator.validate(input)), `${expected} for ${String(input).slice(0, 60)}`).to.equal(
+          expected,
+        );
       }
       const stranger = DeviceKey.generate();
-      expect(code(validator.validate(message(reading({ device: stranger.address }), {}, stranger)))).to.equal(
+      expect(code(await validator.validate(message(reading({ device: stranger.address }), {}, stranger)))).to.equal(
         "E_UNKNOWN_DEVICE",
       );
     });
 
-    it("applies the checks in order: a message wrong in domain and signature reports the domain", function () {
+    it("applies the checks in order: a message wrong in domain and signature reports the domain", async function () {
       const { validator } = setup();
       const wrong = JSON.parse(message(reading(), {}, DeviceKey.generate())) as Record<string, unknown>;
       wrong.domain = { chainId: "5", verifyingContract: ANCHOR };
-      expect(code(validator.validate(JSON.stringify(wrong)))).to.equal("E_DOMAIN");
+      expect(code(await validator.validate(JSON.stringify(wrong)))).to.equal("E_DOMAIN");
     });
 
-    it("accepts the window's bounds", function () {
+    it("accepts the window's bounds", async function () {
       const { validator } = setup();
-      expect(validator.validate(message(reading({ timestamp: BigInt(NOW - 3600) }))).status).to.equal("valid");
-      expect(validator.validate(message(reading({ sequence: 2n, timestamp: BigInt(NOW + 60) })))).to.include({
+      expect((await validator.validate(message(reading({ timestamp: BigInt(NOW - 3600) })))).status).to.equal("valid");
+      expect(await validator.validate(message(reading({ sequence: 2n, timestamp: BigInt(NOW + 60) })))).to.include({
         status: "valid",
       });
     });

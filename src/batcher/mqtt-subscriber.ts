@@ -1,0 +1,327 @@
+/**
+ * The batcher as an MQTT 5 subscriber of an external broker (Mosquitto, EMQX, HiveMQ…), built on
+ * `mqtt-packet` (the packet codec of mqtt.js and aedes).
+ *
+ * Why not mqtt.js's client: it hands over one PUBLISH at a time and sends the PUBACK from the handler's
+ * callback, so a subscriber that acknowledges only after its durable write gets one message per write
+ * (about 1,800 readings/s here). This subscriber keeps up to `receiveMaximum` QoS 1 messages in flight (the
+ * MQTT 5 flow-control limit it announces in CONNECT), checks and commits them in groups through the ingest
+ * pipeline, and sends each PUBACK only after the write that holds its reading. A message whose write did
+ * not happen (the store is down: retry-later) is not acknowledged; it is submitted again after the
+ * pipeline's `retryAfterSeconds`, and the broker redelivers it after a reconnect in any case (persistent
+ * session: clean start off, session expiry interval set).
+ *
+ * Shards: with `shareGroup`, the subscription is `$share/<group>/<topic>` (MQTT 5 shared subscription), and
+ * the broker spreads the readings over the group's subscribers; a reading redelivered to another shard is
+ * answered `duplicate` by the shared database.
+ *
+ * Verdicts are published at QoS 0 on the reply topic: a reply is advice to the device (the durable fact is
+ * the stored reading, which the HTTP API serves), and QoS 0 needs no outgoing flow control.
+ */
+import { connect as tcpConnect } from "node:net";
+import type { Socket } from "node:net";
+import { connect as tlsConnect } from "node:tls";
+import mqttPacket from "mqtt-packet";
+import type { IPublishPacket, Packet } from "mqtt-packet";
+import type { Logger } from "pino";
+import { ConfigError } from "../errors";
+import type { IngestOutcome, IngestPipeline } from "./pipeline";
+
+export interface ExternalSubscriberOptions {
+  pipeline: IngestPipeline;
+  /** mqtt://user:password@host:port or mqtts://… */
+  url: string;
+  /** The readings topic filter (`iotrail/v1/readings/#`). */
+  topic: string;
+  clientId: string;
+  /** Shared-subscription group: the shards of one deployment use the same one. */
+  shareGroup?: string;
+  /** QoS 1 messages the broker may have in flight to this subscriber (MQTT 5 Receive Maximum). */
+  receiveMaximum?: number;
+  /** How long the broker keeps the session (and its queued messages) after a disconnect. */
+  sessionExpirySeconds?: number;
+  keepaliveSeconds?: number;
+  /** Where the verdicts go: the reading's topic with `readings` replaced by `replies`. */
+  replyTopic: (topic: string) => string;
+  logger?: Logger;
+}
+
+/** MQTT 5; MQTT 3.1.1 (4) only when the broker refuses 5 (no Receive Maximum there: the broker's own limit applies). */
+const MQTT_5 = 5;
+const MQTT_3_1_1 = 4;
+const MAX_RECONNECT_DELAY_MS = 10_000;
+
+/** The MQTT 5 CONNACK/SUBACK reason codes this subscriber names in its errors. */
+const REASONS: Record<number, string> = {
+  0x80: "unspecified error",
+  0x84: "unsupported protocol version",
+  0x85: "client identifier not valid",
+  0x86: "bad user name or password",
+  0x87: "not authorized",
+  0x88: "server unavailable",
+  0x89: "server busy",
+  0x8a: "banned",
+  0x8f: "topic filter invalid",
+  0x97: "quota exceeded",
+  0x9e: "shared subscriptions not supported",
+};
+const reason = (code: number) => `${REASONS[code] ?? "error"} (0x${code.toString(16)})`;
+
+export class ExternalSubscriber {
+  private socket: Socket | undefined;
+  /** Increases with each connection: an acknowledgement belongs to the connection that received the message. */
+  private generation = 0;
+  private nextPacketId = 1;
+  private pending: { packet: IPublishPacket; generation: number }[] = [];
+  private flushScheduled = false;
+  private closing = false;
+  private reconnectDelayMs = 500;
+  private reconnectTimer: NodeJS.Timeout | undefined;
+  private pingTimer: NodeJS.Timeout | undefined;
+  private awaitingPong = false;
+  private inFlight = 0;
+  private readonly filter: string;
+  private protocol: 4 | 5 = MQTT_5;
+
+  private constructor(private readonly options: ExternalSubscriberOptions) {
+    this.filter = options.shareGroup === undefined ? options.topic : `$share/${options.shareGroup}/${options.topic}`;
+  }
+
+  /** Connects and subscribes; rejects when the broker refuses (wrong password, no shared subscriptions). */
+  static async start(options: ExternalSubscriberOptions): Promise<ExternalSubscriber> {
+    if (options.shareGroup !== undefined && !/^[^/+#]+$/.test(options.shareGroup)) {
+      throw new ConfigError(`mqtt.shareGroup must not contain "/", "+" or "#": ${options.shareGroup}`, {
+        details: { field: "mqtt.shareGroup" },
+      });
+    }
+    const subscriber = new ExternalSubscriber(options);
+    await subscriber.connect();
+    return subscriber;
+  }
+
+  /** Messages received and not yet acknowledged. */
+  get unacknowledged(): number {
+    return this.inFlight;
+  }
+
+  private connect(): Promise<void> {
+    const { url, clientId, logger } = this.options;
+    const target = new URL(url);
+    const secure = target.protocol === "mqtts:";
+    if (!secure && target.protocol !== "mqtt:") {
+      return Promise.reject(new ConfigError(`mqtt.url must be mqtt:// or mqtts://, not ${target.protocol}`));
+    }
+    const port = Number(target.port || (secure ? 8883 : 1883));
+    const host = target.hostname;
+    const generation = ++this.generation;
+    const socket = secure ? tlsConnect({ host, port, servername: host }) : tcpConnect({ host, port });
+    socket.setNoDelay(true);
+    this.socket = socket;
+    const parser = mqttPacket.parser({ protocolVersion: this.protocol });
+    return new Promise<void>((resolve, reject) => {
+      let established = false;
+      const fail = (error: Error) => {
+        if (!established) reject(error);
+        else logger?.warn({ err: error.message }, "external MQTT broker");
+        socket.destroy();
+      };
+      parser.on("error", (error) => fail(error));
+      parser.on("packet", (packet: Packet) => {
+        switch (packet.cmd) {
+          case "connack": {
+            const code = packet.reasonCode ?? packet.returnCode ?? 0;
+            if (code === 1 && this.protocol === MQTT_5) {
+              // A 3.1.1 broker's "unacceptable protocol version": speak 3.1.1 to it.
+              logger?.warn("the MQTT broker does not speak MQTT 5; using MQTT 3.1.1 (no Receive Maximum)");
+              this.protocol = MQTT_3_1_1;
+              socket.removeAllListeners("close");
+              socket.destroy();
+              return this.connect().then(resolve, reject);
+            }
+            if (code !== 0) return fail(new ConfigError(`the MQTT broker refused the connection: ${reason(code)}`));
+            this.send({
+              cmd: "subscribe",
+              messageId: this.packetId(),
+              subscriptions: [
+                this.protocol === MQTT_5
+                  ? { topic: this.filter, qos: 1, nl: false, rap: false, rh: 0 }
+                  : { topic: this.filter, qos: 1 },
+              ],
+            });
+            return;
+          }
+          case "suback": {
+            const granted = packet.granted[0];
+            const code =
+              typeof granted === "number" ? granted : ((granted as { qos?: number } | undefined)?.qos ?? 0x80);
+            if (code >= 0x80) return fail(new ConfigError(`the MQTT broker refused ${this.filter}: ${reason(code)}`));
+            established = true;
+            this.reconnectDelayMs = 500;
+            this.startPings(generation);
+            logger?.info(
+              { url: redacted(target), filter: this.filter, qos: code },
+              "subscribed to the external MQTT broker",
+            );
+            return resolve();
+          }
+          case "publish":
+            return this.received(packet, generation);
+          case "pingresp":
+            this.awaitingPong = false;
+            return;
+          case "disconnect":
+            logger?.warn({ reason: reason(packet.reasonCode ?? 0) }, "the MQTT broker ended the session");
+            return;
+          default:
+            return;
+        }
+      });
+      socket.on("data", (chunk: Buffer) => parser.parse(chunk));
+      socket.on("error", (error) => fail(error));
+      socket.on("close", () => {
+        clearInterval(this.pingTimer);
+        if (!established) reject(new ConfigError(`no MQTT session with ${redacted(target)}`));
+        if (this.socket === socket) this.socket = undefined;
+        if (!this.closing) this.scheduleReconnect();
+      });
+      socket.once(secure ? "secureConnect" : "connect", () => {
+        this.send({
+          cmd: "connect",
+          protocolId: "MQTT",
+          protocolVersion: this.protocol,
+          clean: false,
+          clientId,
+          keepalive: this.options.keepaliveSeconds ?? 30,
+          ...(target.username === "" ? {} : { username: decodeURIComponent(target.username) }),
+          ...(target.password === "" ? {} : { password: Buffer.from(decodeURIComponent(target.password)) }),
+          ...(this.protocol === MQTT_5
+            ? {
+                properties: {
+                  sessionExpiryInterval: this.options.sessionExpirySeconds ?? 3_600,
+                  receiveMaximum: this.options.receiveMaximum ?? 2_048,
+                },
+              }
+            : {}),
+        });
+      });
+    });
+  }
+
+  private scheduleReconnect(): void {
+    const delay = this.reconnectDelayMs;
+    this.reconnectDelayMs = Math.min(MAX_RECONNECT_DELAY_MS, delay * 2);
+    this.options.logger?.warn({ inMs: delay }, "external MQTT broker connection lost; reconnecting");
+    this.reconnectTimer = setTimeout(() => {
+      this.connect().catch((error: unknown) =>
+        this.options.logger?.warn({ err: (error as Error).message }, "MQTT reconnect failed"),
+      );
+    }, delay);
+  }
+
+  private startPings(generation: number): void {
+    const keepalive = (this.options.keepaliveSeconds ?? 30) * 1000;
+    clearInterval(this.pingTimer);
+    this.awaitingPong = false;
+    this.pingTimer = setInterval(() => {
+      if (generation !== this.generation) return;
+      if (this.awaitingPong) {
+        this.options.logger?.warn("no PINGRESP from the MQTT broker; reconnecting");
+        this.socket?.destroy();
+        return;
+      }
+      this.awaitingPong = true;
+      this.send({ cmd: "pingreq" });
+    }, keepalive / 2);
+    this.pingTimer.unref();
+  }
+
+  private packetId(): number {
+    const id = this.nextPacketId;
+    this.nextPacketId = id === 65_535 ? 1 : id + 1;
+    return id;
+  }
+
+  private send(packet: Packet): void {
+    const socket = this.socket;
+    if (socket === undefined || socket.destroyed) return;
+    socket.write(mqttPacket.generate(packet, { protocolVersion: this.protocol }));
+  }
+
+  private received(packet: IPublishPacket, generation: number): void {
+    if (packet.qos > 0) this.inFlight++;
+    this.pending.push({ packet, generation });
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => this.flush());
+    }
+  }
+
+  /** Everything received since the last flush goes to the pipeline as one group. */
+  private flush(): void {
+    this.flushScheduled = false;
+    const group = this.pending;
+    this.pending = [];
+    void this.options.pipeline
+      .submit(
+        group.map(({ packet }) => (Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload))),
+        "mqtt",
+      )
+      .then((outcomes) => {
+        const retry: typeof group = [];
+        outcomes.forEach((outcome, i) => {
+          const message = group[i]!;
+          if (outcome.status === "busy") retry.push(message);
+          else this.answered(message, outcome);
+        });
+        if (retry.length > 0) {
+          const seconds = outcomes.find((outcome) => outcome.status === "busy")!;
+          setTimeout(
+            () => {
+              for (const message of retry) {
+                if (message.generation === this.generation) this.pending.push(message);
+                else if (message.packet.qos > 0) this.inFlight--; // the broker redelivers it on the new connection
+              }
+              if (!this.flushScheduled && this.pending.length > 0) {
+                this.flushScheduled = true;
+                setImmediate(() => this.flush());
+              }
+            },
+            (seconds as Extract<IngestOutcome, { status: "busy" }>).retryAfterSeconds * 1000,
+          );
+        }
+      });
+  }
+
+  /** The verdict to the device, then the PUBACK to the broker (the reading is stored, or definitely refused). */
+  private answered({ packet, generation }: { packet: IPublishPacket; generation: number }, outcome: IngestOutcome) {
+    this.send({
+      cmd: "publish",
+      topic: this.options.replyTopic(packet.topic),
+      payload: Buffer.from(JSON.stringify(outcome)),
+      qos: 0,
+      retain: false,
+      dup: false,
+    });
+    if (packet.qos === 0) return;
+    this.inFlight--;
+    // A message from an earlier connection is redelivered by the broker on this one: its old id is not acknowledged.
+    if (generation === this.generation) this.send({ cmd: "puback", messageId: packet.messageId! });
+  }
+
+  /** Ends the connection; the broker keeps the session (and redelivers what was not acknowledged). */
+  async close(): Promise<void> {
+    this.closing = true;
+    clearTimeout(this.reconnectTimer);
+    clearInterval(this.pingTimer);
+    const socket = this.socket;
+    if (socket === undefined) return;
+    this.send(this.protocol === MQTT_5 ? { cmd: "disconnect", reasonCode: 0 } : { cmd: "disconnect" });
+    await new Promise<void>((resolve) => {
+      socket.once("close", () => resolve());
+      socket.end();
+      setTimeout(() => socket.destroy(), 1_000).unref();
+    });
+  }
+}
+
+const redacted = (url: URL) => `${url.protocol}//${url.host}`;
