@@ -159,7 +159,15 @@ export class BundleServer {
     const worker = startWorker("bundle-worker", { database: params.database, context: params.context });
     await new Promise<void>((resolve, reject) => {
       worker.once("message", () => resolve());
-      worker.once("error", reject);
+      worker.once("error", (error: unknown) => {
+        // An error from a worker arrives structured-cloned: a store's SqliteError as a plain object.
+        const message = (error as { message?: unknown } | null)?.message;
+        reject(
+          new IotrailError("WORKER_START", `the bundle worker could not open the store: ${String(message ?? error)}`, {
+            cause: error,
+          }),
+        );
+      });
     });
     return new BundleServer(worker, params.maxWaiting ?? 32);
   }

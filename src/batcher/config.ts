@@ -87,6 +87,11 @@ export interface BatcherConfig {
     maxBackoffMs: number;
   };
   registryRefreshMs: number;
+  /**
+   * With PostgreSQL, how often a shard that does not lead asks for the leader's lock (ms); the leader seals
+   * and anchors, and another shard takes over within about this long after it dies.
+   */
+  leaderPollMs: number;
   /** Base URL of this service's API, written on-chain as each batch's content URI. */
   publicUrl?: string;
   logLevel: string;
@@ -161,6 +166,7 @@ const KNOWN_FIELDS: Record<string, readonly string[]> = {
     "sealing",
     "anchoring",
     "registryRefreshMs",
+    "leaderPollMs",
     "publicUrl",
     "logLevel",
   ],
@@ -396,6 +402,7 @@ export function loadBatcherConfig(params: { file?: string; env?: NodeJS.ProcessE
       maxBackoffMs: int(anchoring, "maxBackoffMs", "anchoring.maxBackoffMs", 30_000, 1),
     },
     registryRefreshMs: int(top, "registryRefreshMs", "registryRefreshMs", 5_000, 1),
+    leaderPollMs: int(top, "leaderPollMs", "leaderPollMs", 1_000, 10, 60_000),
     ...(top.publicUrl === undefined ? {} : { publicUrl: str(top, "publicUrl", "publicUrl") }),
     logLevel: str(top, "logLevel", "logLevel", "info"),
   };

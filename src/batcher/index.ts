@@ -5,6 +5,7 @@ export * from "./check-pool";
 export * from "./config";
 export * from "./directory";
 export * from "./framing";
+export * from "./leader";
 export * from "./metrics";
 export * from "./mqtt";
 export * from "./pipeline";

@@ -13,7 +13,9 @@
  *
  * Shards: with `shareGroup`, the subscription is `$share/<group>/<topic>` (MQTT 5 shared subscription), and
  * the broker spreads the readings over the group's subscribers; a reading redelivered to another shard is
- * answered `duplicate` by the shared database.
+ * answered `duplicate` by the shared database. The session's plain subscription, if an earlier run made one,
+ * is removed. The reverse (a shard leaving its group) needs a new session: another client id, or the old
+ * session expired.
  *
  * Verdicts are published at QoS 0 on the reply topic: a reply is advice to the device (the durable fact is
  * the stored reading, which the HTTP API serves), and QoS 0 needs no outgoing flow control.
@@ -78,7 +80,7 @@ export class ExternalSubscriber {
   private reconnectDelayMs = 500;
   private reconnectTimer: NodeJS.Timeout | undefined;
   private pingTimer: NodeJS.Timeout | undefined;
-  private awaitingPong = false;
+  private lastHeard = 0;
   private inFlight = 0;
   private readonly filter: string;
   private protocol: 4 | 5 = MQTT_5;
@@ -158,6 +160,11 @@ export class ExternalSubscriber {
             established = true;
             this.reconnectDelayMs = 500;
             this.startPings(generation);
+            // A persistent session keeps every subscription it ever made. A shard that once subscribed to the
+            // plain topic (before it joined a group) would get each reading twice: once alone, once as a member.
+            if (this.filter !== this.options.topic) {
+              this.send({ cmd: "unsubscribe", messageId: this.packetId(), unsubscriptions: [this.options.topic] });
+            }
             logger?.info(
               { url: redacted(target), filter: this.filter, qos: code },
               "subscribed to the external MQTT broker",
@@ -167,7 +174,6 @@ export class ExternalSubscriber {
           case "publish":
             return this.received(packet, generation);
           case "pingresp":
-            this.awaitingPong = false;
             return;
           case "disconnect":
             logger?.warn({ reason: reason(packet.reasonCode ?? 0) }, "the MQTT broker ended the session");
@@ -176,7 +182,11 @@ export class ExternalSubscriber {
             return;
         }
       });
-      socket.on("data", (chunk: Buffer) => parser.parse(chunk));
+      socket.on("data", (chunk: Buffer) => {
+        // Any packet from the broker shows the connection alive; a PINGRESP can queue behind thousands of them.
+        this.lastHeard = Date.now();
+        parser.parse(chunk);
+      });
       socket.on("error", (error) => fail(error));
       socket.on("close", () => {
         clearInterval(this.pingTimer);
@@ -218,20 +228,24 @@ export class ExternalSubscriber {
     }, delay);
   }
 
+  /**
+   * PINGREQ every half keepalive when the broker has been silent; the connection counts as dead after one and
+   * a half keepalives without a packet from the broker (the broker's own rule for its clients, MQTT 3.1.2.10).
+   */
   private startPings(generation: number): void {
     const keepalive = (this.options.keepaliveSeconds ?? 30) * 1000;
     clearInterval(this.pingTimer);
-    this.awaitingPong = false;
+    this.lastHeard = Date.now();
     this.pingTimer = setInterval(() => {
       if (generation !== this.generation) return;
-      if (this.awaitingPong) {
-        this.options.logger?.warn("no PINGRESP from the MQTT broker; reconnecting");
+      const silent = Date.now() - this.lastHeard;
+      if (silent >= keepalive * 1.5) {
+        this.options.logger?.warn({ silentMs: silent }, "the MQTT broker is silent; reconnecting");
         this.socket?.destroy();
         return;
       }
-      this.awaitingPong = true;
-      this.send({ cmd: "pingreq" });
-    }, keepalive / 2);
+      if (silent >= keepalive / 2) this.send({ cmd: "pingreq" });
+    }, keepalive / 4);
     this.pingTimer.unref();
   }
 

@@ -23,6 +23,8 @@ import { BatcherMetrics } from "./metrics";
 import { startEmbeddedBroker, subscribeExternal } from "./mqtt";
 import type { MqttIngest } from "./mqtt";
 import { IngestPipeline } from "./pipeline";
+import { PostgresLeader, SoleLeader } from "./leader";
+import type { Leadership } from "./leader";
 import { Sealer } from "./sealer";
 import { openStore } from "./open-store";
 import type { ReadingStore } from "./store";
@@ -66,6 +68,8 @@ export class BatcherService {
     readonly httpUrl: string,
     private readonly mqtt: MqttIngest | undefined,
     private readonly bundleServer: BundleServer | undefined,
+    /** Whether this process seals and anchors now (one shard of several on PostgreSQL). */
+    readonly leadership: Leadership,
   ) {}
 
   /** The HTTP routes this service serves. */
@@ -172,8 +176,6 @@ export class BatcherService {
         maxAgeMs: config.sealing.maxAgeMs,
         logger,
       });
-      sealer.start(config.sealing.intervalMs);
-      undo.push(() => sealer.stop());
       let anchorer: Anchorer | undefined;
       let submitter = "0x0000000000000000000000000000000000000000";
       if (config.anchoring.enabled) {
@@ -196,9 +198,27 @@ export class BatcherService {
           metrics,
           logger,
         });
-        anchorer.start(config.anchoring.intervalMs, config.anchoring.maxBackoffMs);
-        undo.push(() => anchorer?.stop());
       }
+      // The leader seals and anchors (with SQLite, this process; with PostgreSQL, the shard holding the lock).
+      const leadership: Leadership =
+        store.engine === "postgres"
+          ? new PostgresLeader({
+              connectionString: config.database,
+              pollMs: config.leaderPollMs,
+              shard: config.mqtt.enabled && !config.mqtt.embedded ? config.mqtt.clientId : `pid-${process.pid}`,
+              logger,
+            })
+          : new SoleLeader();
+      leadership.start(async (leader) => {
+        if (leader) {
+          sealer.start(config.sealing.intervalMs);
+          anchorer?.start(config.anchoring.intervalMs, config.anchoring.maxBackoffMs);
+          return;
+        }
+        await sealer.stop();
+        await anchorer?.stop();
+      });
+      undo.push(() => leadership.stop());
       const bundleContext = { chainId, anchor, registry, submitter };
       // An in-memory store cannot be opened by another thread: its bundles are built inline.
       const bundleServer =
@@ -278,6 +298,7 @@ export class BatcherService {
         httpUrl,
         mqttIngest,
         bundleServer,
+        leadership,
       );
     } catch (error) {
       for (const step of undo.reverse())
@@ -294,8 +315,7 @@ export class BatcherService {
     await this.api.close();
     await this.bundleServer?.close();
     this.directory.stop();
-    await this.sealer.stop();
-    await this.anchorer?.stop();
+    await this.leadership.stop();
     await this.pool.close();
     await this.store.close();
     this.logger.info("batcher stopped");

@@ -106,7 +106,9 @@ export class SqliteReadingStore implements ReadingStore {
     this.db = new Database(path);
     this.db.pragma("journal_mode = WAL");
     this.db.pragma("synchronous = FULL");
-    this.db.transaction(() => this.migrate())();
+    // IMMEDIATE: the write lock is taken at BEGIN (waiting out other writers), never upgraded after a read,
+    // which SQLite refuses at once (SQLITE_BUSY) when another connection wrote in between.
+    this.db.transaction(() => this.migrate()).immediate();
   }
 
   private migrate(): void {
@@ -132,7 +134,9 @@ export class SqliteReadingStore implements ReadingStore {
       this.db.exec(MIGRATE_V2_TO_V3);
       version = 3;
     }
-    this.db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('schema', ?)").run(String(version));
+    if (row?.value !== String(version)) {
+      this.db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('schema', ?)").run(String(version));
+    }
   }
 
   async append(items: readonly AppendItem[], receivedAt = Date.now()): Promise<AppendStatus[]> {

@@ -29,23 +29,33 @@ export function anvilBinary(): string | undefined {
 export function untilOutput(child: ChildProcess, marker: string, timeoutMs: number, name: string): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     let output = "";
+    // Only until the marker: a server's log keeps coming, and scanning all of it for every chunk is quadratic.
+    // The streams keep flowing (data with no listener is dropped), so the child never blocks on a full pipe.
+    const done = () => {
+      clearTimeout(timer);
+      child.stdout!.removeListener("data", onData);
+      child.stderr!.removeListener("data", onData);
+      child.removeListener("exit", onExit);
+    };
     const timer = setTimeout(() => {
+      done();
       child.kill();
       reject(new ConfigError(`${name} did not start within ${timeoutMs} ms`, { details: { output } }));
     }, timeoutMs);
     const onData = (chunk: Buffer) => {
       output += chunk.toString();
       if (output.includes(marker)) {
-        clearTimeout(timer);
+        done();
         resolve();
       }
     };
+    const onExit = (code: number | null) => {
+      done();
+      reject(new ConfigError(`${name} exited with code ${code}`, { details: { output } }));
+    };
     child.stdout!.on("data", onData);
     child.stderr!.on("data", onData);
-    child.once("exit", (code) => {
-      clearTimeout(timer);
-      reject(new ConfigError(`${name} exited with code ${code}`, { details: { output } }));
-    });
+    child.once("exit", onExit);
   });
 }
 

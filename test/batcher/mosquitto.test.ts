@@ -92,6 +92,13 @@ describe("Mosquitto with the shipped configuration", function () {
     return { fx, a, b, url: broker.url, login };
   }
 
+  it("security: an anonymous network client finds the shipped broker only on its configured loopback listener (no default listener on port 1883 of every interface)", async function () {
+    // Before the fix, max_connections stood before the listener line, and Mosquitto opened a second,
+    // default listener on 0.0.0.0:1883 and [::]:1883.
+    broker = await startMosquitto({ "iotrail-batcher": BATCHER_PASSWORD });
+    expect(broker.listeningPorts()).to.deep.equal([broker.port]);
+  });
+
   it("security (H-1): anonymous clients and wrong passwords are refused", async function () {
     const { a, url } = await started();
     for (const options of [{ clientId: "anonymous" }, { username: a.address.toLowerCase(), password: "wrong" }]) {

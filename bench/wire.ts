@@ -1,0 +1,254 @@
+// npm run bench:wire: batcher throughput over the real wire. Simulated devices (the CLI's simulator) publish
+// signed readings over MQTT (the embedded broker, and a real Mosquitto 2 with the shipped configuration)
+// or POST them over HTTP, and a reading counts only when the batcher's verdict for it arrives (after its
+// durable write). The batchers run as `iotrail batcher` child processes (one per shard), so their CPU time
+// is their own; the devices and the chain (an in-process Hardhat node) live in this process.
+//
+// Cases: SQLite with one batcher (embedded broker, Mosquitto, HTTP) and PostgreSQL with one and two shards
+// behind Mosquitto (MQTT 5 shared subscription). Each reports acknowledged readings/s, p50/p99 latency from
+// send to verdict, and the batchers' CPU time per reading. `--quick` runs small counts (harness check).
+import { spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
+import { createWriteStream, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Client } from "pg";
+import { DeviceKey } from "../src/device";
+import { simulate } from "../src/simulator";
+import type { SimulationSummary } from "../src/simulator";
+import { mosquittoAvailable, startMosquitto } from "../src/tooling/mosquitto";
+import type { MosquittoBroker } from "../src/tooling/mosquitto";
+import { postgresAvailable, startPostgres } from "../src/tooling/postgres";
+import type { PostgresCluster } from "../src/tooling/postgres";
+import { anchorFixture } from "../test/helpers/anchor";
+import { registerFleet, startRpcServer } from "../test/helpers/batcher";
+
+const QUICK = process.argv.includes("--quick") || process.env.BENCH_QUICK === "1";
+const DEVICES = QUICK ? 20 : 100;
+const PER_DEVICE = QUICK ? 50 : 600;
+const CLI = join(__dirname, "..", "bin", "iotrail.js");
+const SHARD_PASSWORD = "bench-shard-password-0123456789";
+
+export interface WireCase {
+  name: string;
+  store: "sqlite" | "postgres";
+  transport: "embedded" | "mosquitto" | "http";
+  shards: number;
+  sent: number;
+  acknowledged: number;
+  perSecond: number;
+  /** Latency from send to verdict at saturation (everything offered at once). */
+  saturationLatencyMs: { p50: number; p99: number };
+  /** The paced rate (80% of `perSecond`) at which `latencyMs` was measured. */
+  pacedPerSecond: number;
+  latencyMs: { p50: number; p99: number };
+  /** CPU time of the batcher processes (user + system) per acknowledged reading at saturation, microseconds. */
+  cpuMicrosPerReading: number;
+  /** Readings stored in the database at the end (checked: equals the acknowledged ones). */
+  stored: number;
+}
+
+interface Shard {
+  child: ChildProcess;
+  httpUrl: string;
+  mqttUrl?: string;
+}
+
+/** CPU seconds (user + system) a process has used, from /proc. */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (100 Hz)
+}
+
+async function startShard(config: Record<string, unknown>, env: Record<string, string>): Promise<Shard> {
+  const dir = mkdtempSync(join(tmpdir(), "iotrail-bench-wire-"));
+  const path = join(dir, "batcher.json");
+  writeFileSync(path, JSON.stringify(config));
+  const child = spawn(process.execPath, [CLI, "batcher", "-c", path], {
+    env: { ...process.env, ...env, LOG_LEVEL: "info" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let log = "";
+  return new Promise<Shard>((resolve, reject) => {
+    let httpUrl: string | undefined;
+    let mqttUrl: string | undefined;
+    const onData = (chunk: Buffer) => {
+      log += chunk.toString();
+      httpUrl ??= /"url":"(http:[^"]+)","msg":"HTTP API listening"/.exec(log)?.[1];
+      mqttUrl ??= /"url":"(mqtt:[^"]+)"[^}]*"msg":"embedded MQTT broker listening"/.exec(log)?.[1];
+      if (httpUrl !== undefined && /"msg":"batcher started"/.test(log)) {
+        child.stdout!.removeListener("data", onData);
+        // The rest of the shard's log goes to a file beside its configuration (BENCH_WIRE_LOGS=1 names it).
+        const logFile = createWriteStream(join(dir, "batcher.log"));
+        child.stdout!.pipe(logFile);
+        if (process.env.BENCH_WIRE_LOGS === "1") console.log(`shard log: ${join(dir, "batcher.log")}`);
+        resolve({ child, httpUrl, ...(mqttUrl === undefined ? {} : { mqttUrl }) });
+      }
+    };
+    child.stdout!.on("data", onData);
+    child.stderr!.on("data", (chunk: Buffer) => (log += chunk.toString()));
+    child.once("exit", (code) => reject(new Error(`batcher exited (${code}) before starting:\n${log.slice(-3000)}`)));
+  });
+}
+
+async function stopShard(shard: Shard): Promise<void> {
+  if (shard.child.exitCode !== null) return;
+  await new Promise<void>((resolve) => {
+    shard.child.once("exit", () => resolve());
+    shard.child.kill("SIGTERM");
+  });
+}
+
+async function storedCount(database: string): Promise<number> {
+  if (database.startsWith("postgres")) {
+    const client = new Client({ connectionString: database });
+    await client.connect();
+    const { rows } = await client.query<{ n: number }>("SELECT count(*)::int AS n FROM readings");
+    await client.end();
+    return rows[0]!.n;
+  }
+  const Database = (await import("better-sqlite3")).default;
+  const db = new Database(database, { readonly: true });
+  const { n } = db.prepare("SELECT count(*) AS n FROM readings").get() as { n: number };
+  db.close();
+  return n;
+}
+
+async function main(): Promise<void> {
+  if (!mosquittoAvailable() || !postgresAvailable()) throw new Error("the wire bench needs mosquitto and postgresql");
+  const rpc = await startRpcServer();
+  const fx = await anchorFixture();
+  const devices: DeviceKey[] = await registerFleet(fx, DEVICES);
+  const devicePassword = (key: DeviceKey) => `pw-${key.address.slice(2, 14).toLowerCase()}`;
+  const broker = await startMosquitto({
+    "iotrail-batcher": SHARD_PASSWORD,
+    "iotrail-batcher-1": SHARD_PASSWORD,
+    "iotrail-batcher-2": SHARD_PASSWORD,
+    ...Object.fromEntries(devices.map((key) => [key.address.toLowerCase(), devicePassword(key)])),
+  });
+  const postgres = await startPostgres();
+  try {
+    await runCases(fx, devices, devicePassword, rpc.url, broker, postgres);
+  } finally {
+    await broker.stop();
+    await postgres.destroy();
+    await rpc.close();
+  }
+}
+
+async function runCases(
+  fx: Awaited<ReturnType<typeof anchorFixture>>,
+  devices: DeviceKey[],
+  devicePassword: (key: DeviceKey) => string,
+  rpcUrl: string,
+  broker: MosquittoBroker,
+  postgres: PostgresCluster,
+): Promise<void> {
+  const base = {
+    rpcUrl,
+    chainId: fx.telemetry.chainId.toString(),
+    anchor: fx.telemetry.verifyingContract,
+    registry: String(fx.registry.target),
+    http: { port: 0 },
+    anchoring: { enabled: false },
+    sealing: { maxReadings: 10_000, maxAgeMs: 1_000, intervalMs: 200 },
+    ingest: { queueLimit: 40_000 },
+  };
+  const all: Pick<WireCase, "name" | "store" | "transport" | "shards">[] = [
+    { name: "SQLite, embedded broker (MQTT, QoS 1)", store: "sqlite", transport: "embedded", shards: 1 },
+    { name: "SQLite, Mosquitto 2 (MQTT 5, QoS 1)", store: "sqlite", transport: "mosquitto", shards: 1 },
+    { name: "SQLite, HTTP (500 readings per request)", store: "sqlite", transport: "http", shards: 1 },
+    { name: "PostgreSQL, Mosquitto 2, one shard", store: "postgres", transport: "mosquitto", shards: 1 },
+    { name: "PostgreSQL, Mosquitto 2, two shards", store: "postgres", transport: "mosquitto", shards: 2 },
+  ];
+  // BENCH_WIRE_CASES=2,4 runs only those (1-based), to look at one path.
+  const only = process.env.BENCH_WIRE_CASES?.split(",").map(Number);
+  const cases = only === undefined ? all : all.filter((_, i) => only.includes(i + 1));
+  const results: WireCase[] = [];
+  let firstSequence = 1n;
+  for (const spec of cases) {
+    const database =
+      spec.store === "postgres"
+        ? await postgres.createDatabase()
+        : join(mkdtempSync(join(tmpdir(), "iotrail-bench-sqlite-")), "batcher.sqlite");
+    const shards: Shard[] = [];
+    for (let i = 1; i <= spec.shards; i++) {
+      const mqtt =
+        spec.transport === "embedded"
+          ? { port: 0, messagesPerSecond: 100_000, burst: 100_000 }
+          : spec.transport === "mosquitto"
+            ? {
+                url: `mqtt://iotrail-batcher-${i}:${SHARD_PASSWORD}@127.0.0.1:${broker.port}`,
+                clientId: `iotrail-batcher-${i}`,
+                ...(spec.shards > 1 ? { shareGroup: "iotrail" } : {}),
+              }
+            : { enabled: false };
+      shards.push(await startShard({ ...base, database, mqtt }, {}));
+    }
+    const url =
+      spec.transport === "embedded"
+        ? shards[0]!.mqttUrl!
+        : spec.transport === "mosquitto"
+          ? broker.url
+          : shards[0]!.httpUrl;
+    const credentials =
+      spec.transport === "mosquitto"
+        ? { credentials: (key: DeviceKey) => ({ username: key.address.toLowerCase(), password: devicePassword(key) }) }
+        : {};
+    const common = {
+      keys: devices,
+      domain: fx.telemetry,
+      url,
+      httpBatch: 500,
+      drainMs: 60_000,
+      presign: true,
+      ...credentials,
+    };
+    // Saturation: every reading offered at once; the rate is what the batcher acknowledges.
+    const cpuBefore = shards.map((shard) => cpuSeconds(shard.child.pid!));
+    const summary: SimulationSummary = await simulate({ ...common, rate: 1_000_000, count: PER_DEVICE, firstSequence });
+    const cpu = shards.reduce((sum, shard, i) => sum + cpuSeconds(shard.child.pid!) - cpuBefore[i]!, 0);
+    firstSequence += BigInt(PER_DEVICE);
+    // Latency: paced at 80% of that rate for a few seconds.
+    const paced = Math.max(100, Math.floor(summary.acknowledgedPerSecond * 0.8));
+    const pacedCount = Math.max(5, Math.floor((paced * (QUICK ? 2 : 6)) / DEVICES));
+    const latency = await simulate({ ...common, rate: paced, count: pacedCount, firstSequence });
+    firstSequence += BigInt(pacedCount);
+    await Promise.all(shards.map(stopShard));
+    const stored = await storedCount(database);
+    const result: WireCase = {
+      ...spec,
+      sent: summary.sent + latency.sent,
+      acknowledged: summary.acknowledged + latency.acknowledged,
+      perSecond: summary.acknowledgedPerSecond,
+      saturationLatencyMs: { p50: summary.latencyMs.p50, p99: summary.latencyMs.p99 },
+      pacedPerSecond: paced,
+      latencyMs: { p50: latency.latencyMs.p50, p99: latency.latencyMs.p99 },
+      cpuMicrosPerReading: Math.round((cpu * 1e6) / Math.max(1, summary.acknowledged)),
+      stored,
+    };
+    console.log(
+      `${spec.name.padEnd(42)} ${String(result.perSecond).padStart(6)}/s  at ${result.pacedPerSecond}/s: p50 ${result.latencyMs.p50} ms, p99 ${result.latencyMs.p99} ms  ${result.cpuMicrosPerReading} µs CPU/reading  (${result.acknowledged}/${result.sent} acknowledged, ${stored} stored)`,
+    );
+    if (stored !== result.acknowledged) {
+      throw new Error(
+        `${spec.name}: ${stored} stored, ${result.acknowledged} acknowledged (${JSON.stringify({ ...summary, sequences: undefined })}, ${JSON.stringify({ ...latency, sequences: undefined })})`,
+      );
+    }
+    results.push(result);
+  }
+  const out = process.env.BENCH_WIRE_OUT;
+  if (out !== undefined)
+    writeFileSync(
+      out,
+      JSON.stringify({ quick: QUICK, devices: DEVICES, perDevice: PER_DEVICE, cases: results }, null, 2),
+    );
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  },
+);
