@@ -1,53 +1,16 @@
 import { expect } from "chai";
 import { loadFixture, mine } from "@nomicfoundation/hardhat-network-helpers";
-import { spawn } from "node:child_process";
-import type { ChildProcess } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SqliteReadingStore } from "../src/batcher";
-import {
-  ANCHORER_KEY,
-  batcherFixture,
-  liveReadings,
-  startRpcServer,
-  waitFor,
-  wireMessage,
-} from "../test/helpers/batcher";
+import { batcherFixture, liveReadings, startRpcServer, waitFor, wireMessage } from "../test/helpers/batcher";
 import type { BatcherFixture } from "../test/helpers/batcher";
 import type { Reading } from "../src/telemetry";
+import { runBatcher } from "../test/helpers/batcher-process";
+import type { BatcherProcess } from "../test/helpers/batcher-process";
 
-const CLI = join(__dirname, "..", "bin", "iotrail.js");
 const READINGS = 45;
-
-interface Child {
-  process: ChildProcess;
-  url: Promise<string>;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
-
-/** `iotrail batcher -c <config>` in a child process, optionally armed to SIGKILL itself at `failpoint`. */
-function runBatcher(configPath: string, failpoint?: string): Child {
-  const child = spawn(process.execPath, [CLI, "batcher", "-c", configPath], {
-    env: { ...process.env, BATCHER_PRIVATE_KEY: ANCHORER_KEY, IOTRAIL_FAILPOINT: failpoint ?? "" },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let log = "";
-  const url = new Promise<string>((resolve, reject) => {
-    child.stdout!.on("data", (chunk: Buffer) => {
-      log += chunk.toString();
-      const match = /"url":"(http:[^"]+)","msg":"HTTP API listening"/.exec(log);
-      if (match !== null) resolve(match[1]!);
-    });
-    child.stderr!.on("data", (chunk: Buffer) => (log += chunk.toString()));
-    child.once("exit", () => reject(new Error(`the batcher exited before listening:\n${log}`)));
-  });
-  url.catch(() => undefined);
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.once("exit", (code, signal) => resolve({ code, signal })),
-  );
-  return { process: child, url, exited };
-}
 
 /** Sends each reading alone (as devices do); returns the sequences that were acknowledged (202 or 200). */
 async function send(url: string, fx: BatcherFixture, readings: Reading[], sequences: bigint[]): Promise<bigint[]> {
@@ -75,7 +38,7 @@ const ALL = Array.from({ length: READINGS }, (_, i) => BigInt(i + 1));
 describe("batcher crash recovery (SIGKILL at each stage)", function () {
   this.timeout(120_000);
   let rpc: { url: string; close: () => Promise<void> };
-  let running: Child | undefined;
+  let running: BatcherProcess | undefined;
 
   before(async function () {
     rpc = await startRpcServer();
@@ -123,7 +86,7 @@ describe("batcher crash recovery (SIGKILL at each stage)", function () {
         }),
       );
       const readings = liveReadings(fx.devices[1]!, READINGS);
-      running = runBatcher(configPath, point);
+      running = runBatcher(configPath, { failpoint: point });
       const acked = await send(await running.url, fx, readings, ALL);
       const { signal } = await running.exited;
       expect(signal, "the armed process killed itself").to.equal("SIGKILL");

@@ -45,6 +45,8 @@ export interface SimulationOptions {
    * the signing; the readings' timestamps are then the time of signing.
    */
   presign?: boolean;
+  /** Called with each reading's first verdict (`accepted`, `duplicate`, `busy`, or a rejection's code). */
+  onVerdict?: (device: string, sequence: string, verdict: string) => void;
 }
 
 export interface SimulationSummary {
@@ -191,6 +193,10 @@ class Run {
     if (sentAt === undefined) return;
     this.pending.delete(id);
     this.lastVerdictAt = Date.now();
+    if (this.options.onVerdict !== undefined) {
+      const [device, sequence] = id.split("/") as [string, string];
+      this.options.onVerdict(device, sequence, verdict.code ?? verdict.status);
+    }
     if (verdict.status === "accepted") {
       this.acknowledged++;
       this.latencies.push(Date.now() - sentAt);

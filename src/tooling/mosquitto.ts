@@ -20,6 +20,8 @@ export interface MosquittoBroker {
   port: number;
   /** The ports the broker opened listen sockets on (from its log). */
   listeningPorts(): number[];
+  /** Stops the broker (SIGTERM: it saves its persistent sessions) and starts it again on the same port. */
+  restart(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -40,30 +42,38 @@ export async function startMosquitto(users: Record<string, string>, timeoutMs = 
   const config = readFileSync(join(SHIPPED, "iotrail.conf"), "utf8")
     .replace("/etc/mosquitto/iotrail.passwd", passwd)
     .replace("/etc/mosquitto/iotrail.acl", acl)
-    .replace("listener 1883 127.0.0.1", `listener ${port} 127.0.0.1`);
+    .replace("listener 1883 127.0.0.1", `listener ${port} 127.0.0.1`)
+    .replace("persistence_location /var/lib/mosquitto/", `persistence_location ${dir}/`);
   // Root runs the broker as root in the throwaway folder (it would otherwise switch to the "mosquitto" user).
   const configFile = join(dir, "iotrail.conf");
   writeFileSync(configFile, `${config}\nuser ${process.getuid?.() === 0 ? "root" : (process.env.USER ?? "root")}\n`);
   // -v (every packet logged) only when asked: it costs the broker time and fills the pipe under load.
   const verbose = process.env.MOSQUITTO_LOG ? ["-v"] : [];
-  const child: ChildProcess = spawn(MOSQUITTO_BINARY, ["-c", configFile, ...verbose], {
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  // MOSQUITTO_LOG=1 shows the broker's verbose log (connections, refusals) while a test runs.
-  if (process.env.MOSQUITTO_LOG) child.stderr!.on("data", (chunk: Buffer) => process.stderr.write(chunk));
   let log = "";
-  const keep = (chunk: Buffer) => {
-    if (log.length < 65_536) log += chunk.toString();
+  let child: ChildProcess;
+  const start = async () => {
+    child = spawn(MOSQUITTO_BINARY, ["-c", configFile, ...verbose], { stdio: ["ignore", "pipe", "pipe"] });
+    // MOSQUITTO_LOG=1 shows the broker's verbose log (connections, refusals) while a test runs.
+    if (process.env.MOSQUITTO_LOG) child.stderr!.on("data", (chunk: Buffer) => process.stderr.write(chunk));
+    log = "";
+    const keep = (chunk: Buffer) => {
+      if (log.length < 65_536) log += chunk.toString();
+    };
+    child.stdout!.on("data", keep);
+    child.stderr!.on("data", keep);
+    await untilOutput(child, `listen socket on port ${port}`, timeoutMs, "mosquitto");
+    // Every listener opens before the broker serves; give a default listener, if any, the time to show.
+    await new Promise((resolve) => setTimeout(resolve, 200));
   };
-  child.stdout!.on("data", keep);
-  child.stderr!.on("data", keep);
-  await untilOutput(child, `listen socket on port ${port}`, timeoutMs, "mosquitto");
-  // Every listener opens before the broker serves; give a default listener, if any, the time to show.
-  await new Promise((resolve) => setTimeout(resolve, 200));
+  await start();
   return {
     url: `mqtt://127.0.0.1:${port}`,
     port,
     listeningPorts: () => [...log.matchAll(/listen socket on port (\d+)/g)].map((match) => Number(match[1])),
+    restart: async () => {
+      await stopChild(child);
+      await start();
+    },
     stop: () => stopChild(child),
   };
 }
