@@ -5,6 +5,7 @@
 // same messages and the same store code. Target: >= 20,000 readings/s and >= 50x the baseline.
 // Each case runs in its own process so that its peak memory (max RSS) is its own.
 import { execFileSync } from "node:child_process";
+import { QUICK, record } from "./report";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -196,15 +197,18 @@ async function main(): Promise<void> {
   if (mode === "fast") return void console.log(JSON.stringify(await fast(Number(count), Number(threads))));
   if (mode === "baseline") return void console.log(JSON.stringify(await baseline(Number(count))));
   console.log("batcher ingest, end to end (checks -> durable store -> sealed batches), 100 devices");
-  const base = run(["baseline", "5000"]);
+  const base = run(["baseline", QUICK ? "1000" : "5000"]);
   console.log(fmt(base));
   let best: Result | undefined;
+  const results: Result[] = [];
   for (const t of [0, 1, 2]) {
-    const result = run(["fast", "200000", String(t)]);
+    const result = run(["fast", QUICK ? "10000" : "200000", String(t)]);
+    results.push(result);
     console.log(fmt(result));
     if (best === undefined || result.perSecond > best.perSecond) best = result;
   }
   const ratio = best!.perSecond / base.perSecond;
+  record("batcherInMemory", { baseline: base, runs: results, best: best!, ratio });
   console.log(
     `target: ${Math.round(best!.perSecond).toLocaleString("en-US")}/s (>= 20,000/s: ${best!.perSecond >= 20_000 ? "met" : "MISSED"}), ` +
       `${ratio.toFixed(0)}x the baseline (>= 50x: ${ratio >= 50 ? "met" : "MISSED"}); best: ${best!.mode}`,

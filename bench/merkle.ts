@@ -5,6 +5,7 @@
 // Each build runs in its own process so that peak memory (max RSS) belongs to that build alone.
 import { execFileSync } from "node:child_process";
 import { join } from "node:path";
+import { QUICK, record } from "./report";
 
 interface Result {
   impl: string;
@@ -27,18 +28,29 @@ const fmt = (r: Result) =>
   `  ${r.impl.padEnd(13)} ${String(r.count).padStart(9)} leaves: ${(r.ms / 1000).toFixed(2).padStart(7)} s, ` +
   `peak RSS ${r.peakMiB.toFixed(0).padStart(5)} MiB (+${r.buildMiB.toFixed(0)} MiB during the build)`;
 
+const ratios: { mode: string; count: number; speedup: number; peakRatio: number; iotrail: Result; baseline: Result }[] =
+  [];
+
 function compare(mode: string, reference: string): Map<number, Result> {
   console.log(`${mode === "tree" ? "tree from leaf hashes" : "tree from readings"} (baseline: ${reference})`);
   const ours = new Map<number, Result>();
-  for (const count of [10_000, 100_000, 1_000_000]) {
+  for (const count of QUICK ? [10_000] : [10_000, 100_000, 1_000_000]) {
     ours.set(count, run("iotrail", mode, count));
     console.log(fmt(ours.get(count)!));
   }
-  for (const count of [10_000, 100_000]) {
+  for (const count of QUICK ? [10_000] : [10_000, 100_000]) {
     const baseline = run("openzeppelin", mode, count);
     console.log(fmt(baseline));
     const mine = ours.get(count)!;
     const same = mine.root === baseline.root;
+    ratios.push({
+      mode,
+      count,
+      speedup: baseline.ms / mine.ms,
+      peakRatio: mine.peakMiB / baseline.peakMiB,
+      iotrail: mine,
+      baseline,
+    });
     if (!same) process.exitCode = 1;
     console.log(
       `    ratio at ${count}: ${(baseline.ms / mine.ms).toFixed(1)}x faster, peak RSS ${(mine.peakMiB / baseline.peakMiB).toFixed(2)}x, ` +
@@ -49,8 +61,10 @@ function compare(mode: string, reference: string): Map<number, Result> {
 }
 
 function main(): void {
-  const tree = compare("tree", "SimpleMerkleTree.of(leafHashes)").get(1_000_000)!;
+  const trees = compare("tree", "SimpleMerkleTree.of(leafHashes)");
   compare("readings", "StandardMerkleTree.of(values)");
+  const tree = trees.get(QUICK ? 10_000 : 1_000_000)!;
+  record("merkle", { largestTree: tree, comparisons: ratios });
   const fast = tree.ms <= 2000;
   const small = tree.peakMiB <= 512;
   console.log(

@@ -12,8 +12,9 @@ import { initKeccak } from "../src/merkle";
 import { DeviceRegistryClient } from "../src/registry";
 import { ETH, PaymentChannelsClient, VoucherBook } from "../src/payments";
 import { measurePaymentsGas } from "../src/tooling/payments-gas";
+import { QUICK, record } from "./report";
 
-const VOUCHERS = Number(process.env.BENCH_VOUCHERS ?? 1_000_000);
+const VOUCHERS = Number(process.env.BENCH_VOUCHERS ?? (QUICK ? 20_000 : 1_000_000));
 const PRICE = 1_000n; // wei per micro-payment
 
 async function main(): Promise<void> {
@@ -110,6 +111,14 @@ async function main(): Promise<void> {
   const receipt = await client.connect(payee).close({ channelId, amount: best.amount, signature: best.signature });
   const transactions = receipt.blockNumber - firstBlock; // automine: one transaction per block
   const settled = (await client.getChannel(channelId)).paid;
+  record("payments", {
+    gas: Object.fromEntries(gas),
+    vouchers: VOUCHERS,
+    signedPerSecond: VOUCHERS / signSeconds,
+    verifiedPerSecond: verifyRate,
+    baselineRecoverPerSecond: baselineRate,
+    settlementTransactions: transactions,
+  });
   console.log(
     `${VOUCHERS} vouchers settled in ${transactions} transactions (open + close; target <= 3: ${
       transactions <= 3 ? "met" : "MISSED"

@@ -22,8 +22,8 @@ import { postgresAvailable, startPostgres } from "../src/tooling/postgres";
 import type { PostgresCluster } from "../src/tooling/postgres";
 import { anchorFixture } from "../test/helpers/anchor";
 import { registerFleet, startRpcServer } from "../test/helpers/batcher";
+import { QUICK, record } from "./report";
 
-const QUICK = process.argv.includes("--quick") || process.env.BENCH_QUICK === "1";
 const DEVICES = QUICK ? 20 : 100;
 const PER_DEVICE = QUICK ? 50 : 600;
 const CLI = join(__dirname, "..", "bin", "iotrail.js");
@@ -44,6 +44,10 @@ export interface WireCase {
   latencyMs: { p50: number; p99: number };
   /** CPU time of the batcher processes (user + system) per acknowledged reading at saturation, microseconds. */
   cpuMicrosPerReading: number;
+  /** CPU time of the broker (Mosquitto, when it carries the readings) per acknowledged reading, microseconds. */
+  brokerCpuMicrosPerReading?: number;
+  /** CPU time of the PostgreSQL server and its backends per acknowledged reading, microseconds. */
+  databaseCpuMicrosPerReading?: number;
   /** Readings stored in the database at the end (checked: equals the acknowledged ones). */
   stored: number;
 }
@@ -206,8 +210,13 @@ async function runCases(
     };
     // Saturation: every reading offered at once; the rate is what the batcher acknowledges.
     const cpuBefore = shards.map((shard) => cpuSeconds(shard.child.pid!));
+    const brokerBefore = cpuSeconds(broker.pid());
+    const databaseBefore = postgres.cpuSeconds();
     const summary: SimulationSummary = await simulate({ ...common, rate: 1_000_000, count: PER_DEVICE, firstSequence });
     const cpu = shards.reduce((sum, shard, i) => sum + cpuSeconds(shard.child.pid!) - cpuBefore[i]!, 0);
+    const perReading = (seconds: number) => Math.round((seconds * 1e6) / Math.max(1, summary.acknowledged));
+    const brokerCpu = perReading(cpuSeconds(broker.pid()) - brokerBefore);
+    const databaseCpu = perReading(postgres.cpuSeconds() - databaseBefore);
     firstSequence += BigInt(PER_DEVICE);
     // Latency: paced at 80% of that rate for a few seconds.
     const paced = Math.max(100, Math.floor(summary.acknowledgedPerSecond * 0.8));
@@ -224,11 +233,13 @@ async function runCases(
       saturationLatencyMs: { p50: summary.latencyMs.p50, p99: summary.latencyMs.p99 },
       pacedPerSecond: paced,
       latencyMs: { p50: latency.latencyMs.p50, p99: latency.latencyMs.p99 },
-      cpuMicrosPerReading: Math.round((cpu * 1e6) / Math.max(1, summary.acknowledged)),
+      cpuMicrosPerReading: perReading(cpu),
+      ...(spec.transport === "mosquitto" ? { brokerCpuMicrosPerReading: brokerCpu } : {}),
+      ...(spec.store === "postgres" ? { databaseCpuMicrosPerReading: databaseCpu } : {}),
       stored,
     };
     console.log(
-      `${spec.name.padEnd(42)} ${String(result.perSecond).padStart(6)}/s  at ${result.pacedPerSecond}/s: p50 ${result.latencyMs.p50} ms, p99 ${result.latencyMs.p99} ms  ${result.cpuMicrosPerReading} µs CPU/reading  (${result.acknowledged}/${result.sent} acknowledged, ${stored} stored)`,
+      `${spec.name.padEnd(42)} ${String(result.perSecond).padStart(6)}/s  at ${result.pacedPerSecond}/s: p50 ${result.latencyMs.p50} ms, p99 ${result.latencyMs.p99} ms  ${result.cpuMicrosPerReading} µs CPU/reading (broker ${result.brokerCpuMicrosPerReading ?? "-"}, database ${result.databaseCpuMicrosPerReading ?? "-"})  (${result.acknowledged}/${result.sent} acknowledged, ${stored} stored)`,
     );
     if (stored !== result.acknowledged) {
       throw new Error(
@@ -237,12 +248,7 @@ async function runCases(
     }
     results.push(result);
   }
-  const out = process.env.BENCH_WIRE_OUT;
-  if (out !== undefined)
-    writeFileSync(
-      out,
-      JSON.stringify({ quick: QUICK, devices: DEVICES, perDevice: PER_DEVICE, cases: results }, null, 2),
-    );
+  record("wire", { devices: DEVICES, readingsPerDevice: PER_DEVICE, cases: results });
 }
 
 main().then(

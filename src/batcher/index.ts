@@ -8,6 +8,7 @@ export * from "./framing";
 export * from "./leader";
 export * from "./metrics";
 export * from "./mqtt";
+export * from "./mqtt-subscriber";
 export * from "./pipeline";
 export * from "./rate-limit";
 export * from "./sealer";

@@ -24,6 +24,7 @@ import type { EmbeddedBrokerLimits } from "./config";
 import type { BatcherMetrics } from "./metrics";
 import { MqttGuard, MqttPacketLimit } from "./mqtt-guard";
 import { ExternalSubscriber } from "./mqtt-subscriber";
+import type { ExternalSubscriberOptions } from "./mqtt-subscriber";
 import type { Identity } from "./mqtt-guard";
 import type { DevicePreparer, IngestOutcome, IngestPipeline } from "./pipeline";
 import type { DeviceDirectory } from "./validate";
@@ -171,15 +172,7 @@ export async function startEmbeddedBroker(params: {
   };
 }
 
-export async function subscribeExternal(params: {
-  pipeline: IngestPipeline;
-  url: string;
-  topic: string;
-  clientId: string;
-  shareGroup?: string;
-  receiveMaximum?: number;
-  logger?: Logger;
-}): Promise<MqttIngest> {
+export async function subscribeExternal(params: Omit<ExternalSubscriberOptions, "replyTopic">): Promise<MqttIngest> {
   const subscriber = await ExternalSubscriber.start({ ...params, replyTopic });
   return { url: params.url, close: () => subscriber.close() };
 }

@@ -170,6 +170,11 @@ export const API_SCHEMAS: Readonly<Record<string, Schema>> = {
       status: { const: "ok" },
       queue: { type: "integer", description: "Admin only: messages in the ingest queue." },
       batches: { type: "object", description: "Admin only: batches by status." },
+      store: { enum: ["sqlite", "postgres"], description: "Admin only: the store's engine." },
+      leader: {
+        type: "boolean",
+        description: "Admin only: whether this process seals and anchors now (one shard of several on PostgreSQL).",
+      },
       config: {
         type: "object",
         description: "Admin only: the effective configuration (secrets hidden) and where each value came from.",

@@ -244,6 +244,8 @@ export class BatcherService {
         deviceState: (device) => directory.peek(device),
         health: async () => ({
           crypto: pool.path,
+          store: store.engine,
+          leader: leadership.isLeader,
           batches: await store.batchCounts(),
           unsealed: (await store.unsealed()).count,
           config: { values: effectiveConfig(config), sources: config.sources ?? {} },

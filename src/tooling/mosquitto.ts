@@ -20,6 +20,8 @@ export interface MosquittoBroker {
   port: number;
   /** The ports the broker opened listen sockets on (from its log). */
   listeningPorts(): number[];
+  /** The broker's process id (for CPU accounting). */
+  pid(): number;
   /** Stops the broker (SIGTERM: it saves its persistent sessions) and starts it again on the same port. */
   restart(): Promise<void>;
   stop(): Promise<void>;
@@ -70,6 +72,7 @@ export async function startMosquitto(users: Record<string, string>, timeoutMs = 
     url: `mqtt://127.0.0.1:${port}`,
     port,
     listeningPorts: () => [...log.matchAll(/listen socket on port (\d+)/g)].map((match) => Number(match[1])),
+    pid: () => child.pid!,
     restart: async () => {
       await stopChild(child);
       await start();

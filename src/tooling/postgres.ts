@@ -10,7 +10,7 @@
  */
 import { execFileSync, spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
-import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { chownSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Client } from "pg";
@@ -41,6 +41,8 @@ export interface PostgresCluster {
   start(): Promise<void>;
   /** Stops it and deletes the folder. */
   destroy(): Promise<void>;
+  /** CPU seconds (user + system) the server and its backends have used since it started, from /proc. */
+  cpuSeconds(): number;
 }
 
 const asRoot = () => process.getuid?.() === 0;
@@ -113,12 +115,29 @@ export async function startPostgres(timeoutMs = 30_000): Promise<PostgresCluster
     createDatabase: (name) => createDatabase(url, name),
     stop,
     start,
+    cpuSeconds: () => (child?.pid === undefined ? 0 : processTreeCpuSeconds(child.pid)),
     destroy: async () => {
       await stop();
       process.removeListener("exit", onExit);
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** CPU seconds of a process and its children (PostgreSQL's backends are the postmaster's children), from /proc. */
+function processTreeCpuSeconds(root: number): number {
+  let ticks = 0;
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const fields = readFileSync(`/proc/${entry}/stat`, "utf8").split(") ")[1]!.split(" ");
+      // fields[1] is the parent pid; [11] and [12] are utime and stime in clock ticks (100 Hz).
+      if (Number(entry) === root || Number(fields[1]) === root) ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  return ticks / 100;
 }
 
 /** Creates a new, empty database on the cluster at `url` and returns its URL. */

@@ -1,0 +1,115 @@
+// npm run bench [-- --quick]: every benchmark in one run, one report.
+//   - runs the Merkle, registry, payments, in-memory batcher and over-the-wire batcher benches in turn
+//     (each prints its own figures and ratios against its baseline, measured in the same run);
+//   - writes every figure, with the machine (CPU model, cores), the Node version and the crypto path, to
+//     bench/results/latest.json, and regenerates the results table in bench/README.md from it.
+// `--quick` shrinks every bench to a harness check (under a minute; CI runs it) and writes
+// bench/results/quick.json instead, leaving the committed report alone. Nothing here asserts a timing.
+import { execFileSync } from "node:child_process";
+import { cpus, tmpdir, totalmem } from "node:os";
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { batchVerifyBackend, secp256k1Backend } from "../src/crypto";
+import { initKeccak, keccakBackend } from "../src/merkle";
+
+const ROOT = join(__dirname, "..");
+const quick = process.argv.includes("--quick");
+
+const STEPS: { name: string; command: string[] }[] = [
+  { name: "merkle", command: ["npx", "ts-node", "--transpile-only", "bench/merkle.ts"] },
+  { name: "registry", command: ["npx", "hardhat", "run", "bench/registry.ts"] },
+  { name: "payments", command: ["npx", "hardhat", "run", "bench/payments.ts"] },
+  { name: "batcher (in memory)", command: ["npx", "ts-node", "--transpile-only", "bench/batcher.ts"] },
+  { name: "batcher (over the wire)", command: ["npx", "hardhat", "run", "bench/wire.ts"] },
+];
+
+interface WireCase {
+  name: string;
+  perSecond: number;
+  pacedPerSecond: number;
+  latencyMs: { p50: number; p99: number };
+  cpuMicrosPerReading: number;
+  brokerCpuMicrosPerReading?: number;
+  databaseCpuMicrosPerReading?: number;
+}
+
+function table(results: Record<string, unknown>, date: string): string {
+  const machine = results.machine as { cpu: string; cores: number; node: string; crypto: Record<string, string> };
+  const memory = results.batcherInMemory as
+    { best: { perSecond: number; mode: string; cpuMicros: number } } | undefined;
+  const wire = (results.wire as { cases: WireCase[] } | undefined)?.cases ?? [];
+  const rows = wire.map(
+    (c) =>
+      `| ${c.name} | ${Math.round(c.perSecond).toLocaleString("en-US")} | ${c.pacedPerSecond.toLocaleString("en-US")}: ${c.latencyMs.p50} / ${c.latencyMs.p99} ms | ${c.cpuMicrosPerReading} / ${c.brokerCpuMicrosPerReading ?? "–"} / ${c.databaseCpuMicrosPerReading ?? "–"} µs | ${memory === undefined ? "" : (c.perSecond / memory.best.perSecond).toFixed(2)} |`,
+  );
+  return [
+    `Measured ${date} on ${machine.cpu} (${machine.cores} cores), Node ${machine.node}, crypto: secp256k1 ${machine.crypto.secp256k1}, batch verification ${machine.crypto.batchVerify}, keccak ${machine.crypto.keccak}. Every figure is in [results/latest.json](results/latest.json).`,
+    "",
+    "| path | acknowledged readings/s (saturation) | at 80% of it: p50 / p99 ack latency | CPU per reading: batchers / Mosquitto / PostgreSQL | share of the in-memory figure |",
+    "| --- | --- | --- | --- | --- |",
+    ...(memory === undefined
+      ? []
+      : [
+          `| in memory, no wire (upper bound; ${memory.best.mode}) | ${Math.round(memory.best.perSecond).toLocaleString("en-US")} | | ${memory.best.cpuMicros.toFixed(0)} µs | 1.00 |`,
+        ]),
+    ...rows,
+  ].join("\n");
+}
+
+async function main(): Promise<void> {
+  await initKeccak();
+  const file = join(mkdtempSync(join(tmpdir(), "iotrail-bench-")), "results.json");
+  // One build for the batcher processes the wire bench starts (they run the compiled CLI).
+  execFileSync("npx", ["hardhat", "compile", "--quiet"], { cwd: ROOT, stdio: "inherit" });
+  execFileSync("npx", ["tsc", "-p", "tsconfig.build.json"], { cwd: ROOT, stdio: "inherit" });
+  execFileSync("node", ["scripts/export-artifacts.js"], { cwd: ROOT, stdio: "inherit" });
+  for (const step of STEPS) {
+    console.log(`\n=== ${step.name}${quick ? " (quick)" : ""}`);
+    execFileSync(step.command[0]!, step.command.slice(1), {
+      cwd: ROOT,
+      stdio: "inherit",
+      env: {
+        ...process.env,
+        BENCH_RESULTS: file,
+        BENCH_QUICK: quick ? "1" : "",
+        ...(step.name === "registry" ? { NODE_OPTIONS: "--max-old-space-size=12288" } : {}),
+      },
+    });
+  }
+  const date = new Date().toISOString();
+  const results = {
+    date,
+    quick,
+    machine: {
+      cpu: cpus()[0]?.model ?? "unknown",
+      cores: cpus().length,
+      memoryGiB: Math.round(totalmem() / 2 ** 30),
+      node: process.version,
+      platform: `${process.platform}-${process.arch}`,
+      crypto: { secp256k1: secp256k1Backend(), batchVerify: batchVerifyBackend(), keccak: keccakBackend() },
+    },
+    ...(JSON.parse(readFileSync(file, "utf8")) as Record<string, unknown>),
+  };
+  mkdirSync(join(ROOT, "bench", "results"), { recursive: true });
+  const out = join(ROOT, "bench", "results", quick ? "quick.json" : "latest.json");
+  writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);
+  console.log(`\nwrote ${out}`);
+  if (quick) return;
+  const readme = join(ROOT, "bench", "README.md");
+  const text = readFileSync(readme, "utf8");
+  const start = "<!-- results:start -->";
+  const end = "<!-- results:end -->";
+  const from = text.indexOf(start);
+  const to = text.indexOf(end);
+  if (from < 0 || to < from) throw new Error(`${readme} lacks the ${start} / ${end} markers`);
+  writeFileSync(
+    readme,
+    `${text.slice(0, from + start.length)}\n${table(results, date.slice(0, 10))}\n${text.slice(to)}`,
+  );
+  console.log(`regenerated the table in ${readme}`);
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
