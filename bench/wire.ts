@@ -48,6 +48,11 @@ export interface WireCase {
   brokerCpuMicrosPerReading?: number;
   /** CPU time of the PostgreSQL server and its backends per acknowledged reading, microseconds. */
   databaseCpuMicrosPerReading?: number;
+  /**
+   * PostgreSQL: the readings table with its indexes, per stored reading, in bytes (sealing updates every row,
+   * so this includes the old row versions until autovacuum reuses their space).
+   */
+  databaseBytesPerReading?: number;
   /** Readings stored in the database at the end (checked: equals the acknowledged ones). */
   stored: number;
 }
@@ -103,19 +108,22 @@ async function stopShard(shard: Shard): Promise<void> {
   });
 }
 
-async function storedCount(database: string): Promise<number> {
+/** Readings stored, and (PostgreSQL) the bytes of the readings table with its indexes. */
+async function storedFigures(database: string): Promise<{ count: number; bytes?: number }> {
   if (database.startsWith("postgres")) {
     const client = new Client({ connectionString: database });
     await client.connect();
-    const { rows } = await client.query<{ n: number }>("SELECT count(*)::int AS n FROM readings");
+    const { rows } = await client.query<{ n: number; bytes: string }>(
+      "SELECT count(*)::int AS n, pg_total_relation_size('readings') AS bytes FROM readings",
+    );
     await client.end();
-    return rows[0]!.n;
+    return { count: rows[0]!.n, bytes: Number(rows[0]!.bytes) };
   }
   const Database = (await import("better-sqlite3")).default;
   const db = new Database(database, { readonly: true });
   const { n } = db.prepare("SELECT count(*) AS n FROM readings").get() as { n: number };
   db.close();
-  return n;
+  return { count: n };
 }
 
 async function main(): Promise<void> {
@@ -220,11 +228,12 @@ async function runCases(
     firstSequence += BigInt(PER_DEVICE);
     // Latency: paced at 80% of that rate for a few seconds.
     const paced = Math.max(100, Math.floor(summary.acknowledgedPerSecond * 0.8));
-    const pacedCount = Math.max(5, Math.floor((paced * (QUICK ? 2 : 6)) / DEVICES));
+    const pacedCount = Math.max(5, Math.floor((paced * (QUICK ? 1 : 6)) / DEVICES));
     const latency = await simulate({ ...common, rate: paced, count: pacedCount, firstSequence });
     firstSequence += BigInt(pacedCount);
     await Promise.all(shards.map(stopShard));
-    const stored = await storedCount(database);
+    const figures = await storedFigures(database);
+    const stored = figures.count;
     const result: WireCase = {
       ...spec,
       sent: summary.sent + latency.sent,
@@ -236,6 +245,9 @@ async function runCases(
       cpuMicrosPerReading: perReading(cpu),
       ...(spec.transport === "mosquitto" ? { brokerCpuMicrosPerReading: brokerCpu } : {}),
       ...(spec.store === "postgres" ? { databaseCpuMicrosPerReading: databaseCpu } : {}),
+      ...(figures.bytes === undefined
+        ? {}
+        : { databaseBytesPerReading: Math.round(figures.bytes / Math.max(1, stored)) }),
       stored,
     };
     console.log(
