@@ -109,6 +109,8 @@ async function main(): Promise<void> {
     readme,
     `${text.slice(0, from + start.length)}\n${table(results, date.slice(0, 10))}\n${text.slice(to)}`,
   );
+  // The committed files stay as the formatter writes them (lint checks them).
+  execFileSync("npx", ["prettier", "--write", readme, out], { cwd: ROOT, stdio: "ignore" });
   console.log(`regenerated the table in ${readme}`);
 }
 
