@@ -63,7 +63,7 @@ describe("batcher shards on PostgreSQL behind Mosquitto, under faults", function
       ...Object.fromEntries(fx.devices.map((key) => [key.address.toLowerCase(), devicePassword(key)])),
     });
     const database = await postgres.createDatabase();
-    const shardConfig = (shard: number, transport: "mqtt" | "http" = "mqtt") =>
+    const shardConfig = (shard: number) =>
       writeConfig({
         rpcUrl: rpc.url,
         chainId: Number(fx.telemetry.chainId),
@@ -71,14 +71,11 @@ describe("batcher shards on PostgreSQL behind Mosquitto, under faults", function
         registry: String(fx.registry.target),
         database,
         http: { port: 0, getsPerSecond: 100_000 },
-        mqtt:
-          transport === "http"
-            ? { enabled: false }
-            : {
-                url: `mqtt://iotrail-batcher-${shard}:${SHARD_PASSWORD}@127.0.0.1:${broker.port}`,
-                clientId: `iotrail-batcher-${shard}`,
-                shareGroup: "iotrail",
-              },
+        mqtt: {
+          url: `mqtt://iotrail-batcher-${shard}:${SHARD_PASSWORD}@127.0.0.1:${broker.port}`,
+          clientId: `iotrail-batcher-${shard}`,
+          shareGroup: "iotrail",
+        },
         ingest: { threads: 0 },
         sealing: { maxReadings: 100, maxAgeMs: 200, intervalMs: 50 },
         anchoring: { confirmations: 1, intervalMs: 50, maxBackoffMs: 500 },
@@ -116,7 +113,10 @@ describe("batcher shards on PostgreSQL behind Mosquitto, under faults", function
           const stored = await store.getReading(device, BigInt(sequence));
           expect(stored, `acknowledged ${device}/${sequence}`).to.not.equal(undefined);
           const batch = (await store.getBatch(stored!.batchLocalId!))!;
-          expect(batch.status, `batch of ${device}/${sequence}`).to.be.oneOf(["anchored", "final"]);
+          expect(
+            batch.status,
+            `batch ${batch.localId} of ${device}/${sequence} (${batch.note ?? "no note"})`,
+          ).to.be.oneOf(["anchored", "final"]);
           checked++;
         }
       }
@@ -182,12 +182,17 @@ describe("batcher shards on PostgreSQL behind Mosquitto, under faults", function
     expect(leads(restarted), "the restarted leader waits: the lead stays where it is").to.equal(0);
   });
 
-  it("PostgreSQL restarts under load: ingest answers retry-later (503), then resumes; nothing acknowledged is lost", async function () {
+  it("PostgreSQL restarts under load: ingest answers retry-later (503 over HTTP, no PUBACK over MQTT), then resumes; nothing acknowledged is lost", async function () {
     const { fx, database, shardConfig, start } = await setup();
-    const shard = start(shardConfig(1, "http"));
+    const shard = start(shardConfig(1));
     const url = await shard.url;
+    await waitFor(
+      () => (shard.log().includes('"msg":"subscribed to the external MQTT broker"') ? true : undefined),
+      10_000,
+      "the shard subscribed",
+    );
     const device = fx.devices[1]!;
-    const readings = liveReadings(device, 3);
+    const readings = liveReadings(device, 4);
     const post = (index: number) =>
       fetch(`${url}/v1/readings`, {
         method: "POST",
@@ -195,19 +200,32 @@ describe("batcher shards on PostgreSQL behind Mosquitto, under faults", function
         body: wireMessage(fx, device, readings[index]!),
       });
     expect((await post(0)).status).to.equal(202);
+    // A device on MQTT, waiting for its verdicts.
+    const client = await mqtt.connectAsync(broker.url, { ...credentials(device), reconnectPeriod: 0 });
+    const verdicts: { status: string; sequence?: string }[] = [];
+    client.on("message", (_topic, payload) => verdicts.push(JSON.parse(payload.toString()) as { status: string }));
+    await client.subscribeAsync(deviceTopics(device).replies, { qos: 1 });
 
     await postgres.stop();
     const refused = await post(1);
     expect(refused.status).to.equal(503);
     expect(refused.headers.get("retry-after")).to.not.equal(null);
     expect(((await refused.json()) as { status: string }).status).to.equal("busy");
+    // Over MQTT the reading stays with the broker: no PUBACK from the shard, no verdict, until it is stored.
+    await client.publishAsync(deviceTopics(device).readings, wireMessage(fx, device, readings[3]!), { qos: 1 });
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    expect(verdicts, "no verdict while the database is down").to.deep.equal([]);
 
     await postgres.start();
     // The device retries as told; the pool opens new connections once the server is back.
     await waitFor(async () => ((await post(1)).status === 202 ? true : undefined), 20_000, "ingest resumes");
     expect((await post(2)).status).to.equal(202);
     expect((await post(0)).status, "the reading acknowledged before the restart is still stored").to.equal(200);
-    const acked = new Map([[device.address.toLowerCase(), ["1", "2", "3"]]]);
+    // The shard submits the held MQTT reading again (after the pipeline's retry-after) and answers it.
+    const verdict = await waitFor(() => verdicts.find((v) => v.sequence === "4"), 20_000, "the MQTT reading's verdict");
+    expect(verdict.status).to.equal("accepted");
+    await client.endAsync();
+    const acked = new Map([[device.address.toLowerCase(), ["1", "2", "3", "4"]]]);
     await expectAllAnchoredOnce(fx, database, acked);
   });
 

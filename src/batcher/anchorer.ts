@@ -102,6 +102,7 @@ export class Anchorer {
 
   /** Runs {@link tick} every `intervalMs`, backing off exponentially (up to `maxBackoffMs`) on failures. */
   start(intervalMs: number, maxBackoffMs = 30_000): void {
+    if (this.timer !== undefined) return; // running already: one loop at a time
     const loop = () => {
       this.running = this.tick().then(
         () => {

@@ -44,6 +44,8 @@ export class PostgresLeader implements Leadership {
   private stopped = false;
   private onChange: (leader: boolean) => void | Promise<void> = () => undefined;
   private campaign: Promise<void> = Promise.resolve();
+  /** Transitions run one after the other: a lead taken again never overlaps the step-down before it. */
+  private transitions: Promise<void> = Promise.resolve();
 
   constructor(private readonly options: { connectionString: string; pollMs: number; shard: string; logger?: Logger }) {}
 
@@ -85,7 +87,7 @@ export class PostgresLeader implements Leadership {
       if (rows[0]?.locked === true && !this.stopped) {
         this.isLeader = true;
         logger?.info({ shard }, "this shard leads: it seals and anchors");
-        await this.onChange(true);
+        await this.notify(true);
       }
     } catch (error) {
       if (this.client !== undefined) this.lost(this.client, (error as Error).message);
@@ -99,7 +101,14 @@ export class PostgresLeader implements Leadership {
     if (!this.isLeader) return;
     this.isLeader = false;
     this.options.logger?.warn({ shard: this.options.shard, reason }, "this shard lost the lead");
-    void this.onChange(false);
+    void this.notify(false);
+  }
+
+  private notify(leader: boolean): Promise<void> {
+    this.transitions = this.transitions
+      .then(() => this.onChange(leader))
+      .catch((error: unknown) => this.options.logger?.error({ err: error }, "changing the lead failed"));
+    return this.transitions;
   }
 
   async stop(): Promise<void> {
@@ -110,7 +119,8 @@ export class PostgresLeader implements Leadership {
     this.client = undefined;
     const wasLeader = this.isLeader;
     this.isLeader = false;
-    if (wasLeader) await this.onChange(false);
+    if (wasLeader) await this.notify(false);
+    await this.transitions;
     await client?.end().catch(() => undefined); // the lock ends with the session
   }
 }

@@ -37,6 +37,7 @@ export class Sealer {
   }
 
   start(intervalMs: number): void {
+    if (this.timer !== undefined) return; // running already: one loop at a time
     const loop = () => {
       this.running = this.tick()
         .catch((error: unknown) => this.options.logger?.error({ err: error }, "sealing failed"))
