@@ -277,7 +277,7 @@ class Run {
     this.clients = await Promise.all(
       this.options.keys.map(async (key, device) => {
         const client = mqtt.connect(this.options.url, {
-          ...(this.options.credentials?.(key) ?? key.mqttCredentials(this.options.domain)),
+          ...(this.options.credentials?.(key) ?? key.mqttCredentials(this.options.domain, loginSecond(key.address))),
           reconnectPeriod: 0,
           connectTimeout: 10_000,
         });
@@ -305,6 +305,21 @@ class Run {
       }),
     );
   }
+}
+
+/**
+ * The last login second each device key used in this process. A signed login is good for one connection
+ * (the broker refuses a replay, and the signature of the same second is the same), so a second simulation
+ * within the same second logs in one second later (the broker accepts some clock skew).
+ */
+const lastLogin = new Map<string, bigint>();
+
+function loginSecond(address: string): bigint {
+  const now = BigInt(Math.floor(Date.now() / 1000));
+  const last = lastLogin.get(address);
+  const next = last !== undefined && last >= now ? last + 1n : now;
+  lastLogin.set(address, next);
+  return next;
 }
 
 function pendingId(device: string, sequence: string): string {

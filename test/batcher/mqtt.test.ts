@@ -5,6 +5,7 @@ import type { AddressInfo } from "node:net";
 import { Aedes } from "aedes";
 import mqtt from "mqtt";
 import type { MqttClient } from "mqtt";
+import { simulate } from "../../src/simulator";
 import type { BatcherService } from "../../src/batcher";
 import { topicMatches, replyTopic } from "../../src/batcher";
 import { DeviceKey } from "../../src/device";
@@ -103,6 +104,19 @@ describe("MQTT ingest", function () {
   });
 
   describe("embedded broker", function () {
+    it("the simulator run twice within one second logs every device in again (a signed login is good for one connection)", async function () {
+      // Before, the second run signed the same second's login again, and the broker refused it as a replay.
+      const fx = await loadFixture(batcherFixture);
+      const config = testConfig(fx, rpc.url);
+      service = await startBatcher({ ...config, anchoring: noAnchoring(config) });
+      const keys = fx.devices.slice(1, 4);
+      const run = (firstSequence: bigint) =>
+        simulate({ keys, domain: fx.telemetry, url: service!.mqttUrl!, rate: 1_000, count: 1, firstSequence });
+      const first = await run(1n);
+      const second = await run(2n);
+      expect([first.acknowledged, second.acknowledged]).to.deep.equal([3, 3]);
+    });
+
     it("PUBACKs a QoS 1 reading after it is stored, and replies with the verdict and error code", async function () {
       const fx = await loadFixture(batcherFixture);
       const config = testConfig(fx, rpc.url);
