@@ -7,26 +7,33 @@ import {PaymentChannels} from "../contracts/payments/PaymentChannels.sol";
 import {DeviceRegistryHarness} from "../contracts/mocks/DeviceRegistryHarness.sol";
 import {RevertingReceiver} from "../contracts/mocks/RevertingReceiver.sol";
 import {MockToken} from "../contracts/mocks/tokens/MockToken.sol";
+import {MockUSDC} from "../contracts/mocks/tokens/MockUSDC.sol";
 import {Cheats, InvariantTest} from "./Base.sol";
 
 /// @dev Drives every external function of PaymentChannels: ETH and ERC-20 channels of three payers (one a
 /// contract that refuses ETH) to two payees (one refusing ETH), vouchers of registered device keys, relayed
-/// opens (with permit), closes and starts of close, finalize, withdraw, signer revocation and time travel.
+/// opens (with permit or EIP-3009), claims of many channels at once, reopens of an existing id, closes and
+/// starts of close, finalize, withdraw, signer revocation and time travel. Salts come from a small range, so
+/// that opens of equal terms collide and must fail.
 contract ChannelsHandler is Cheats {
     DeviceRegistryHarness public immutable registry;
     PaymentChannels public immutable channels;
     MockToken public immutable token;
+    MockUSDC public immutable usdc;
     RevertingReceiver public immutable refuser;
     uint256 internal constant SIGNERS = 3;
     uint256 internal constant DEADLINE = 4_000_000_000;
     bytes32 internal constant VOUCHER = keccak256("Voucher(uint256 channelId,uint256 amount)");
     bytes32 internal constant OPEN = keccak256(
-        "OpenChannel(address funder,address payee,address signer,address token,uint256 amount,uint256 cap,uint256 expiry,uint256 nonce,uint256 deadline)"
+        "OpenChannel(address funder,address payee,address signer,address token,uint256 amount,uint256 cap,uint256 expiry,bytes32 salt,uint256 nonce,uint256 deadline)"
     );
     bytes32 internal constant CLOSE = keccak256(
         "CloseChannel(uint256 channelId,uint256 amount,uint256 nonce,uint256 deadline)"
     );
     bytes32 internal constant START_CLOSE = keccak256("StartClose(uint256 channelId,uint256 nonce,uint256 deadline)");
+    bytes32 internal constant RECEIVE = keccak256(
+        "ReceiveWithAuthorization(address from,address to,uint256 value,uint256 validAfter,uint256 validBefore,bytes32 nonce)"
+    );
     bytes32 internal constant PERMIT = keccak256(
         "Permit(address owner,address spender,uint256 value,uint256 nonce,uint256 deadline)"
     );
@@ -38,7 +45,7 @@ contract ChannelsHandler is Cheats {
 
     struct Ghost {
         IPaymentChannels.ChannelTerms terms;
-        bytes32 termsHash;
+        uint256 channelId;
         uint96 deposit;
         uint96 paid;
         bool closed;
@@ -50,11 +57,14 @@ contract ChannelsHandler is Cheats {
     Ghost[] internal _ghosts;
     uint256 public replaySuccesses;
     uint256 public signerInvalidAtOpen;
+    uint256 public reopenSuccesses;
+    uint256 public claimOverpaid;
 
     constructor() {
         registry = new DeviceRegistryHarness(address(this));
         channels = new PaymentChannels(registry, 1 hours);
         token = new MockToken();
+        usdc = new MockUSDC();
         refuser = new RevertingReceiver();
         registry.grantRole(registry.MANUFACTURER_ROLE(), address(this));
         for (uint256 i = 0; i < SIGNERS; ++i) {
@@ -79,6 +89,7 @@ contract ChannelsHandler is Cheats {
         for (uint256 i = 0; i < 3; ++i) {
             vm.deal(payers[i], 1_000 ether);
             token.mint(payers[i], 1_000_000 ether);
+            usdc.mint(payers[i], 1_000_000 ether);
         }
     }
 
@@ -115,10 +126,11 @@ contract ChannelsHandler is Cheats {
             p.signer,
             p.token,
             p.cap,
-            p.expiry
+            p.expiry,
+            p.salt
         );
         IPaymentChannels.ChannelInfo memory info = channels.getChannel(channelId);
-        _ghosts.push(Ghost(terms, info.termsHash, info.deposit, 0, false, 0, 0, ""));
+        _ghosts.push(Ghost(terms, channelId, info.deposit, 0, false, 0, 0, ""));
     }
 
     function _params(
@@ -135,7 +147,8 @@ contract ChannelsHandler is Cheats {
                 erc20 ? address(token) : address(0),
                 amount,
                 cap,
-                expiry
+                expiry,
+                bytes32((seed >> 40) % 4)
             );
     }
 
@@ -182,6 +195,7 @@ contract ChannelsHandler is Cheats {
                 p.amount,
                 p.cap,
                 p.expiry,
+                p.salt,
                 channels.nonces(funder),
                 DEADLINE
             )
@@ -211,14 +225,14 @@ contract ChannelsHandler is Cheats {
         address from = g.terms.payer;
         if (g.terms.token == address(0)) {
             vm.prank(from);
-            try channels.topUp{value: amount}(i + 1, g.terms, amount) {
+            try channels.topUp{value: amount}(g.terms, amount) {
                 g.deposit += amount;
             } catch {}
         } else {
             vm.prank(from);
             token.approve(address(channels), amount);
             vm.prank(from);
-            try channels.topUp(i + 1, g.terms, amount) {
+            try channels.topUp(g.terms, amount) {
                 g.deposit += amount;
             } catch {}
         }
@@ -229,8 +243,8 @@ contract ChannelsHandler is Cheats {
         uint256 i = _pick(channelSeed, _ghosts.length);
         Ghost storage g = _ghosts[i];
         uint96 amount = g.paid + 1 + uint96(delta % 1 ether);
-        bytes memory signature = _voucher(i + 1, g.terms.signer, amount);
-        try channels.redeem(i + 1, g.terms, amount, signature) {
+        bytes memory signature = _voucher(g.channelId, g.terms.signer, amount);
+        try channels.redeem(g.terms, amount, signature) {
             g.paid = amount;
             (g.lastVoucher, g.lastSignature) = (amount, signature);
         } catch {}
@@ -242,7 +256,7 @@ contract ChannelsHandler is Cheats {
         uint256 i = _pick(channelSeed, _ghosts.length);
         Ghost storage g = _ghosts[i];
         if (g.lastVoucher == 0) return;
-        try channels.redeem(i + 1, g.terms, g.lastVoucher, g.lastSignature) {
+        try channels.redeem(g.terms, g.lastVoucher, g.lastSignature) {
             replaySuccesses += 1;
         } catch {}
     }
@@ -252,22 +266,22 @@ contract ChannelsHandler is Cheats {
         uint256 i = _pick(channelSeed, _ghosts.length);
         Ghost storage g = _ghosts[i];
         uint96 amount = withVoucher ? g.paid + 1 + uint96(delta % 1 ether) : 0;
-        bytes memory voucher = withVoucher ? _voucher(i + 1, g.terms.signer, amount) : bytes("");
+        bytes memory voucher = withVoucher ? _voucher(g.channelId, g.terms.signer, amount) : bytes("");
         bool ok;
         if (bySig && g.terms.payee == payees[0]) {
             bytes32 structHash = keccak256(
-                abi.encode(CLOSE, i + 1, uint256(amount), channels.nonces(g.terms.payee), DEADLINE)
+                abi.encode(CLOSE, g.channelId, uint256(amount), channels.nonces(g.terms.payee), DEADLINE)
             );
             bytes memory payeeSignature = _sign(
                 payeeKeys[0],
                 _digest("iotrail PaymentChannels", address(channels), structHash)
             );
-            try channels.closeBySig(i + 1, g.terms, amount, voucher, DEADLINE, payeeSignature) {
+            try channels.closeBySig(g.terms, amount, voucher, DEADLINE, payeeSignature) {
                 ok = true;
             } catch {}
         } else {
             vm.prank(g.terms.payee);
-            try channels.close(i + 1, g.terms, amount, voucher) {
+            try channels.close(g.terms, amount, voucher) {
                 ok = true;
             } catch {}
         }
@@ -284,10 +298,11 @@ contract ChannelsHandler is Cheats {
         bool ok;
         uint256 pk = _payerKey(g.terms.payer);
         if (bySig && pk != 0) {
-            bytes32 structHash = keccak256(abi.encode(START_CLOSE, i + 1, channels.nonces(g.terms.payer), DEADLINE));
+            bytes32 structHash = keccak256(
+                abi.encode(START_CLOSE, g.channelId, channels.nonces(g.terms.payer), DEADLINE)
+            );
             try
                 channels.startCloseBySig(
-                    i + 1,
                     g.terms,
                     DEADLINE,
                     _sign(pk, _digest("iotrail PaymentChannels", address(channels), structHash))
@@ -297,7 +312,7 @@ contract ChannelsHandler is Cheats {
             } catch {}
         } else {
             vm.prank(g.terms.payer);
-            try channels.startClose(i + 1, g.terms) {
+            try channels.startClose(g.terms) {
                 ok = true;
             } catch {}
         }
@@ -307,8 +322,97 @@ contract ChannelsHandler is Cheats {
     function finalize(uint256 channelSeed) external {
         if (_ghosts.length == 0) return;
         uint256 i = _pick(channelSeed, _ghosts.length);
-        try channels.finalize(i + 1, _ghosts[i].terms) {
+        try channels.finalize(_ghosts[i].terms) {
             _ghosts[i].closed = true;
+        } catch {}
+    }
+
+    /// @dev Opens an EIP-3009 (USDC-style) channel from one ReceiveWithAuthorization whose nonce is the id.
+    function openWithAuthorization(uint256 seed, uint96 amount, uint256 payerSeed) external {
+        amount = uint96(1 + (amount % 10 ether));
+        IPaymentChannels.OpenParams memory p = _params(seed, amount, true);
+        p.token = address(usdc);
+        address funder = payers[_pick(payerSeed, 2)];
+        uint256 channelId = channels.channelIdOf(
+            IPaymentChannels.ChannelTerms(funder, p.payee, p.signer, p.token, p.cap, p.expiry, p.salt)
+        );
+        bytes32 structHash = keccak256(
+            abi.encode(RECEIVE, funder, address(channels), uint256(amount), 0, DEADLINE, bytes32(channelId))
+        );
+        (uint8 v, bytes32 r, bytes32 s) = vm.sign(
+            _payerKey(funder),
+            keccak256(abi.encodePacked("\x19\x01", usdc.DOMAIN_SEPARATOR(), structHash))
+        );
+        bool signerValid = registry.validAt(p.signer, uint48(block.timestamp));
+        try
+            channels.openWithAuthorization(funder, p, IPaymentChannels.TransferAuthorization(0, DEADLINE, v, r, s))
+        returns (uint256 id) {
+            if (!signerValid) signerInvalidAtOpen += 1;
+            _opened(funder, p, id);
+        } catch {}
+    }
+
+    /// @dev Opens again with the terms of a channel already opened: it must never succeed.
+    function reopen(uint256 channelSeed) external {
+        if (_ghosts.length == 0) return;
+        Ghost storage g = _ghosts[_pick(channelSeed, _ghosts.length)];
+        if (g.terms.token != address(0)) return;
+        IPaymentChannels.OpenParams memory p = IPaymentChannels.OpenParams(
+            g.terms.payee,
+            g.terms.signer,
+            address(0),
+            1,
+            g.terms.cap,
+            g.terms.expiry,
+            g.terms.salt
+        );
+        vm.prank(g.terms.payer);
+        try channels.open{value: 1}(p) {
+            reopenSuccesses += 1;
+        } catch {}
+    }
+
+    /// @dev Claims a voucher on up to four channels of payees[0] in one token at once.
+    function claimMany(uint256 channelSeed, uint96 delta, bool erc20) external {
+        address tokenAddress = erc20 ? address(token) : address(0);
+        IPaymentChannels.VoucherClaim[] memory claims = new IPaymentChannels.VoucherClaim[](4);
+        uint256[] memory picked = new uint256[](4);
+        uint256 n;
+        uint256 owed;
+        for (uint256 k = 0; k < _ghosts.length && n < 4; ++k) {
+            uint256 i = (channelSeed + k) % _ghosts.length;
+            Ghost storage g = _ghosts[i];
+            if (g.terms.payee != payees[0] || g.terms.token != tokenAddress || g.closed) continue;
+            uint96 amount = g.paid + 1 + uint96((delta >> (8 * n)) % 1 ether);
+            (uint8 v, bytes32 r, bytes32 s) = vm.sign(
+                _signerKey(g.terms.signer),
+                _digest(
+                    "iotrail PaymentChannels",
+                    address(channels),
+                    keccak256(abi.encode(VOUCHER, g.channelId, amount))
+                )
+            );
+            claims[n] = IPaymentChannels.VoucherClaim(
+                g.terms.payer,
+                g.terms.signer,
+                g.terms.cap,
+                g.terms.expiry,
+                g.terms.salt,
+                amount,
+                r,
+                bytes32((uint256(v - 27) << 255) | uint256(s))
+            );
+            picked[n] = i;
+            owed += amount - g.paid;
+            ++n;
+        }
+        if (n == 0) return;
+        assembly {
+            mstore(claims, n)
+        }
+        try channels.claimMany(payees[0], tokenAddress, claims) returns (uint256 paid) {
+            if (paid != owed) claimOverpaid += 1;
+            for (uint256 k = 0; k < n; ++k) _ghosts[picked[k]].paid = claims[k].amount;
         } catch {}
     }
 
@@ -336,7 +440,7 @@ contract ChannelsInvariants is InvariantTest {
         vm.warp(1_800_000_000);
         handler = new ChannelsHandler();
         channels = handler.channels();
-        bytes4[] memory selectors = new bytes4[](11);
+        bytes4[] memory selectors = new bytes4[](14);
         selectors[0] = ChannelsHandler.open.selector;
         selectors[1] = ChannelsHandler.openBySig.selector;
         selectors[2] = ChannelsHandler.topUp.selector;
@@ -348,6 +452,9 @@ contract ChannelsInvariants is InvariantTest {
         selectors[8] = ChannelsHandler.withdraw.selector;
         selectors[9] = ChannelsHandler.revokeSigner.selector;
         selectors[10] = ChannelsHandler.warp.selector;
+        selectors[11] = ChannelsHandler.openWithAuthorization.selector;
+        selectors[12] = ChannelsHandler.reopen.selector;
+        selectors[13] = ChannelsHandler.claimMany.selector;
         _target(address(handler), selectors);
     }
 
@@ -369,17 +476,19 @@ contract ChannelsInvariants is InvariantTest {
         require(address(channels).balance == _credits(address(0)) + _owed(address(0)), "ETH balance off");
     }
 
-    /// @dev Token held = token credits + what open token channels still hold.
+    /// @dev Token held = token credits + what open token channels still hold, for each token.
     function invariant_tokenBalanceAccounted() external view {
         address token = address(handler.token());
         require(handler.token().balanceOf(address(channels)) == _credits(token) + _owed(token), "token balance off");
+        address usdc = address(handler.usdc());
+        require(handler.usdc().balanceOf(address(channels)) == _credits(usdc) + _owed(usdc), "USDC balance off");
     }
 
     /// @dev The contract's view of every channel equals the ghost's: paid, deposit, closed.
     function invariant_channelsMatchGhost() external view {
         for (uint256 i = 0; i < handler.count(); ++i) {
             ChannelsHandler.Ghost memory g = handler.ghost(i);
-            IPaymentChannels.ChannelInfo memory info = channels.getChannel(i + 1);
+            IPaymentChannels.ChannelInfo memory info = channels.getChannel(g.channelId);
             require(info.paid == g.paid, "paid differs (it only grows with accepted vouchers)");
             require(info.deposit == g.deposit, "deposit differs (it only grows with top-ups)");
             require((info.status == IPaymentChannels.ChannelStatus.Closed) == g.closed, "closed differs");
@@ -390,24 +499,30 @@ contract ChannelsInvariants is InvariantTest {
     function invariant_paidWithinDepositAndCap() external view {
         for (uint256 i = 0; i < handler.count(); ++i) {
             ChannelsHandler.Ghost memory g = handler.ghost(i);
-            IPaymentChannels.ChannelInfo memory info = channels.getChannel(i + 1);
+            IPaymentChannels.ChannelInfo memory info = channels.getChannel(g.channelId);
             require(info.paid <= info.deposit, "paid beyond the deposit");
             if (g.terms.cap != 0) require(info.paid <= g.terms.cap, "paid beyond the cap");
         }
     }
 
-    /// @dev The terms hash of a channel never changes and is the hash of its terms.
-    function invariant_termsHashFixed() external view {
+    /// @dev Recovery: every channel's id is the hash of its terms, so terms found on the chain give the id
+    /// back, and two channels never share one.
+    function invariant_idsAreTheTermsHash() external view {
         for (uint256 i = 0; i < handler.count(); ++i) {
             ChannelsHandler.Ghost memory g = handler.ghost(i);
-            require(channels.getChannel(i + 1).termsHash == g.termsHash, "terms hash changed");
-            require(channels.termsHash(g.terms) == g.termsHash, "terms hash is not the terms'");
+            require(channels.channelIdOf(g.terms) == g.channelId, "an id is not its terms' hash");
+            for (uint256 j = 0; j < i; ++j) require(handler.ghost(j).channelId != g.channelId, "an id opened twice");
         }
     }
 
-    /// @dev Channel ids are sequential: the count equals the opens.
-    function invariant_channelCountMatches() external view {
-        require(channels.channelCount() == handler.count(), "channel count differs");
+    /// @dev An id opens once: opening the same terms again always fails, even after a close.
+    function invariant_noReopen() external view {
+        require(handler.reopenSuccesses() == 0, "an id opened twice");
+    }
+
+    /// @dev claimMany pays exactly what the vouchers add to what each channel had paid.
+    function invariant_claimManyPaysWhatIsOwed() external view {
+        require(handler.claimOverpaid() == 0, "claimMany paid other than owed");
     }
 
     /// @dev A voucher is accepted once: replays always fail.
@@ -429,7 +544,7 @@ contract ChannelsInvariants is InvariantTest {
         );
         for (uint256 i = 0; i < handler.count(); ++i) {
             ChannelsHandler.Ghost memory g = handler.ghost(i);
-            IPaymentChannels.ChannelInfo memory info = channels.getChannel(i + 1);
+            IPaymentChannels.ChannelInfo memory info = channels.getChannel(g.channelId);
             if (info.status == IPaymentChannels.ChannelStatus.Closing)
                 require(info.closesAt == g.closesAt, "closesAt off");
         }
@@ -438,8 +553,9 @@ contract ChannelsInvariants is InvariantTest {
     /// @dev A closed channel reports no close time and no status but Closed.
     function invariant_closedIsFinal() external view {
         for (uint256 i = 0; i < handler.count(); ++i) {
-            if (!handler.ghost(i).closed) continue;
-            IPaymentChannels.ChannelInfo memory info = channels.getChannel(i + 1);
+            ChannelsHandler.Ghost memory g = handler.ghost(i);
+            if (!g.closed) continue;
+            IPaymentChannels.ChannelInfo memory info = channels.getChannel(g.channelId);
             require(
                 info.status == IPaymentChannels.ChannelStatus.Closed && info.closesAt == 0,
                 "a closed channel moved"

@@ -5,46 +5,36 @@ import {IPaymentChannels} from "./IPaymentChannels.sol";
 
 /**
  * @title Channels
- * @notice Storage and state machine of a payment channel: Open → (Closing →) Closed, in two slots: the hash
- * of the fixed terms, and deposit, paid and `closesAt`. `closesAt` encodes the state: 0 while open, the end
- * of the challenge period while closing, `CLOSED` once closed.
+ * @notice Storage and state machine of a payment channel: Open → (Closing →) Closed, in one slot: deposit,
+ * paid, `closesAt` and whether it opened. The terms are not stored: the channel's id is their hash.
+ * `closesAt` encodes the state: 0 while open, the end of the challenge period while closing, `CLOSED` once
+ * closed.
  */
 library Channels {
     /// @dev `closesAt` of a closed channel.
     uint48 internal constant CLOSED = type(uint48).max;
 
     struct Channel {
-        bytes32 termsHash;
         uint96 deposit;
         uint96 paid;
         uint48 closesAt;
+        bool opened;
     }
 
-    function hash(IPaymentChannels.ChannelTerms calldata terms) internal pure returns (bytes32) {
-        return keccak256(abi.encode(terms));
-    }
-
-    function status(Channel storage channel) internal view returns (IPaymentChannels.ChannelStatus) {
-        if (channel.termsHash == 0) return IPaymentChannels.ChannelStatus.None;
+    function status(Channel memory channel) internal pure returns (IPaymentChannels.ChannelStatus) {
+        if (!channel.opened) return IPaymentChannels.ChannelStatus.None;
         uint48 closesAt = channel.closesAt;
         if (closesAt == 0) return IPaymentChannels.ChannelStatus.Open;
         return closesAt == CLOSED ? IPaymentChannels.ChannelStatus.Closed : IPaymentChannels.ChannelStatus.Closing;
     }
 
-    /// @dev Reverts unless the channel exists with exactly these terms.
-    function checkTerms(
-        Channel storage channel,
-        uint256 channelId,
-        IPaymentChannels.ChannelTerms calldata terms
-    ) internal view {
-        bytes32 expected = channel.termsHash;
-        if (expected == 0) revert IPaymentChannels.ChannelUnknown(channelId);
-        bytes32 given = hash(terms);
-        if (given != expected) revert IPaymentChannels.ChannelTermsMismatch(channelId, expected, given);
+    /// @dev Reverts unless the channel was opened.
+    function requireOpened(Channel memory channel, uint256 channelId) internal pure {
+        if (!channel.opened) revert IPaymentChannels.ChannelUnknown(channelId);
     }
 
     /// @dev Reverts unless the channel is open (not closing, not closed).
-    function requireOpen(Channel storage channel, uint256 channelId) internal view {
+    function requireOpen(Channel memory channel, uint256 channelId) internal pure {
         IPaymentChannels.ChannelStatus current = status(channel);
         if (current != IPaymentChannels.ChannelStatus.Open) revert IPaymentChannels.ChannelNotOpen(channelId, current);
     }
@@ -53,7 +43,7 @@ library Channels {
      * @dev Reverts unless vouchers are accepted now: the channel is open, or closing with its challenge
      * period running (up to and including `closesAt`), and its expiry (if any) has not passed.
      */
-    function requireAcceptsVouchers(Channel storage channel, uint256 channelId, uint48 expiry) internal view {
+    function requireAcceptsVouchers(Channel memory channel, uint256 channelId, uint48 expiry) internal view {
         uint48 closesAt = channel.closesAt;
         if (closesAt == CLOSED)
             revert IPaymentChannels.ChannelNotOpen(channelId, IPaymentChannels.ChannelStatus.Closed);
@@ -62,7 +52,7 @@ library Channels {
     }
 
     /// @dev Checks a voucher's amount against what was paid, the deposit and the cap.
-    function checkAmount(Channel storage channel, uint256 channelId, uint96 amount, uint96 cap) internal view {
+    function checkAmount(Channel memory channel, uint256 channelId, uint96 amount, uint96 cap) internal pure {
         uint96 paid = channel.paid;
         if (amount <= paid) revert IPaymentChannels.ChannelStaleVoucher(channelId, amount, paid);
         uint96 deposit = channel.deposit;
@@ -71,7 +61,7 @@ library Channels {
     }
 
     /// @dev Whether anyone may finalize now: the challenge period is over, or the expiry passed.
-    function finalizable(Channel storage channel, uint48 expiry) internal view returns (bool) {
+    function finalizable(Channel memory channel, uint48 expiry) internal view returns (bool) {
         uint48 closesAt = channel.closesAt;
         return (closesAt != 0 && block.timestamp > closesAt) || (expiry != 0 && block.timestamp > expiry);
     }

@@ -1,13 +1,16 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {IERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Permit.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
 import {Nonces} from "@openzeppelin/contracts/utils/Nonces.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {Time} from "@openzeppelin/contracts/utils/types/Time.sol";
 import {IDeviceRegistry} from "../registry/IDeviceRegistry.sol";
+import {IERC3009} from "./IERC3009.sol";
 import {IPaymentChannels} from "./IPaymentChannels.sol";
 import {Channels} from "./Channels.sol";
 import {PullPayments} from "./PullPayments.sol";
@@ -20,9 +23,12 @@ import {PullPayments} from "./PullPayments.sol";
 contract PaymentChannels is IPaymentChannels, EIP712, Nonces, PullPayments {
     using Channels for Channels.Channel;
 
+    bytes32 internal constant CHANNEL_TYPEHASH = keccak256(
+        "Channel(address payer,address payee,address signer,address token,uint96 cap,uint48 expiry,bytes32 salt)"
+    );
     bytes32 internal constant VOUCHER_TYPEHASH = keccak256("Voucher(uint256 channelId,uint256 amount)");
     bytes32 internal constant OPEN_CHANNEL_TYPEHASH = keccak256(
-        "OpenChannel(address funder,address payee,address signer,address token,uint256 amount,uint256 cap,uint256 expiry,uint256 nonce,uint256 deadline)"
+        "OpenChannel(address funder,address payee,address signer,address token,uint256 amount,uint256 cap,uint256 expiry,bytes32 salt,uint256 nonce,uint256 deadline)"
     );
     bytes32 internal constant CLOSE_CHANNEL_TYPEHASH = keccak256(
         "CloseChannel(uint256 channelId,uint256 amount,uint256 nonce,uint256 deadline)"
@@ -38,7 +44,6 @@ contract PaymentChannels is IPaymentChannels, EIP712, Nonces, PullPayments {
 
     IDeviceRegistry private immutable _registry;
     uint48 private immutable _challengePeriod;
-    uint256 private _channelCount;
     mapping(uint256 channelId => Channels.Channel channel) private _channels;
 
     /// @param registry_ The device registry that vets signers.
@@ -54,6 +59,9 @@ contract PaymentChannels is IPaymentChannels, EIP712, Nonces, PullPayments {
 
     /// @inheritdoc IPaymentChannels
     function open(OpenParams calldata params) external payable nonReentrant returns (uint256 channelId) {
+        ChannelTerms memory terms = _checkOpen(msg.sender, params);
+        channelId = _channelId(terms);
+        _requireNew(channelId);
         uint96 deposit;
         if (params.token == address(0)) {
             if (msg.value != params.amount) revert ChannelInvalidDeposit(params.amount, msg.value);
@@ -62,7 +70,7 @@ contract PaymentChannels is IPaymentChannels, EIP712, Nonces, PullPayments {
             if (msg.value != 0) revert ChannelInvalidDeposit(0, msg.value);
             deposit = _pull(params.token, msg.sender, params.amount);
         }
-        return _open(msg.sender, params, deposit);
+        _store(channelId, terms, deposit);
     }
 
     /// @inheritdoc IPaymentChannels
@@ -78,6 +86,9 @@ contract PaymentChannels is IPaymentChannels, EIP712, Nonces, PullPayments {
         // uint256 amount, cap and expiry.
         bytes32 structHash = keccak256(abi.encode(OPEN_CHANNEL_TYPEHASH, funder, params, _useNonce(funder), deadline));
         _checkSignature(funder, structHash, deadline, signature);
+        ChannelTerms memory terms = _checkOpen(funder, params);
+        channelId = _channelId(terms);
+        _requireNew(channelId);
         // A front-runner may have used the permit already; the allowance then suffices.
         try
             IERC20Permit(params.token).permit(
@@ -90,13 +101,40 @@ contract PaymentChannels is IPaymentChannels, EIP712, Nonces, PullPayments {
                 permit.s
             )
         {} catch {} // solhint-disable-line no-empty-blocks
-        return _open(funder, params, _pull(params.token, funder, params.amount));
+        _store(channelId, terms, _pull(params.token, funder, params.amount));
     }
 
     /// @inheritdoc IPaymentChannels
-    function topUp(uint256 channelId, ChannelTerms calldata terms, uint96 amount) external payable nonReentrant {
-        Channels.Channel storage channel = _channels[channelId];
-        channel.checkTerms(channelId, terms);
+    function openWithAuthorization(
+        address funder,
+        OpenParams calldata params,
+        TransferAuthorization calldata authorization
+    ) external nonReentrant returns (uint256 channelId) {
+        if (params.token == address(0)) revert ChannelTokenRequired();
+        ChannelTerms memory terms = _checkOpen(funder, params);
+        channelId = _channelId(terms);
+        _requireNew(channelId);
+        uint256 before = IERC20(params.token).balanceOf(address(this));
+        IERC3009(params.token).receiveWithAuthorization(
+            funder,
+            address(this),
+            params.amount,
+            authorization.validAfter,
+            authorization.validBefore,
+            bytes32(channelId),
+            authorization.v,
+            authorization.r,
+            authorization.s
+        );
+        _store(channelId, terms, SafeCast.toUint96(IERC20(params.token).balanceOf(address(this)) - before));
+    }
+
+    /// @inheritdoc IPaymentChannels
+    function topUp(ChannelTerms calldata terms, uint96 amount) external payable nonReentrant {
+        uint256 channelId = _channelId(terms);
+        Channels.Channel storage stored = _channels[channelId];
+        Channels.Channel memory channel = stored;
+        channel.requireOpened(channelId);
         channel.requireOpen(channelId);
         uint96 received;
         if (terms.token == address(0)) {
@@ -107,85 +145,105 @@ contract PaymentChannels is IPaymentChannels, EIP712, Nonces, PullPayments {
             received = _pull(terms.token, msg.sender, amount);
         }
         uint96 deposit = channel.deposit + received;
-        channel.deposit = deposit;
+        stored.deposit = deposit;
         emit ChannelToppedUp(channelId, msg.sender, received, deposit);
     }
 
     /// @inheritdoc IPaymentChannels
-    function redeem(
-        uint256 channelId,
-        ChannelTerms calldata terms,
-        uint96 amount,
-        bytes calldata signature
-    ) external nonReentrant {
-        Channels.Channel storage channel = _channels[channelId];
-        channel.checkTerms(channelId, terms);
-        uint96 owed = _acceptVoucher(channel, channelId, terms, amount, signature);
-        emit VoucherRedeemed(channelId, amount, owed);
-        _payout(terms.payee, terms.token, owed);
+    function redeem(ChannelTerms calldata terms, uint96 amount, bytes calldata signature) external nonReentrant {
+        uint256 channelId = _channelId(terms);
+        address recovered = _voucherSigner(channelId, amount, signature);
+        _payout(terms.payee, terms.token, _acceptVoucher(channelId, terms, amount, recovered));
     }
 
     /// @inheritdoc IPaymentChannels
-    function close(
-        uint256 channelId,
-        ChannelTerms calldata terms,
-        uint96 amount,
-        bytes calldata signature
-    ) external nonReentrant {
-        Channels.Channel storage channel = _channels[channelId];
-        channel.checkTerms(channelId, terms);
+    function claimMany(
+        address payee,
+        address token,
+        VoucherClaim[] calldata claims
+    ) external nonReentrant returns (uint256 paid) {
+        uint256 count = claims.length;
+        for (uint256 i; i < count;) {
+            VoucherClaim calldata claim = claims[i];
+            uint256 channelId = _claimedChannelId(claim, payee, token);
+            uint96 amount = claim.amount;
+            Channels.Channel storage stored = _channels[channelId];
+            Channels.Channel memory channel = stored;
+            // Already paid up to this voucher: someone redeemed it first; skip it rather than fail the batch.
+            if (amount > channel.paid) {
+                (address recovered, ECDSA.RecoverError error, ) = ECDSA.tryRecover(
+                    _voucherDigest(channelId, amount),
+                    claim.r,
+                    claim.vs
+                );
+                paid += _pay(
+                    stored,
+                    channel,
+                    channelId,
+                    claim.signer,
+                    claim.cap,
+                    claim.expiry,
+                    amount,
+                    _ok(recovered, error)
+                );
+            }
+            // i < count, which is a calldata array length.
+            unchecked {
+                ++i;
+            }
+        }
+        _payout(payee, token, paid);
+    }
+
+    /// @inheritdoc IPaymentChannels
+    function close(ChannelTerms calldata terms, uint96 amount, bytes calldata signature) external nonReentrant {
+        uint256 channelId = _channelId(terms);
         if (msg.sender != terms.payee) revert ChannelUnauthorized(channelId, msg.sender);
-        _close(channel, channelId, terms, amount, signature);
+        _close(channelId, terms, amount, signature);
     }
 
     /// @inheritdoc IPaymentChannels
     function closeBySig(
-        uint256 channelId,
         ChannelTerms calldata terms,
         uint96 amount,
         bytes calldata voucherSignature,
         uint256 deadline,
         bytes calldata payeeSignature
     ) external nonReentrant {
-        Channels.Channel storage channel = _channels[channelId];
-        channel.checkTerms(channelId, terms);
+        uint256 channelId = _channelId(terms);
+        _channels[channelId].requireOpened(channelId);
         bytes32 structHash = keccak256(
             abi.encode(CLOSE_CHANNEL_TYPEHASH, channelId, amount, _useNonce(terms.payee), deadline)
         );
         _checkSignature(terms.payee, structHash, deadline, payeeSignature);
-        _close(channel, channelId, terms, amount, voucherSignature);
+        _close(channelId, terms, amount, voucherSignature);
     }
 
     /// @inheritdoc IPaymentChannels
-    function startClose(uint256 channelId, ChannelTerms calldata terms) external {
-        Channels.Channel storage channel = _channels[channelId];
-        channel.checkTerms(channelId, terms);
+    function startClose(ChannelTerms calldata terms) external {
+        uint256 channelId = _channelId(terms);
         if (msg.sender != terms.payer) revert ChannelUnauthorized(channelId, msg.sender);
-        _startClose(channel, channelId);
+        _startClose(channelId);
     }
 
     /// @inheritdoc IPaymentChannels
-    function startCloseBySig(
-        uint256 channelId,
-        ChannelTerms calldata terms,
-        uint256 deadline,
-        bytes calldata signature
-    ) external {
-        Channels.Channel storage channel = _channels[channelId];
-        channel.checkTerms(channelId, terms);
+    function startCloseBySig(ChannelTerms calldata terms, uint256 deadline, bytes calldata signature) external {
+        uint256 channelId = _channelId(terms);
+        _channels[channelId].requireOpened(channelId);
         bytes32 structHash = keccak256(abi.encode(START_CLOSE_TYPEHASH, channelId, _useNonce(terms.payer), deadline));
         _checkSignature(terms.payer, structHash, deadline, signature);
-        _startClose(channel, channelId);
+        _startClose(channelId);
     }
 
     /// @inheritdoc IPaymentChannels
-    function finalize(uint256 channelId, ChannelTerms calldata terms) external nonReentrant {
-        Channels.Channel storage channel = _channels[channelId];
-        channel.checkTerms(channelId, terms);
+    function finalize(ChannelTerms calldata terms) external nonReentrant {
+        uint256 channelId = _channelId(terms);
+        Channels.Channel memory channel = _channels[channelId];
+        channel.requireOpened(channelId);
         ChannelStatus current = channel.status();
         if (current == ChannelStatus.Closed) revert ChannelNotOpen(channelId, current);
         if (!channel.finalizable(terms.expiry)) revert ChannelChallengePeriod(channelId, channel.closesAt);
-        _settle(channel, channelId, terms);
+        _settle(channelId, terms);
     }
 
     /// @inheritdoc IPaymentChannels
@@ -195,11 +253,10 @@ contract PaymentChannels is IPaymentChannels, EIP712, Nonces, PullPayments {
 
     /// @inheritdoc IPaymentChannels
     function getChannel(uint256 channelId) external view returns (ChannelInfo memory) {
-        Channels.Channel storage channel = _channels[channelId];
+        Channels.Channel memory channel = _channels[channelId];
         uint48 closesAt = channel.closesAt;
         return
             ChannelInfo({
-                termsHash: channel.termsHash,
                 deposit: channel.deposit,
                 paid: channel.paid,
                 closesAt: closesAt == Channels.CLOSED ? 0 : closesAt,
@@ -208,13 +265,8 @@ contract PaymentChannels is IPaymentChannels, EIP712, Nonces, PullPayments {
     }
 
     /// @inheritdoc IPaymentChannels
-    function termsHash(ChannelTerms calldata terms) external pure returns (bytes32) {
-        return Channels.hash(terms);
-    }
-
-    /// @inheritdoc IPaymentChannels
-    function channelCount() external view returns (uint256) {
-        return _channelCount;
+    function channelIdOf(ChannelTerms calldata terms) external view returns (uint256) {
+        return _channelId(terms);
     }
 
     /// @inheritdoc IPaymentChannels
@@ -227,83 +279,165 @@ contract PaymentChannels is IPaymentChannels, EIP712, Nonces, PullPayments {
         return _registry;
     }
 
-    function _open(address payer, OpenParams calldata params, uint96 deposit) private returns (uint256 channelId) {
+    /// @dev The EIP-712 hash of the terms under this contract's domain. A static struct encodes as its fields
+    /// in order, each padded to a word: the words EIP-712 hashes.
+    function _channelId(ChannelTerms memory terms) private view returns (uint256) {
+        return uint256(_hashTypedDataV4(keccak256(abi.encode(CHANNEL_TYPEHASH, terms))));
+    }
+
+    /**
+     * @dev `_channelId` of a claim's channel, hashed from calldata in the free memory (left unallocated) rather
+     * than built as terms: `claimMany` pays this per channel. Fields are hashed as sent; a field with dirty high
+     * bits hashes to an id that was never opened, and `claimMany` then reverts with `ChannelUnknown`.
+     */
+    function _claimedChannelId(
+        VoucherClaim calldata claim,
+        address payee,
+        address token
+    ) private view returns (uint256) {
+        bytes32 typeHash = CHANNEL_TYPEHASH;
+        bytes32 structHash;
+        // solhint-disable-next-line no-inline-assembly
+        assembly ("memory-safe") {
+            let m := mload(0x40)
+            mstore(m, typeHash)
+            mstore(add(m, 0x20), calldataload(claim)) // payer
+            mstore(add(m, 0x40), payee)
+            mstore(add(m, 0x60), calldataload(add(claim, 0x20))) // signer
+            mstore(add(m, 0x80), token)
+            calldatacopy(add(m, 0xa0), add(claim, 0x40), 0x60) // cap, expiry, salt
+            structHash := keccak256(m, 0x100)
+        }
+        return uint256(_hashTypedDataV4(structHash));
+    }
+
+    /// @dev Checks a new channel's parameters and returns its terms with `payer`.
+    function _checkOpen(address payer, OpenParams calldata params) private view returns (ChannelTerms memory) {
         if (params.payee == address(0) || params.payee == payer) revert ChannelInvalidPayee(params.payee);
         if (params.expiry != 0 && params.expiry <= block.timestamp) revert ChannelInvalidExpiry(params.expiry);
         if (!_registry.validAt(params.signer, Time.timestamp())) revert ChannelSignerNotValid(params.signer);
-        channelId = ++_channelCount;
-        Channels.Channel storage channel = _channels[channelId];
-        channel.termsHash = keccak256(
-            abi.encode(payer, params.payee, params.signer, params.token, params.cap, params.expiry)
-        );
-        channel.deposit = deposit;
+        return ChannelTerms(payer, params.payee, params.signer, params.token, params.cap, params.expiry, params.salt);
+    }
+
+    function _requireNew(uint256 channelId) private view {
+        if (_channels[channelId].opened) revert ChannelExists(channelId);
+    }
+
+    function _store(uint256 channelId, ChannelTerms memory terms, uint96 deposit) private {
+        _channels[channelId] = Channels.Channel({deposit: deposit, paid: 0, closesAt: 0, opened: true});
         emit ChannelOpened(
             channelId,
-            payer,
-            params.payee,
-            params.signer,
-            params.token,
+            terms.payer,
+            terms.payee,
+            terms.signer,
+            terms.token,
             deposit,
-            params.cap,
-            params.expiry
+            terms.cap,
+            terms.expiry,
+            terms.salt
         );
     }
 
-    /// @dev Validates a voucher, records it as paid and returns what is newly owed to the payee.
+    /// @dev The EIP-712 digest of `Voucher(channelId, amount)`.
+    function _voucherDigest(uint256 channelId, uint96 amount) private view returns (bytes32) {
+        return _hashTypedDataV4(keccak256(abi.encode(VOUCHER_TYPEHASH, channelId, amount)));
+    }
+
+    /// @dev Who signed the voucher (ECDSA, low s only), or the zero address for an invalid signature.
+    function _voucherSigner(uint256 channelId, uint96 amount, bytes calldata signature) private view returns (address) {
+        (address recovered, ECDSA.RecoverError error, ) = ECDSA.tryRecover(
+            _voucherDigest(channelId, amount),
+            signature
+        );
+        return _ok(recovered, error);
+    }
+
+    function _ok(address recovered, ECDSA.RecoverError error) private pure returns (address) {
+        return error == ECDSA.RecoverError.NoError ? recovered : address(0);
+    }
+
     function _acceptVoucher(
-        Channels.Channel storage channel,
         uint256 channelId,
         ChannelTerms calldata terms,
         uint96 amount,
-        bytes calldata signature
+        address recovered
+    ) private returns (uint96) {
+        return _record(channelId, terms.signer, terms.cap, terms.expiry, amount, recovered);
+    }
+
+    /**
+     * @dev Checks a voucher of `amount` that `recovered` signed (zero: an invalid signature) against the
+     * channel, records it as paid and returns what is newly owed to the payee.
+     */
+    function _record(
+        uint256 channelId,
+        address signer,
+        uint96 cap,
+        uint48 expiry,
+        uint96 amount,
+        address recovered
+    ) private returns (uint96) {
+        Channels.Channel storage stored = _channels[channelId];
+        return _pay(stored, stored, channelId, signer, cap, expiry, amount, recovered);
+    }
+
+    /// @dev `_record` on the channel's slot and a copy of it read before.
+    function _pay(
+        Channels.Channel storage stored,
+        Channels.Channel memory channel,
+        uint256 channelId,
+        address signer,
+        uint96 cap,
+        uint48 expiry,
+        uint96 amount,
+        address recovered
     ) private returns (uint96 owed) {
-        channel.requireAcceptsVouchers(channelId, terms.expiry);
-        channel.checkAmount(channelId, amount, terms.cap);
-        bytes32 digest = _hashTypedDataV4(keccak256(abi.encode(VOUCHER_TYPEHASH, channelId, amount)));
-        (address recovered, ECDSA.RecoverError error, ) = ECDSA.tryRecover(digest, signature);
-        if (error != ECDSA.RecoverError.NoError || recovered != terms.signer) {
-            revert ChannelInvalidVoucher(channelId, terms.signer, recovered);
-        }
+        channel.requireOpened(channelId);
+        channel.requireAcceptsVouchers(channelId, expiry);
+        channel.checkAmount(channelId, amount, cap);
+        // The registry never vets the zero address, so an invalid signature never matches.
+        if (recovered != signer) revert ChannelInvalidVoucher(channelId, signer, recovered);
         // checkAmount proved amount > paid.
         unchecked {
             owed = amount - channel.paid;
         }
-        channel.paid = amount;
+        stored.paid = amount;
+        emit VoucherRedeemed(channelId, amount, owed);
     }
 
-    function _close(
-        Channels.Channel storage channel,
-        uint256 channelId,
-        ChannelTerms calldata terms,
-        uint96 amount,
-        bytes calldata signature
-    ) private {
+    function _close(uint256 channelId, ChannelTerms calldata terms, uint96 amount, bytes calldata signature) private {
         if (amount == 0) {
+            Channels.Channel memory channel = _channels[channelId];
+            channel.requireOpened(channelId);
             ChannelStatus current = channel.status();
             if (current == ChannelStatus.Closed) revert ChannelNotOpen(channelId, current);
         } else {
-            uint96 owed = _acceptVoucher(channel, channelId, terms, amount, signature);
-            emit VoucherRedeemed(channelId, amount, owed);
+            address recovered = _voucherSigner(channelId, amount, signature);
+            uint96 owed = _acceptVoucher(channelId, terms, amount, recovered);
             _payout(terms.payee, terms.token, owed);
         }
-        _settle(channel, channelId, terms);
+        _settle(channelId, terms);
     }
 
-    function _startClose(Channels.Channel storage channel, uint256 channelId) private {
+    function _startClose(uint256 channelId) private {
+        Channels.Channel storage stored = _channels[channelId];
+        Channels.Channel memory channel = stored;
+        channel.requireOpened(channelId);
         channel.requireOpen(channelId);
         uint48 closesAt = Time.timestamp() + _challengePeriod;
-        channel.closesAt = closesAt;
+        stored.closesAt = closesAt;
         emit ChannelCloseStarted(channelId, closesAt);
     }
 
     /// @dev Closes the channel and refunds the payer the deposit minus what was paid.
-    function _settle(Channels.Channel storage channel, uint256 channelId, ChannelTerms calldata terms) private {
-        channel.closesAt = Channels.CLOSED;
-        uint96 paid = channel.paid;
+    function _settle(uint256 channelId, ChannelTerms calldata terms) private {
+        Channels.Channel storage stored = _channels[channelId];
+        stored.closesAt = Channels.CLOSED;
+        uint96 paid = stored.paid;
         // paid never exceeds deposit (checkAmount).
         uint96 refund;
         unchecked {
-            refund = channel.deposit - paid;
+            refund = stored.deposit - paid;
         }
         emit ChannelClosed(channelId, paid, refund);
         _payout(terms.payer, terms.token, refund);

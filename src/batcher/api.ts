@@ -13,12 +13,16 @@
  * | `GET /openapi.json` | the OpenAPI 3.1 description of these routes (`./openapi.ts`) |
  * | `GET /`, `GET /assets/:file` | the verifier page (`web/`, built into `dist/web`): static files |
  *
+ * With a `seller` (the config's `sales`), reading and range bundles are sold over HTTP 402 (x402's wire, scheme
+ * `iotrail-channel`: see `../payments/x402.ts`): without a payment the answer is 402 with the price, and the
+ * bundle goes out only after the voucher is on disk. Batch bundles and dumps then need the admin token.
+ *
  * Bodies over `maxBodyBytes` are refused from their Content-Length, or as soon as a streamed body passes
  * the limit, before they are buffered. A full queue answers 429, a failure of the batcher 503, both with
  * Retry-After.
  */
 import Fastify from "fastify";
-import type { FastifyInstance, FastifyReply } from "fastify";
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { isAddress } from "ethers";
 import type { Logger } from "pino";
 import { timingSafeEqual } from "node:crypto";
@@ -33,6 +37,14 @@ import { openApiDocument } from "./openapi";
 import { RateLimiter } from "./rate-limit";
 import type { DeviceState, IngestErrorCode } from "./validate";
 import { firstNonSpace, jsonArrayItems, ndjsonLines } from "./framing";
+import {
+  PAYMENT_REQUIRED_HEADER,
+  PAYMENT_RESPONSE_HEADER,
+  PAYMENT_SIGNATURE_HEADER,
+  paymentRequiredHeader,
+  paymentResponseHeader,
+} from "../payments/x402";
+import type { ChannelSeller } from "../payments/x402";
 
 export interface ApiOptions {
   pipeline: IngestPipeline;
@@ -56,6 +68,8 @@ export interface ApiOptions {
   chainHead?: () => number | undefined;
   /** The registry state the batcher has cached for a device key (the operator view). */
   deviceState?: (device: string) => DeviceState;
+  /** Sells reading and range bundles over HTTP 402 (absent: they are free). */
+  seller?: ChannelSeller;
   /** Health details of the other components. */
   health: () => Promise<Record<string, unknown>>;
   logger?: Logger;
@@ -249,6 +263,34 @@ export async function createApi(options: ApiOptions): Promise<FastifyInstance> {
     return text === undefined ? reply : reply.header("content-type", "application/json").send(text);
   };
 
+  const paymentRequired = (reply: FastifyReply, required: unknown) =>
+    reply
+      .code(402)
+      .header(PAYMENT_REQUIRED_HEADER, paymentRequiredHeader(required as Parameters<typeof paymentRequiredHeader>[0]))
+      .send(required);
+
+  /**
+   * A bundle of `readings` readings: free without a seller; with one, only for a payment that covers it,
+   * recorded on disk after the bundle was built and before it goes out (nothing is charged for a bundle that
+   * could not be built).
+   */
+  const sold = async (request: FastifyRequest, reply: FastifyReply, readings: number, bundleJob: BundleJob) => {
+    const seller = options.seller;
+    if (seller === undefined) return built(reply, bundleJob);
+    const url = `${request.protocol}://${request.host}${request.url}`;
+    const header = request.headers[PAYMENT_SIGNATURE_HEADER];
+    const authorization = await seller.authorize(typeof header === "string" ? header : undefined, url, readings);
+    if (authorization.status === "required") return paymentRequired(reply, authorization.paymentRequired);
+    const text = await job(reply, bundleJob);
+    if (text === undefined) return reply;
+    const settled = await seller.settle(authorization.sale, url, readings);
+    if (settled.status === "required") return paymentRequired(reply, settled.paymentRequired);
+    return reply
+      .header(PAYMENT_RESPONSE_HEADER, paymentResponseHeader(settled.response))
+      .header("content-type", "application/json")
+      .send(text);
+  };
+
   app.get<{ Params: { device: string; sequence: string } }>(
     "/v1/readings/:device/:sequence/bundle",
     async (request, reply) => {
@@ -267,7 +309,7 @@ export async function createApi(options: ApiOptions): Promise<FastifyInstance> {
       if (batch.status === "pending") return reply.code(202).send({ ...batchView(batch), message: "not anchored yet" });
       if (batch.status === "failed") return reply.code(409).send(batchView(batch));
       reply.header("x-iotrail-batch-status", batch.status);
-      return built(reply, { kind: "bundle", localId: batch.localId, device, index: reading.leafIndex! });
+      return sold(request, reply, 1, { kind: "bundle", localId: batch.localId, device, index: reading.leafIndex! });
     },
   );
 
@@ -322,7 +364,7 @@ export async function createApi(options: ApiOptions): Promise<FastifyInstance> {
       const waiting = batches.find((batch) => batch.anchor === undefined);
       if (waiting !== undefined) return reply.code(202).send({ ...batchView(waiting), message: "not anchored yet" });
       reply.header("x-iotrail-batch-status", batches.every((batch) => batch.status === "final") ? "final" : "anchored");
-      return built(reply, {
+      return sold(request, reply, expected, {
         kind: "range",
         device,
         fromSequence: fromSequence.toString(),
@@ -331,6 +373,16 @@ export async function createApi(options: ApiOptions): Promise<FastifyInstance> {
       });
     },
   );
+
+  /** Whole batches are not for sale: with a seller, only the admin reads them. */
+  const unsold = (authorization: string | undefined) =>
+    options.seller === undefined ||
+    (options.adminToken !== undefined && safeEqual(authorization ?? "", `Bearer ${options.adminToken}`));
+  const forSale = (reply: FastifyReply) =>
+    reply.code(403).send({
+      status: "error",
+      message: "readings are sold per device and range here: GET /v1/devices/<device>/bundle?from=&to= (HTTP 402)",
+    });
 
   const batchParam = async (id: string) => (/^\d{1,15}$/.test(id) ? store.getBatch(Number(id)) : undefined);
 
@@ -378,6 +430,7 @@ export async function createApi(options: ApiOptions): Promise<FastifyInstance> {
   app.get<{ Params: { id: string }; Querystring: { offset?: string; limit?: string } }>(
     "/v1/batches/:id/bundles",
     async (request, reply) => {
+      if (!unsold(request.headers.authorization)) return forSale(reply);
       const batch = await batchParam(request.params.id);
       if (batch === undefined) return reply.code(404).send({ status: "unknown", message: "no such batch" });
       if (batch.anchor === undefined) return reply.code(batch.status === "failed" ? 409 : 202).send(batchView(batch));
@@ -398,6 +451,7 @@ export async function createApi(options: ApiOptions): Promise<FastifyInstance> {
   );
 
   app.get<{ Params: { id: string } }>("/v1/batches/:id/dump", async (request, reply) => {
+    if (!unsold(request.headers.authorization)) return forSale(reply);
     const batch = await batchParam(request.params.id);
     if (batch === undefined) return reply.code(404).send({ status: "unknown", message: "no such batch" });
     return built(reply, { kind: "dump", localId: batch.localId });

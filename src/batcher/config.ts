@@ -25,7 +25,8 @@
  * | `LOG_LEVEL` | `logLevel` |
  */
 import { readFileSync } from "node:fs";
-import { isAddress, isHexString } from "ethers";
+import { ZeroAddress, isAddress, isHexString } from "ethers";
+import { isPostgresUrl } from "../database";
 import { envSource } from "../env";
 import { ConfigError } from "../errors";
 
@@ -94,9 +95,31 @@ export interface BatcherConfig {
   leaderPollMs: number;
   /** Base URL of this service's API, written on-chain as each batch's content URI. */
   publicUrl?: string;
+  /**
+   * Selling readings over HTTP 402 (absent: bundles are free). Range and reading bundles then need a voucher
+   * over a PaymentChannels channel to `payee`; batch bundles and dumps need the admin token.
+   */
+  sales?: SalesConfig;
   logLevel: string;
   /** Where each value came from, by dotted field: `file <path>`, `environment VAR`, `.env VAR` or `default`. */
   sources?: Readonly<Record<string, string>>;
+}
+
+export interface SalesConfig {
+  /** The price of one reading, in the token's base units (wei for ETH). */
+  pricePerReading: bigint;
+  /** The token of accepted channels: the zero address for ETH. */
+  token: string;
+  /** Who is paid: the payee of accepted channels. */
+  payee: string;
+  /** The payee's voucher store: a SQLite path, or a postgres:// URL (default: next to the database). */
+  vouchers: string;
+  /** The PaymentChannels contract (default: the deployment record's). */
+  paymentChannels?: string;
+  /** How often the leader's watcher looks for vouchers to claim (ms). */
+  watchIntervalMs: number;
+  /** The watcher claims a channel this long before its expiry (s); a started close it claims at once. */
+  claimMarginSeconds: number;
 }
 
 /** The embedded broker's authentication and resource limits (see `MqttGuard`). */
@@ -169,7 +192,9 @@ const KNOWN_FIELDS: Record<string, readonly string[]> = {
     "leaderPollMs",
     "publicUrl",
     "logLevel",
+    "sales",
   ],
+  sales: ["pricePerReading", "token", "payee", "vouchers", "paymentChannels", "watchIntervalMs", "claimMarginSeconds"],
   http: ["host", "port", "maxMessageBytes", "maxBodyBytes", "getsPerSecond"],
   mqtt: [
     "enabled",
@@ -276,6 +301,7 @@ export function loadBatcherConfig(params: { file?: string; env?: NodeJS.ProcessE
   const ingest = section(raw, "ingest");
   const sealing = section(raw, "sealing");
   const anchoring = { ...section(raw, "anchoring") };
+  const sales = raw.sales === undefined ? undefined : section(raw, "sales");
   const top: Json = { ...raw };
   const overridden = new Map<string, string>();
   const override = (target: Json, path: string, variable: string) => {
@@ -406,6 +432,7 @@ export function loadBatcherConfig(params: { file?: string; env?: NodeJS.ProcessE
     ...(top.publicUrl === undefined ? {} : { publicUrl: str(top, "publicUrl", "publicUrl") }),
     logLevel: str(top, "logLevel", "logLevel", "info"),
   };
+  if (sales !== undefined) config.sales = salesConfig(sales, config.database);
   const secrets: Record<string, string> = {
     privateKey: "BATCHER_PRIVATE_KEY",
     "http.adminToken": "BATCHER_ADMIN_TOKEN",
@@ -423,6 +450,35 @@ export function loadBatcherConfig(params: { file?: string; env?: NodeJS.ProcessE
           : "default";
   }
   return { ...config, sources };
+}
+
+function salesConfig(sales: Json, database: string): SalesConfig {
+  const price = sales.pricePerReading;
+  if (
+    !(typeof price === "string" && /^[0-9]{1,30}$/.test(price)) &&
+    !(typeof price === "number" && Number.isSafeInteger(price) && price >= 0)
+  ) {
+    throw new ConfigError('config field "sales.pricePerReading" must be a whole number of base units (a string)', {
+      details: { field: "sales.pricePerReading", value: price },
+    });
+  }
+  const token = str(sales, "token", "sales.token", "eth");
+  const defaultVouchers = isPostgresUrl(database)
+    ? database
+    : database === ":memory:"
+      ? ":memory:"
+      : `${database.replace(/\.sqlite$/, "")}.vouchers.sqlite`;
+  return {
+    pricePerReading: BigInt(price),
+    token: token.toLowerCase() === "eth" ? ZeroAddress : address(token, "sales.token"),
+    payee: address(sales.payee, "sales.payee"),
+    vouchers: str(sales, "vouchers", "sales.vouchers", defaultVouchers),
+    ...(sales.paymentChannels === undefined
+      ? {}
+      : { paymentChannels: address(sales.paymentChannels, "sales.paymentChannels") }),
+    watchIntervalMs: int(sales, "watchIntervalMs", "sales.watchIntervalMs", 30_000, 100),
+    claimMarginSeconds: int(sales, "claimMarginSeconds", "sales.claimMarginSeconds", 3_600, 0),
+  };
 }
 
 /** The dotted paths of every leaf value of `value`. */

@@ -158,6 +158,34 @@ export const API_SCHEMAS: Readonly<Record<string, Schema>> = {
       message: { type: "string" },
     },
   },
+  PaymentRequired: {
+    type: "object",
+    description:
+      "x402 version 2 PaymentRequired (also base64 in the PAYMENT-REQUIRED header). Pay by repeating the request with a PAYMENT-SIGNATURE header: a base64 x402 PaymentPayload of scheme iotrail-channel (a cumulative voucher over a PaymentChannels channel).",
+    required: ["x402Version", "resource", "accepts"],
+    properties: {
+      x402Version: { const: 2 },
+      error: { type: "string" },
+      resource: { type: "object", required: ["url"], properties: { url: { type: "string" } } },
+      accepts: {
+        type: "array",
+        minItems: 1,
+        items: {
+          type: "object",
+          required: ["scheme", "network", "asset", "amount", "payTo", "maxTimeoutSeconds", "extra"],
+          properties: {
+            scheme: { const: "iotrail-channel" },
+            network: { type: "string", pattern: "^eip155:[0-9]+$" },
+            asset: address,
+            amount: uint,
+            payTo: address,
+            maxTimeoutSeconds: { type: "integer", minimum: 1 },
+            extra: { type: "object" },
+          },
+        },
+      },
+    },
+  },
   Error: {
     type: "object",
     required: ["status", "message"],
@@ -220,6 +248,12 @@ const queryParam = (name: string, schema: Schema, description: string, required 
   description,
 });
 const limited = { "429": { ...json(ref("Error"), "Too many requests from this client address"), headers: retry } };
+/** With sales configured (`sales`): the price, until a payment covers it. */
+const sold = {
+  "402": json(ref("PaymentRequired"), "Sales configured: the price and the terms; the bundle is sold for a voucher"),
+};
+/** With sales configured, whole batches are for the admin only. */
+const notForSale = { "403": json(ref("Error"), "Sales configured: whole batches need the admin token") };
 
 export const API_ROUTES: readonly RouteDoc[] = [
   {
@@ -264,6 +298,7 @@ export const API_ROUTES: readonly RouteDoc[] = [
       "400": json(ref("Error"), "A malformed device or sequence"),
       "404": json(ref("Error"), "No such reading"),
       "409": json(ref("Batch"), "Its batch failed"),
+      ...sold,
       ...limited,
       "503": { ...json(ref("Error"), "Too many bundle requests are waiting"), headers: retry },
     },
@@ -288,6 +323,7 @@ export const API_ROUTES: readonly RouteDoc[] = [
       "400": json(ref("Error"), "A malformed device or range"),
       "404": json(ref("Incomplete"), "No reading of the range is stored"),
       "409": json({ oneOf: [ref("Incomplete"), ref("Batch")] }, "Readings of the range are missing, or a batch failed"),
+      ...sold,
       ...limited,
       "503": { ...json(ref("Error"), "Too many bundle requests are waiting"), headers: retry },
     },
@@ -356,6 +392,7 @@ export const API_ROUTES: readonly RouteDoc[] = [
       "400": json(ref("Error"), "A malformed offset or limit"),
       "404": json(ref("Error"), "No such batch"),
       "409": json(ref("Batch"), "The batch failed"),
+      ...notForSale,
       ...limited,
       "503": { ...json(ref("Error"), "Too many bundle requests are waiting"), headers: retry },
     },
@@ -371,6 +408,7 @@ export const API_ROUTES: readonly RouteDoc[] = [
         "The dump",
       ),
       "404": json(ref("Error"), "No such batch"),
+      ...notForSale,
       ...limited,
       "503": { ...json(ref("Error"), "Too many bundle requests are waiting"), headers: retry },
     },

@@ -3,6 +3,7 @@
  * that serves proof bundles. `iotrail batcher` runs one; tests start it in-process.
  */
 import { Wallet, parseUnits } from "ethers";
+import type { JsonRpcProvider } from "ethers";
 import type { FastifyInstance } from "fastify";
 import type { AddressInfo } from "node:net";
 import pino from "pino";
@@ -12,6 +13,7 @@ import { telemetryDomain } from "../eip712";
 import { resolveDeployment } from "../deployments";
 import { ConfigError, withDeadline } from "../errors";
 import { probeChainId, rpcProvider } from "../rpc";
+import { ChannelSeller, PayeeWatcher, PaymentChannelsClient, openVoucherStore } from "../payments";
 import { Anchorer } from "./anchorer";
 import { createApi, routesOf } from "./api";
 import { CheckPool } from "./check-pool";
@@ -51,6 +53,73 @@ async function listening<T>(
       { cause: error, details: { field: `${section}.port`, port: where.port } },
     );
   }
+}
+
+/**
+ * The seller of readings over HTTP 402 and the watcher that claims its vouchers (the anchoring account submits
+ * the claims; the money goes to the payee).
+ */
+async function openSales(
+  config: BatcherConfig,
+  provider: JsonRpcProvider,
+  chainId: bigint,
+  startTimeoutMs: number,
+  logger: Logger,
+): Promise<{ seller: ChannelSeller; watcher?: PayeeWatcher; close(): Promise<void> }> {
+  const sales = config.sales!;
+  let address = sales.paymentChannels;
+  if (address === undefined) {
+    const record = await withDeadline(
+      resolveDeployment(provider, config.deployments),
+      startTimeoutMs,
+      "reading the deployment record's contracts",
+    ).catch((cause: unknown) => {
+      throw new ConfigError(
+        `no PaymentChannels configured ("sales.paymentChannels"), and ${(cause as Error).message}`,
+        {
+          cause,
+        },
+      );
+    });
+    address = record.contracts.PaymentChannels.address;
+  }
+  const store = await openVoucherStore(sales.vouchers);
+  const channels = PaymentChannelsClient.connect({ address, runner: provider });
+  const seller = new ChannelSeller({
+    chainId,
+    channels,
+    payee: sales.payee,
+    token: sales.token,
+    pricePerReading: sales.pricePerReading,
+    store,
+  });
+  const watcher =
+    config.privateKey === undefined
+      ? undefined
+      : new PayeeWatcher({
+          store,
+          channels: channels.connect(new Wallet(config.privateKey, provider)),
+          marginSeconds: BigInt(sales.claimMarginSeconds),
+          logger,
+        });
+  logger.info(
+    {
+      paymentChannels: address,
+      payee: sales.payee,
+      token: sales.token,
+      pricePerReading: sales.pricePerReading.toString(),
+      vouchers: store.engine,
+    },
+    "selling readings over HTTP 402",
+  );
+  return {
+    seller,
+    ...(watcher === undefined ? {} : { watcher }),
+    close: async () => {
+      await watcher?.stop();
+      await store.close();
+    },
+  };
 }
 
 export class BatcherService {
@@ -199,6 +268,9 @@ export class BatcherService {
           logger,
         });
       }
+      const sales =
+        config.sales === undefined ? undefined : await openSales(config, provider, chainId, startTimeoutMs, logger);
+      if (sales !== undefined) undo.push(() => sales.close());
       // The leader seals and anchors (with SQLite, this process; with PostgreSQL, the shard holding the lock).
       const leadership: Leadership =
         store.engine === "postgres"
@@ -213,10 +285,12 @@ export class BatcherService {
         if (leader) {
           sealer.start(config.sealing.intervalMs);
           anchorer?.start(config.anchoring.intervalMs, config.anchoring.maxBackoffMs);
+          sales?.watcher?.start(config.sales!.watchIntervalMs);
           return;
         }
         await sealer.stop();
         await anchorer?.stop();
+        await sales?.watcher?.stop();
       });
       undo.push(() => leadership.stop());
       const bundleContext = { chainId, anchor, registry, submitter };
@@ -242,6 +316,7 @@ export class BatcherService {
         maxBodyBytes: config.http.maxBodyBytes,
         chainHead: () => anchorer?.head,
         deviceState: (device) => directory.peek(device),
+        ...(sales === undefined ? {} : { seller: sales.seller }),
         health: async () => ({
           crypto: pool.path,
           store: store.engine,

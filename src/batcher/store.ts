@@ -318,4 +318,4 @@ export function txRecord(row: TxRow): AnchorTxRecord {
 }
 
 /** Is `database` a PostgreSQL connection string (`postgres://` or `postgresql://`)? */
-export const isPostgresUrl = (database: string) => /^postgres(ql)?:\/\//i.test(database);
+export { isPostgresUrl } from "../database";

@@ -8,6 +8,7 @@ import { Command, InvalidArgumentError, Option } from "commander";
 import { batcherCommand } from "./batcher";
 import { bundleCommand } from "./bundle";
 import { channelCommand, escrowCommand } from "./payments";
+import { dataCommand } from "./data";
 import { DEFAULT_CLI_TIMEOUT_S } from "./context";
 import { deployCommand, deploymentCommand } from "./deploy";
 import { devicesCommand, rolesCommand } from "./devices";
@@ -59,6 +60,7 @@ export function program(): Command {
     .addCommand(batcherCommand())
     .addCommand(bundleCommand())
     .addCommand(verifyCommand())
+    .addCommand(dataCommand())
     .addCommand(channelCommand())
     .addCommand(escrowCommand());
 }

@@ -9,7 +9,7 @@ import type { Signer } from "ethers";
 import { DeviceKey } from "../device";
 import { voucherDigest } from "../eip712";
 import { InvalidInputError } from "../errors";
-import { ChannelStatus, ETH, EscrowStatus, NO_CONDITION, conditionHash } from "../payments";
+import { ChannelStatus, ETH, EscrowStatus, NO_CONDITION, conditionHash, formatChannelId } from "../payments";
 import type { EscrowCondition } from "../payments";
 import { parseProofBundle } from "../proof";
 import { metricId, parseReading } from "../telemetry";
@@ -18,6 +18,12 @@ import { parseTime } from "./devices";
 import { run } from "./run";
 import { formatAmount, parseAmount, unitOf } from "./units";
 import type { Unit } from "./units";
+
+/** A channel id: 0x and 64 hex digits (as shown), or its decimal value. */
+function channelIdArg(value: string): bigint {
+  if (/^0x[0-9a-fA-F]{1,64}$/.test(value) || /^[0-9]+$/.test(value)) return BigInt(value);
+  throw new InvalidArgumentError("expected a channel id (0x and 64 hex digits)");
+}
 
 function uint(value: string): bigint {
   if (!/^[0-9]+$/.test(value)) throw new InvalidArgumentError("expected a whole number");
@@ -118,8 +124,8 @@ export function channelCommand(): Command {
             ...(flags.expiry === undefined ? {} : { expiry: await timeArg(ctx, flags.expiry) }),
           });
           ctx.out.result(
-            { channelId: channelId.toString(), deposit: amount.toString(), token, transactionHash: receipt.hash },
-            [`opened channel ${channelId} with ${formatAmount(amount, unit, flags.raw === true)}`],
+            { channelId: formatChannelId(channelId), deposit: amount.toString(), token, transactionHash: receipt.hash },
+            [`opened channel ${formatChannelId(channelId)} with ${formatAmount(amount, unit, flags.raw === true)}`],
           );
         },
       ),
@@ -128,7 +134,7 @@ export function channelCommand(): Command {
   channel
     .command("pay")
     .description("sign a voucher (as the channel's signer device): the cumulative amount paid so far")
-    .argument("<channel-id>", "the channel", uint)
+    .argument("<channel-id>", "the channel", channelIdArg)
     .requiredOption("--amount <amount>", "the total paid over the channel's life (vouchers are cumulative)")
     .requiredOption("--device <key file>", "the signer device's key file")
     .option("-o, --out <file>", "write the voucher to a file (default: standard output)")
@@ -149,7 +155,7 @@ export function channelCommand(): Command {
           kind: "iotrail.voucher",
           chainId: domain.chainId.toString(),
           channels: domain.verifyingContract,
-          channelId: channelId.toString(),
+          channelId: formatChannelId(channelId),
           amount: amount.toString(),
           signature: key.signDigest(voucherDigest(domain, channelId, amount)),
         };
@@ -189,7 +195,7 @@ export function channelCommand(): Command {
   channel
     .command("close")
     .description("as the payee, close at once: pay the final voucher (or what was paid) and refund the rest")
-    .argument("<channel-id>", "the channel", uint)
+    .argument("<channel-id>", "the channel", channelIdArg)
     .option("--voucher <file>", "the final voucher (default: close at what was already paid)")
     .action(
       run(async (ctx, channelId: bigint, flags: { voucher?: string }) => {
@@ -210,7 +216,7 @@ export function channelCommand(): Command {
   channel
     .command("start-close")
     .description("as the payer, start a close: the payee has the challenge period to redeem")
-    .argument("<channel-id>", "the channel", uint)
+    .argument("<channel-id>", "the channel", channelIdArg)
     .action(
       run(async (ctx, channelId: bigint) => {
         const receipt = await (await ctx.channels(true)).startClose({ channelId });
@@ -221,7 +227,7 @@ export function channelCommand(): Command {
   channel
     .command("finalize")
     .description("after the challenge period (or the expiry), refund the payer what was not paid")
-    .argument("<channel-id>", "the channel", uint)
+    .argument("<channel-id>", "the channel", channelIdArg)
     .action(
       run(async (ctx, channelId: bigint) => {
         const receipt = await (await ctx.channels(true)).finalize({ channelId });
@@ -244,9 +250,68 @@ export function channelCommand(): Command {
     );
 
   channel
+    .command("claim")
+    .description("as anyone, pay one payee the latest vouchers of many channels in one transaction")
+    .argument("<voucher.json...>", "vouchers from `channel pay`, of channels with one payee and one token")
+    .action(
+      run(async (ctx, paths: string[]) => {
+        const channels = await ctx.channels(true);
+        const vouchers = await Promise.all(paths.map(readVoucher));
+        const claims = await Promise.all(
+          vouchers.map(async (v) => ({
+            terms: await channels.terms(BigInt(v.channelId)),
+            amount: BigInt(v.amount),
+            signature: v.signature,
+          })),
+        );
+        const receipt = await channels.claimMany({ claims });
+        ctx.out.result({ channels: vouchers.map((v) => v.channelId), transactionHash: receipt.hash }, [
+          `claimed ${vouchers.length} channel(s) for ${claims[0]!.terms.payee} in ${receipt.hash}`,
+        ]);
+      }),
+    );
+
+  channel
+    .command("recover")
+    .description("every channel of an address, found from the chain alone (after losing local state)")
+    .option("--address <address>", "whose channels (default: you)")
+    .option("--payee", "the channels it is paid by (default: the channels it pays)")
+    .option("--from-block <n>", "first block to search (default: 0)", uint)
+    .option(...raw)
+    .action(
+      run(async (ctx, flags: { address?: string; payee?: boolean; fromBlock?: bigint; raw?: boolean }) => {
+        const address =
+          flags.address === undefined ? await ctx.signerAddress() : parseAddress(flags.address, "--address");
+        const channels = await ctx.channels();
+        const found = await channels.recover({
+          ...(flags.payee === true ? { payee: address } : { payer: address }),
+          ...(flags.fromBlock === undefined ? {} : { fromBlock: Number(flags.fromBlock) }),
+        });
+        const lines: string[] = [
+          `${found.length} channel(s) ${flags.payee === true ? "paying" : "paid by"} ${address}`,
+        ];
+        for (const record of found) {
+          const unit = await unitOf(await ctx.provider(), record.token);
+          const fmt = (v: bigint) => formatAmount(v, unit, flags.raw === true);
+          lines.push(
+            `${formatChannelId(record.channelId)}  ${ChannelStatus[record.status].padEnd(7)}  deposit ${fmt(record.deposit)}, paid ${fmt(record.paid)}  ${flags.payee === true ? `payer ${record.payer}` : `payee ${record.payee}`}`,
+          );
+        }
+        ctx.out.result(
+          found.map((record) => ({
+            ...record,
+            channelId: formatChannelId(record.channelId),
+            status: ChannelStatus[record.status],
+          })),
+          lines,
+        );
+      }),
+    );
+
+  channel
     .command("show")
     .description("a channel's terms and state")
-    .argument("<channel-id>", "the channel", uint)
+    .argument("<channel-id>", "the channel", channelIdArg)
     .option(...raw)
     .action(
       run(async (ctx, channelId: bigint, flags: { raw?: boolean }) =>
@@ -264,12 +329,12 @@ async function showChannel(ctx: Context, channelId: bigint, transactionHash?: st
   ctx.out.result(
     {
       ...record,
-      channelId: channelId.toString(),
+      channelId: formatChannelId(channelId),
       status: ChannelStatus[record.status],
       ...(transactionHash === undefined ? {} : { transactionHash }),
     },
     [
-      `channel  ${channelId} (${ChannelStatus[record.status]}${record.closesAt === 0n || record.status !== ChannelStatus.Closing ? "" : `, closes at ${new Date(Number(record.closesAt) * 1000).toISOString()}`})`,
+      `channel  ${formatChannelId(channelId)} (${ChannelStatus[record.status]}${record.closesAt === 0n || record.status !== ChannelStatus.Closing ? "" : `, closes at ${new Date(Number(record.closesAt) * 1000).toISOString()}`})`,
       `payer    ${record.payer}`,
       `payee    ${record.payee}`,
       `signer   ${record.signer}`,

@@ -13,6 +13,16 @@ export const PAYMENTS_EIP712_NAME = "iotrail PaymentChannels";
 export const PAYMENTS_EIP712_VERSION = "1";
 
 export const PAYMENT_TYPES = {
+  /** A channel's fixed terms; its id is their EIP-712 digest under the PaymentChannels domain. */
+  Channel: [
+    { name: "payer", type: "address" },
+    { name: "payee", type: "address" },
+    { name: "signer", type: "address" },
+    { name: "token", type: "address" },
+    { name: "cap", type: "uint96" },
+    { name: "expiry", type: "uint48" },
+    { name: "salt", type: "bytes32" },
+  ],
   Voucher: [
     { name: "channelId", type: "uint256" },
     { name: "amount", type: "uint256" },
@@ -25,6 +35,7 @@ export const PAYMENT_TYPES = {
     { name: "amount", type: "uint256" },
     { name: "cap", type: "uint256" },
     { name: "expiry", type: "uint256" },
+    { name: "salt", type: "bytes32" },
     { name: "nonce", type: "uint256" },
     { name: "deadline", type: "uint256" },
   ],
@@ -53,6 +64,15 @@ export const ESCROW_TYPES = {
 } as const;
 
 export interface PaymentMessages {
+  Channel: {
+    payer: string;
+    payee: string;
+    signer: string;
+    token: string;
+    cap: bigint;
+    expiry: bigint;
+    salt: string;
+  };
   Voucher: { channelId: bigint; amount: bigint };
   OpenChannel: {
     funder: string;
@@ -62,6 +82,7 @@ export interface PaymentMessages {
     amount: bigint;
     cap: bigint;
     expiry: bigint;
+    salt: string;
     nonce: bigint;
     deadline: bigint;
   };
@@ -84,7 +105,7 @@ export function paymentDigest<A extends PaymentAction>(
 }
 
 /** Signs a payer's or payee's relayed action with any ethers signer. */
-export async function signPaymentAction<A extends Exclude<PaymentAction, "Voucher">>(
+export async function signPaymentAction<A extends Exclude<PaymentAction, "Voucher" | "Channel">>(
   signer: Signer,
   domain: Eip712Domain,
   action: A,
@@ -92,6 +113,23 @@ export async function signPaymentAction<A extends Exclude<PaymentAction, "Vouche
 ): Promise<string> {
   return signer.signTypedData(domain, { [action]: [...PAYMENT_TYPES[action]] }, { ...message });
 }
+
+/** A channel's id: the EIP-712 digest of its terms (`Channel`) under the PaymentChannels domain. */
+export function channelIdOf(domain: Eip712Domain, terms: PaymentMessages["Channel"]): bigint {
+  return BigInt(paymentDigest(domain, "Channel", terms));
+}
+
+/** EIP-3009 `ReceiveWithAuthorization`, signed under the token's own domain. */
+export const RECEIVE_WITH_AUTHORIZATION_TYPES = {
+  ReceiveWithAuthorization: [
+    { name: "from", type: "address" },
+    { name: "to", type: "address" },
+    { name: "value", type: "uint256" },
+    { name: "validAfter", type: "uint256" },
+    { name: "validBefore", type: "uint256" },
+    { name: "nonce", type: "bytes32" },
+  ],
+} as const;
 
 const VOUCHER_TYPEHASH = getBytes(typeHash(PAYMENT_TYPES, "Voucher"));
 const UINT64_LIMIT = 1n << 64n;

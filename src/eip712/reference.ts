@@ -213,9 +213,24 @@ export function typedDataReference(abis: Readonly<Record<string, readonly unknow
       PaymentChannels: {
         domain: domainOf(PAYMENTS_EIP712_NAME, PAYMENTS_EIP712_VERSION, "PaymentChannels"),
         types: actions(PAYMENT_TYPES, {
+          Channel: {
+            signer: "nobody: the digest is the channel's id",
+            usedBy: [
+              "channelIdOf(terms)",
+              "every call that takes ChannelTerms",
+              "openWithAuthorization (the EIP-3009 nonce)",
+            ],
+            notes:
+              "channelId = uint256 of the EIP-712 digest of the terms under the PaymentChannels domain, so ids differ across chains and deployments. The client's default salt is the smallest counter (as bytes32) never opened with these terms.",
+          },
           Voucher: {
             signer: "the channel's signer (a device key)",
-            usedBy: ["redeem(channelId, terms, amount, signature)", "close(...)", "closeBySig(...)"],
+            usedBy: [
+              "redeem(terms, amount, signature)",
+              "claimMany(payee, token, claims) (EIP-2098 r, vs)",
+              "close(...)",
+              "closeBySig(...)",
+            ],
             notes:
               "amount is cumulative (everything paid over the channel's life); no nonce. The type is Voucher(uint256 channelId,uint256 amount).",
           },
@@ -224,17 +239,17 @@ export function typedDataReference(abis: Readonly<Record<string, readonly unknow
             nonce: "nonces(funder) on the PaymentChannels; consumed",
             usedBy: ["openBySig(funder, OpenParams, deadline, signature, Permit)"],
             notes:
-              "cap 0 means the deposit; expiry 0 means none. The deposit is pulled with an EIP-2612 permit of the token.",
+              "cap 0 means the deposit; expiry 0 means none. The deposit is pulled with an EIP-2612 permit of the token. openWithAuthorization needs no OpenChannel: the funder signs the token's EIP-3009 ReceiveWithAuthorization(from funder, to PaymentChannels, value amount, validAfter, validBefore, nonce channelId) instead.",
           },
           CloseChannel: {
             signer: "the payee",
             nonce: "nonces(payee) on the PaymentChannels; consumed",
-            usedBy: ["closeBySig(channelId, terms, amount, voucherSignature, deadline, payeeSignature)"],
+            usedBy: ["closeBySig(terms, amount, voucherSignature, deadline, payeeSignature)"],
           },
           StartClose: {
             signer: "the payer",
             nonce: "nonces(payer) on the PaymentChannels; consumed",
-            usedBy: ["startCloseBySig(channelId, terms, deadline, signature)"],
+            usedBy: ["startCloseBySig(terms, deadline, signature)"],
           },
         }),
       },

@@ -28,6 +28,8 @@ export type RelayRequest =
         deadline: bigint;
         signature: string;
         permit: { deadline: bigint; v: number; r: string; s: string };
+        /** The channel's salt, which the funder's `OpenChannel` signature covers. */
+        salt: string;
       };
     }
   | { kind: "releaseEscrow"; escrowId: bigint; authorization: Authorization }
@@ -128,12 +130,11 @@ export class Relayer {
       case "redeem": {
         const channels = this.channelsContract();
         const terms = await readChannelTerms(channels, request.channelId);
-        return channels.redeem.populateTransaction(request.channelId, terms, request.amount, request.signature);
+        return channels.redeem.populateTransaction(terms, request.amount, request.signature);
       }
       case "closeChannel": {
         const channels = this.channelsContract();
         return channels.closeBySig.populateTransaction(
-          request.channelId,
           await readChannelTerms(channels, request.channelId),
           request.amount,
           request.voucherSignature,
@@ -144,7 +145,6 @@ export class Relayer {
       case "startClose": {
         const channels = this.channelsContract();
         return channels.startCloseBySig.populateTransaction(
-          request.channelId,
           await readChannelTerms(channels, request.channelId),
           request.authorization.deadline,
           request.authorization.signature,
@@ -152,7 +152,7 @@ export class Relayer {
       }
       case "openChannel": {
         const { channel, authorization } = request;
-        const params = { ...channel, cap: channel.cap ?? 0n, expiry: channel.expiry ?? 0n };
+        const params = { ...channel, cap: channel.cap ?? 0n, expiry: channel.expiry ?? 0n, salt: authorization.salt };
         return this.channelsContract().openBySig.populateTransaction(
           authorization.funder,
           params,

@@ -1,14 +1,13 @@
 /**
- * Gas of PaymentChannels actions on a fresh deployment with deterministic keys. Open and close are
- * measured in the steady state (after a first channel initialized the channel counter), as µRaiden's
- * published figures are.
+ * Gas of PaymentChannels and ConditionalEscrow actions on fresh deployments with deterministic keys.
  */
-import { ZeroAddress, id } from "ethers";
-import type { ContractTransactionResponse, Signer } from "ethers";
+import { Wallet, ZeroAddress, id, toBeHex } from "ethers";
+import type { ContractTransactionResponse, Signer, TransactionResponse } from "ethers";
 import {
   ConditionalEscrow__factory,
   DeviceRegistry__factory,
   MockToken__factory,
+  MockUSDC__factory,
   PaymentChannels__factory,
   TelemetryAnchor__factory,
 } from "../../typechain-types";
@@ -16,11 +15,12 @@ import { TelemetryAnchorClient } from "../anchor";
 import { metricId, ReadingBatch, ZERO_HASH } from "../telemetry";
 import { DeviceKey } from "../device";
 import { DeviceRegistryClient, registerDeviceKeys } from "../registry";
-import { ETH, EscrowClient, PaymentChannelsClient, readChannelTerms } from "../payments";
+import { ETH, EscrowClient, PaymentChannelsClient, toVoucherClaim } from "../payments";
+import { eventIn } from "../contract-calls";
 
 const DEADLINE = 2n ** 40n;
 
-async function gasOf(tx: Promise<ContractTransactionResponse>): Promise<bigint> {
+async function gasOf(tx: Promise<ContractTransactionResponse | TransactionResponse>): Promise<bigint> {
   const receipt = await (await tx).wait();
   if (receipt === null) throw new Error("transaction dropped");
   return receipt.gasUsed;
@@ -43,78 +43,124 @@ async function registryWithDevice(admin: Signer, manufacturer: Signer, owner: st
   return { registry, device };
 }
 
+/** Signers of `count` payer accounts with ETH, for channels of one payee in `claimMany`. */
+async function fundedWallets(funder: Signer, count: number): Promise<Signer[]> {
+  const wallets = Array.from({ length: count }, (_, i) => new Wallet(id(`iotrail gas payer ${i}`), funder.provider));
+  for (const wallet of wallets) await gasOf(funder.sendTransaction({ to: wallet.address, value: 10n ** 18n }));
+  return wallets;
+}
+
+/**
+ * Gas of PaymentChannels actions, in the steady state µRaiden's and x402's published figures assume: the
+ * contract and the payee already hold the token (a transfer to them updates a balance rather than creating
+ * one), and each row is a channel's first use of its own slot.
+ */
 export async function measurePaymentsGas(signers: Signer[]): Promise<Map<string, bigint>> {
   const [admin, manufacturer, payer, payee, relayer] = signers as [Signer, Signer, Signer, Signer, Signer];
   const [payerAddress, payeeAddress] = await Promise.all([payer.getAddress(), payee.getAddress()]);
   const { registry, device } = await registryWithDevice(admin, manufacturer, payerAddress, "payment device");
   const contract = await new PaymentChannels__factory(admin).deploy(await registry.getAddress(), 86_400);
+  const contractAddress = await contract.getAddress();
   const channels = contract.connect(payer);
   const client = new PaymentChannelsClient({ contract: channels });
   const domain = await client.domain();
   const token = await new MockToken__factory(admin).deploy();
-  await token.mint(payerAddress, 10n ** 24n);
-  await token.connect(payer).approve(await contract.getAddress(), 2n ** 255n);
-  const ethParams = {
+  const usdc = await new MockUSDC__factory(admin).deploy();
+  for (const t of [token, usdc]) {
+    await t.mint(payerAddress, 10n ** 24n);
+    await t.mint(payeeAddress, 1n); // the payee's balance exists, as a payee's does in the steady state
+    await t.connect(payer).approve(contractAddress, 2n ** 255n);
+  }
+  let salts = 0;
+  const params = (tokenAddress: string) => ({
     payee: payeeAddress,
     signer: device.address,
-    token: ETH,
+    token: tokenAddress,
     amount: 10n ** 18n,
     cap: 0n,
     expiry: 0n,
+    salt: toBeHex(salts++, 32), // counter salts, as the client picks by default
+  });
+  const opened = async (tx: Promise<ContractTransactionResponse>) => {
+    const receipt = await (await tx).wait();
+    if (receipt === null) throw new Error("transaction dropped");
+    const event = eventIn(contract, receipt, "ChannelOpened");
+    return {
+      gas: receipt.gasUsed,
+      channelId: event.args.channelId as bigint,
+      terms: await client.terms(event.args.channelId as bigint),
+    };
   };
-  const tokenParams = { ...ethParams, token: await token.getAddress() };
+  const openEth = () => {
+    const p = params(ETH);
+    return opened(channels.open(p, { value: p.amount }));
+  };
+  const tokenAddress = await token.getAddress();
   const gas = new Map<string, bigint>();
 
-  await gasOf(channels.open(ethParams, { value: ethParams.amount })); // initializes the counter
-  await gasOf(channels.open(tokenParams)); // and the contract's token balance
-  gas.set("PaymentChannels.open(ETH)", await gasOf(channels.open(ethParams, { value: ethParams.amount })));
-  const ethId = await contract.channelCount();
-  gas.set("PaymentChannels.open(ERC20)", await gasOf(channels.open(tokenParams)));
-  const tokenId = await contract.channelCount();
+  await openEth();
+  await opened(channels.open(params(tokenAddress))); // the contract's token balance exists from here on
+  await opened(channels.open(params(await usdc.getAddress())));
+  const eth = await openEth();
+  gas.set("PaymentChannels.open(ETH)", eth.gas);
+  const erc20 = await opened(channels.open(params(tokenAddress)));
+  gas.set("PaymentChannels.open(ERC20)", erc20.gas);
+  const usdcParams = params(await usdc.getAddress());
+  const authorization = await client.authorizeOpenWithAuthorization({
+    funder: payer,
+    channel: usdcParams,
+    validBefore: DEADLINE,
+  });
   gas.set(
-    "PaymentChannels.topUp(ETH)",
-    await gasOf(channels.topUp(ethId, await readChannelTerms(contract, ethId), 1000n, { value: 1000n })),
+    "PaymentChannels.open(ERC20,EIP3009)",
+    (
+      await opened(
+        contract.connect(relayer).openWithAuthorization(payerAddress, usdcParams, authorization.authorization),
+      )
+    ).gas,
   );
-  gas.set(
-    "PaymentChannels.topUp(ERC20)",
-    await gasOf(channels.topUp(tokenId, await readChannelTerms(contract, tokenId), 1000n)),
-  );
+  gas.set("PaymentChannels.topUp(ETH)", await gasOf(channels.topUp(eth.terms, 1000n, { value: 1000n })));
+  gas.set("PaymentChannels.topUp(ERC20)", await gasOf(channels.topUp(erc20.terms, 1000n)));
   const v = (channelId: bigint, amount: bigint) => device.signVoucher(domain, channelId, amount);
   gas.set(
     "PaymentChannels.redeem(ETH)",
-    await gasOf(contract.connect(relayer).redeem(ethId, await readChannelTerms(contract, ethId), 200n, v(ethId, 200n))),
+    await gasOf(contract.connect(relayer).redeem(eth.terms, 200n, v(eth.channelId, 200n))),
   );
   gas.set(
     "PaymentChannels.redeem(ERC20)",
-    await gasOf(
-      contract.connect(relayer).redeem(tokenId, await readChannelTerms(contract, tokenId), 100n, v(tokenId, 100n)),
-    ),
+    await gasOf(contract.connect(relayer).redeem(erc20.terms, 100n, v(erc20.channelId, 100n))),
   );
   gas.set(
     "PaymentChannels.close(cooperative,ETH)",
-    await gasOf(contract.connect(payee).close(ethId, await readChannelTerms(contract, ethId), 300n, v(ethId, 300n))),
+    await gasOf(contract.connect(payee).close(eth.terms, 300n, v(eth.channelId, 300n))),
   );
   gas.set(
     "PaymentChannels.close(cooperative,ERC20)",
-    await gasOf(
-      contract.connect(payee).close(tokenId, await readChannelTerms(contract, tokenId), 300n, v(tokenId, 300n)),
-    ),
+    await gasOf(contract.connect(payee).close(erc20.terms, 300n, v(erc20.channelId, 300n))),
   );
 
-  await gasOf(channels.open(ethParams, { value: ethParams.amount }));
-  const closing = await contract.channelCount();
-  gas.set(
-    "PaymentChannels.startClose",
-    await gasOf(channels.startClose(closing, await readChannelTerms(contract, closing))),
+  // claimMany: ten payers' ERC-20 channels to one payee, each with one voucher, claimed by a relayer.
+  const payers = await fundedWallets(admin, 10);
+  const claims = [];
+  for (const p of payers) {
+    await gasOf(token.mint(await p.getAddress(), 10n ** 18n));
+    await gasOf(token.connect(p).approve(contractAddress, 2n ** 255n));
+    const ch = await opened(contract.connect(p).open(params(tokenAddress)));
+    claims.push({ terms: ch.terms, amount: 500n, signature: v(ch.channelId, 500n) });
+  }
+  const claimed = await gasOf(
+    contract.connect(relayer).claimMany(payeeAddress, tokenAddress, claims.map(toVoucherClaim)),
   );
+  gas.set("PaymentChannels.claimMany(10)", claimed);
+  gas.set("PaymentChannels.claimMany(10)/channel", claimed / 10n);
+
+  const closing = await openEth();
+  gas.set("PaymentChannels.startClose", await gasOf(channels.startClose(closing.terms)));
   await (payer.provider as unknown as { send(m: string, p: unknown[]): Promise<unknown> }).send(
     "evm_increaseTime",
     [86_401],
   );
-  gas.set(
-    "PaymentChannels.finalize",
-    await gasOf(contract.connect(relayer).finalize(closing, await readChannelTerms(contract, closing))),
-  );
+  gas.set("PaymentChannels.finalize", await gasOf(contract.connect(relayer).finalize(closing.terms)));
 
   return gas;
 }

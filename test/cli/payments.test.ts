@@ -133,6 +133,64 @@ describe("iotrail channel / escrow (CLI, end to end on the in-process chain)", f
       expect((await channels.getChannel(BigInt(id))).status).to.equal(ChannelStatus.Closed);
     });
 
+    it("claim pays many channels' vouchers in one transaction; recover finds a payer's and a payee's channels with no local state", async function () {
+      const { on, device, files, channels, payee } = await loadFixture(paymentsFixture);
+      const open = async () =>
+        (
+          await iotrailOk([
+            ...on,
+            "--account",
+            "0",
+            "--json",
+            "channel",
+            "open",
+            "--payee",
+            payee.address,
+            "--signer",
+            device.address,
+            "--amount",
+            "0.01",
+          ])
+        ).json().channelId as string;
+      const ids = [await open(), await open(), await open()];
+      for (const id of ids) expect(id).to.match(/^0x[0-9a-f]{64}$/);
+      expect(new Set(ids).size).to.equal(3);
+      const vouchers = [];
+      for (const [n, id] of ids.entries()) {
+        const file = join(files, `claim-${n}.json`);
+        await iotrailOk([
+          ...on,
+          "channel",
+          "pay",
+          id,
+          "--amount",
+          "0.002",
+          "--device",
+          join(files, "device.json"),
+          "-o",
+          file,
+        ]);
+        vouchers.push(file);
+      }
+      const before = await ethers.provider.getBalance(payee.address);
+      const claimed = await iotrailOk([...on, "--account", "5", "--json", "channel", "claim", ...vouchers]);
+      expect(claimed.json().channels).to.deep.equal(ids);
+      expect(await ethers.provider.getBalance(payee.address)).to.equal(before + ethers.parseEther("0.006"));
+
+      // The payer (account 0) and the payee (account 1) recover from the chain alone.
+      const [deployer] = await ethers.getSigners();
+      const asPayer = await iotrailOk([...on, "--account", "0", "--json", "channel", "recover"]);
+      const payerIds = (asPayer.json() as { channelId: string; payer: string }[]).map((c) => c.channelId);
+      expect(payerIds).to.include.members(ids);
+      const asPayee = await iotrailOk([...on, "--account", "1", "channel", "recover", "--payee"]);
+      expect(asPayee.stdout).to.contain(`paying ${payee.address}`);
+      for (const id of ids)
+        expect(asPayee.stdout).to.contain(
+          `${id}  Open     deposit 0.01 ETH, paid 0.002 ETH  payer ${deployer!.address}`,
+        );
+      expect((await channels.getChannel(BigInt(ids[0]!))).paid).to.equal(ethers.parseEther("0.002"));
+    });
+
     it("open in the DemoToken (approve and pull), start-close by the payer, finalize after the challenge period", async function () {
       const { on, device, channels, payee, token } = await loadFixture(paymentsFixture);
       const [deployer] = await ethers.getSigners();

@@ -1,6 +1,7 @@
 import { ethers } from "hardhat";
 import { DeviceKey } from "../../src/device";
 import { PaymentChannelsClient } from "../../src/payments";
+import type { ChannelTerms } from "../../src/payments";
 import type { Eip712Domain } from "../../src/eip712";
 import type { MockToken, PaymentChannels } from "../../typechain-types";
 import { registeredDevice, registryFixture } from "./registry";
@@ -67,4 +68,13 @@ export async function mockTokenChannel(fx: ChannelsFixture, token: string, amoun
   await (await mock.getFunction("approve")(await fx.channels.getAddress(), amount)).wait();
   const { channelId } = await fx.pay.open({ payee: fx.buyer.address, signer: fx.device.address, token, amount });
   return channelId;
+}
+
+/** A channel's terms from the parameters it was opened with and its payer. */
+export function termsOf(
+  payer: string,
+  params: { payee: string; signer: string; token: string; cap: bigint; expiry: bigint; salt: string },
+): ChannelTerms {
+  const { payee, signer, token, cap, expiry, salt } = params;
+  return { payer, payee, signer, token, cap, expiry, salt };
 }

@@ -4,6 +4,7 @@ import fc from "fast-check";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import { DeviceKey } from "../../src/device";
 import { ChannelStatus, NO_CONDITION } from "../../src/payments";
+import { eventIn } from "../../src/contract-calls";
 import { channelsFixture, voucher } from "../helpers/payments";
 import type { ChannelsFixture } from "../helpers/payments";
 
@@ -73,9 +74,10 @@ async function run(fx: ChannelsFixture, ids: bigint[], signed: Map<bigint, bigin
       amount: a.amount,
       cap: 0n,
       expiry: 0n,
+      salt: ethers.toBeHex(ids.length, 32), // a new channel each time
     };
-    await (await fx.channels.connect(fx.owner).open(params, { value: a.amount })).wait();
-    ids.push(await fx.channels.channelCount());
+    const receipt = await (await fx.channels.connect(fx.owner).open(params, { value: a.amount })).wait();
+    ids.push(eventIn(fx.channels, receipt!, "ChannelOpened").args.channelId as bigint);
     return;
   }
   if (ids.length === 0) return;
@@ -90,17 +92,15 @@ async function run(fx: ChannelsFixture, ids: bigint[], signed: Map<bigint, bigin
       if (!forged && amount > (signed.get(id) ?? 0n)) signed.set(id, amount);
       const tx =
         a.kind === "redeem"
-          ? fx.channels.connect(fx.relayer).redeem(id, await fx.pay.terms(id), amount, v.signature)
-          : fx.channels.connect(fx.buyer).close(id, await fx.pay.terms(id), amount, v.signature);
+          ? fx.channels.connect(fx.relayer).redeem(await fx.pay.terms(id), amount, v.signature)
+          : fx.channels.connect(fx.buyer).close(await fx.pay.terms(id), amount, v.signature);
       await (await tx).wait();
     } else if (a.kind === "topUp") {
-      await (
-        await fx.channels.connect(fx.other).topUp(id, await fx.pay.terms(id), a.amount, { value: a.amount })
-      ).wait();
+      await (await fx.channels.connect(fx.other).topUp(await fx.pay.terms(id), a.amount, { value: a.amount })).wait();
     } else if (a.kind === "startClose") {
-      await (await fx.channels.connect(fx.owner).startClose(id, await fx.pay.terms(id))).wait();
+      await (await fx.channels.connect(fx.owner).startClose(await fx.pay.terms(id))).wait();
     } else {
-      await (await fx.channels.connect(fx.other).finalize(id, await fx.pay.terms(id))).wait();
+      await (await fx.channels.connect(fx.other).finalize(await fx.pay.terms(id))).wait();
     }
   } catch (error) {
     if (!isCustomErrorRevert(error)) throw error;

@@ -1,7 +1,9 @@
 import { expect } from "chai";
 import { ethers } from "hardhat";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
-import { channelsFixture, voucher, mockTokenChannel } from "../helpers/payments";
+import { channelIdOf } from "../../src/eip712";
+import { toVoucherClaim } from "../../src/payments";
+import { channelsFixture, termsOf, voucher, mockTokenChannel } from "../helpers/payments";
 import type { ChannelsFixture } from "../helpers/payments";
 
 async function blocklistChannel(fx: ChannelsFixture, returnFalse: boolean) {
@@ -26,7 +28,7 @@ describe("PaymentChannels: payouts", function () {
       await token.setBlocked(fx.owner.address, true);
       const v = voucher(fx, channelId, 300n);
       const tokenAddress = await token.getAddress();
-      await expect(fx.channels.connect(fx.buyer).close(channelId, await fx.pay.terms(channelId), 300n, v.signature))
+      await expect(fx.channels.connect(fx.buyer).close(await fx.pay.terms(channelId), 300n, v.signature))
         .to.emit(fx.channels, "PayoutCredited")
         .withArgs(fx.owner.address, tokenAddress, 700n);
       expect(await token.balanceOf(fx.buyer.address)).to.equal(300n);
@@ -42,11 +44,11 @@ describe("PaymentChannels: payouts", function () {
       const { token, channelId } = await blocklistChannel(fx, returnFalse);
       await token.setBlocked(fx.buyer.address, true);
       const v = voucher(fx, channelId, 250n);
-      await fx.channels.connect(fx.relayer).redeem(channelId, await fx.pay.terms(channelId), 250n, v.signature);
+      await fx.channels.connect(fx.relayer).redeem(await fx.pay.terms(channelId), 250n, v.signature);
       expect(await fx.channels.credited(fx.buyer.address, await token.getAddress())).to.equal(250n);
       await fx.pay.startClose({ channelId });
       await ethers.provider.send("evm_increaseTime", [86_401]);
-      await fx.channels.finalize(channelId, await fx.pay.terms(channelId));
+      await fx.channels.finalize(await fx.pay.terms(channelId));
       expect(await token.balanceOf(fx.owner.address)).to.equal(750n);
     });
   }
@@ -61,15 +63,17 @@ describe("PaymentChannels: payouts", function () {
       amount: 1000n,
       cap: 0n,
       expiry: 0n,
+      salt: ethers.ZeroHash,
     };
-    const openData = fx.channels.interface.encodeFunctionData("open", [params]);
     for (const burn of [false, true]) {
       await wallet.setBurn(burn);
-      await wallet.execute(await fx.channels.getAddress(), openData, { value: 1000n });
-      const channelId = await fx.channels.channelCount();
+      const salted = { ...params, salt: ethers.toBeHex(burn ? 1n : 0n, 32) };
+      const data = fx.channels.interface.encodeFunctionData("open", [salted]);
+      await wallet.execute(await fx.channels.getAddress(), data, { value: 1000n });
+      const channelId = channelIdOf(fx.payments, termsOf(await wallet.getAddress(), salted));
       const v = voucher(fx, channelId, 100n);
       await expect(
-        fx.channels.connect(fx.buyer).close(channelId, await fx.pay.terms(channelId), 100n, v.signature),
+        fx.channels.connect(fx.buyer).close(await fx.pay.terms(channelId), 100n, v.signature),
       ).to.changeEtherBalance(fx.buyer, 100n);
     }
     expect(await fx.channels.credited(await wallet.getAddress(), ethers.ZeroAddress)).to.equal(1800n);
@@ -94,11 +98,12 @@ describe("PaymentChannels: payouts", function () {
       amount: 10n,
       cap: 0n,
       expiry: 0n,
+      salt: ethers.ZeroHash,
     };
     await wallet.execute(await fx.channels.getAddress(), fx.channels.interface.encodeFunctionData("open", [params]), {
       value: 10n,
     });
-    await fx.channels.connect(fx.buyer).close(1n, await fx.pay.terms(1n), 0n, "0x");
+    await fx.channels.connect(fx.buyer).close(termsOf(await wallet.getAddress(), params), 0n, "0x");
     const toSelf = fx.channels.interface.encodeFunctionData("withdraw", [
       ethers.ZeroAddress,
       await wallet.getAddress(),
@@ -119,6 +124,7 @@ describe("PaymentChannels: payouts", function () {
       amount: 1n,
       cap: 0n,
       expiry: 0n,
+      salt: ethers.ZeroHash,
     };
     const permit = { deadline: 0n, v: 27, r: ethers.ZeroHash, s: ethers.ZeroHash };
     const i = fx.channels.interface;
@@ -126,23 +132,23 @@ describe("PaymentChannels: payouts", function () {
     const calls = [
       i.encodeFunctionData("open", [params]),
       i.encodeFunctionData("openBySig", [fx.owner.address, params, 0n, "0x", permit]),
-      i.encodeFunctionData("topUp", [channelId, terms, 1n]),
-      i.encodeFunctionData("redeem", [channelId, terms, 9_000n, voucher(fx, channelId, 9_000n).signature]),
-      i.encodeFunctionData("close", [channelId, terms, 0n, "0x"]),
-      i.encodeFunctionData("closeBySig", [channelId, terms, 0n, "0x", 0n, "0x"]),
-      i.encodeFunctionData("finalize", [channelId, terms]),
+      i.encodeFunctionData("topUp", [terms, 1n]),
+      i.encodeFunctionData("redeem", [terms, 9_000n, voucher(fx, channelId, 9_000n).signature]),
+      i.encodeFunctionData("claimMany", [
+        terms.payee,
+        terms.token,
+        [toVoucherClaim({ terms, amount: 9_000n, signature: voucher(fx, channelId, 9_000n).signature })],
+      ]),
+      i.encodeFunctionData("close", [terms, 0n, "0x"]),
+      i.encodeFunctionData("closeBySig", [terms, 0n, "0x", 0n, "0x"]),
+      i.encodeFunctionData("finalize", [terms]),
       i.encodeFunctionData("withdraw", [tokenAddress, fx.other.address]),
     ];
     const guard = i.getError("ReentrancyGuardReentrantCall")!.selector;
     for (const [n, data] of calls.entries()) {
       await token.arm(await fx.channels.getAddress(), data);
       const amount = BigInt(n + 1) * 10n;
-      await fx.channels.redeem(
-        channelId,
-        await fx.pay.terms(channelId),
-        amount,
-        voucher(fx, channelId, amount).signature,
-      );
+      await fx.channels.redeem(await fx.pay.terms(channelId), amount, voucher(fx, channelId, amount).signature);
       expect(await token.attempted()).to.equal(true);
       expect(await token.reentered()).to.equal(false);
       expect(await token.reason()).to.equal(guard);
@@ -160,7 +166,7 @@ describe("PaymentChannels: payouts", function () {
       amount: 1000n,
     });
     await expect(
-      fx.channels.redeem(channelId, await fx.pay.terms(channelId), 300n, voucher(fx, channelId, 300n).signature),
+      fx.channels.redeem(await fx.pay.terms(channelId), 300n, voucher(fx, channelId, 300n).signature),
     ).not.to.emit(fx.channels, "PayoutCredited");
     expect(await token.balanceOf(fx.buyer.address)).to.equal(300n);
   });
@@ -173,7 +179,7 @@ describe("PaymentChannels: payouts", function () {
     await token.setGreedy(fx.owner.address);
     const tx = fx.channels
       .connect(fx.buyer)
-      .close(channelId, await fx.pay.terms(channelId), 400n, voucher(fx, channelId, 400n).signature, {
+      .close(await fx.pay.terms(channelId), 400n, voucher(fx, channelId, 400n).signature, {
         gasLimit: 1_000_000,
       });
     await expect(tx)
@@ -191,21 +197,16 @@ describe("PaymentChannels: payouts", function () {
     const second = voucher(fx, channelId, 600n);
     await token.arm(
       await fx.channels.getAddress(),
-      fx.channels.interface.encodeFunctionData("redeem", [
-        channelId,
-        await fx.pay.terms(channelId),
-        600n,
-        second.signature,
-      ]),
+      fx.channels.interface.encodeFunctionData("redeem", [await fx.pay.terms(channelId), 600n, second.signature]),
     );
     const first = voucher(fx, channelId, 100n);
-    await fx.channels.redeem(channelId, await fx.pay.terms(channelId), 100n, first.signature);
+    await fx.channels.redeem(await fx.pay.terms(channelId), 100n, first.signature);
     expect(await token.attempted()).to.equal(true);
     expect(await token.reentered()).to.equal(false);
     expect((await fx.pay.getChannel(channelId)).paid).to.equal(100n);
     expect(await token.balanceOf(fx.buyer.address)).to.equal(100n);
     // The re-entered voucher itself was valid: only the reentrancy guard stopped it.
-    await fx.channels.redeem(channelId, await fx.pay.terms(channelId), 600n, second.signature);
+    await fx.channels.redeem(await fx.pay.terms(channelId), 600n, second.signature);
     expect(await token.balanceOf(fx.buyer.address)).to.equal(600n);
   });
 });

@@ -57,7 +57,7 @@ describe("Relayer", function () {
         authorization: await fx.pay.authorizeOpen({ funder, channel, deadline }),
       });
       expect(opened.status).to.equal("confirmed");
-      const channelId = await fx.channels.channelCount();
+      const [{ channelId }] = await fx.pay.recover({ payer: funder.address });
       const payer = fx.pay.connect(funder);
       const started = await relayer.submit({
         kind: "startClose",

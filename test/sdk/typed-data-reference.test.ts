@@ -68,6 +68,22 @@ describe("the typed-data reference (docs/typed-data.json)", function () {
     });
   }
 
+  /** The EIP-712 digest of `message` as `primaryType` of `contract`, by viem from the reference only. */
+  function digestOf(
+    contract: string,
+    verifyingContract: string,
+    primaryType: string,
+    message: Record<string, unknown>,
+  ): `0x${string}` {
+    const info = reference.contracts[contract]!;
+    return hashTypedData({
+      domain: { ...info.domain, chainId: 31337, verifyingContract: verifyingContract as `0x${string}` },
+      types: { [primaryType]: info.types[primaryType]!.fields },
+      primaryType,
+      message,
+    });
+  }
+
   const later = async () => BigInt(await time.latest()) + 3600n;
 
   it("matches what src/eip712 and the ABIs generate (npm run docs): the reference cannot drift", async function () {
@@ -276,6 +292,7 @@ describe("the typed-data reference (docs/typed-data.json)", function () {
         amount: 5_000_000n,
         cap: 0n,
         expiry: 0n,
+        salt: ethers.ZeroHash as `0x${string}`,
       };
       const open = await sign(payer, "PaymentChannels", channelsAddress, "OpenChannel", {
         funder: payer.address,
@@ -321,28 +338,32 @@ describe("the typed-data reference (docs/typed-data.json)", function () {
         token: params.token,
         cap: 0n,
         expiry: 0n,
+        salt: params.salt,
       };
-      expect((await channels.getChannel(1n)).deposit).to.equal(5_000_000n);
+      // The channel's id: the Channel digest, computed by viem from the reference alone.
+      const channelId = BigInt(digestOf("PaymentChannels", channelsAddress, "Channel", terms));
+      expect(await channels.channelIdOf(terms)).to.equal(channelId);
+      expect((await channels.getChannel(channelId)).deposit).to.equal(5_000_000n);
 
       const voucher = await sign(device, "PaymentChannels", channelsAddress, "Voucher", {
-        channelId: 1n,
+        channelId,
         amount: 1_500_000n,
       });
-      await channels.connect(relayer).redeem(1n, terms, 1_500_000n, voucher);
+      await channels.connect(relayer).redeem(terms, 1_500_000n, voucher);
       expect(await token.balanceOf(payee.address)).to.equal(1_500_000n);
 
       const finalVoucher = await sign(device, "PaymentChannels", channelsAddress, "Voucher", {
-        channelId: 1n,
+        channelId,
         amount: 2_000_000n,
       });
       const close = await sign(payee, "PaymentChannels", channelsAddress, "CloseChannel", {
-        channelId: 1n,
+        channelId,
         amount: 2_000_000n,
         nonce: await channels.nonces(payee.address),
         deadline,
       });
-      await channels.connect(relayer).closeBySig(1n, terms, 2_000_000n, finalVoucher, deadline, close);
-      expect((await channels.getChannel(1n)).status).to.equal(3n);
+      await channels.connect(relayer).closeBySig(terms, 2_000_000n, finalVoucher, deadline, close);
+      expect((await channels.getChannel(channelId)).status).to.equal(3n);
 
       // A second channel, in ETH, closed by the payer's relayed StartClose.
       await channels.connect(signers[1]!).open(
@@ -353,17 +374,19 @@ describe("the typed-data reference (docs/typed-data.json)", function () {
           amount: 1000n,
           cap: 0n,
           expiry: 0n,
+          salt: ethers.ZeroHash,
         },
         { value: 1000n },
       );
       const ethTerms = { ...terms, token: ethers.ZeroAddress };
+      const ethChannelId = BigInt(digestOf("PaymentChannels", channelsAddress, "Channel", ethTerms));
       const startClose = await sign(payer, "PaymentChannels", channelsAddress, "StartClose", {
-        channelId: 2n,
+        channelId: ethChannelId,
         nonce: await channels.nonces(payer.address),
         deadline,
       });
-      await channels.connect(relayer).startCloseBySig(2n, ethTerms, deadline, startClose);
-      expect((await channels.getChannel(2n)).status).to.equal(2n);
+      await channels.connect(relayer).startCloseBySig(ethTerms, deadline, startClose);
+      expect((await channels.getChannel(ethChannelId)).status).to.equal(2n);
 
       await escrow.connect(signers[1]!).create(
         {

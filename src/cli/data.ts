@@ -1,0 +1,113 @@
+/**
+ * `iotrail data buy`: buys a range of a device's anchored readings from a batcher that sells them over
+ * HTTP 402, paying over a payment channel (found on the chain or opened), and verifies what it bought against
+ * the chain and the deployment record this machine trusts. A thin caller of `buyOverHttp402` and
+ * `verifyBundle`. Exit status: 0 bought and verified, 1 a check failed, 2 usage or I/O error, 3 not fully
+ * verified.
+ */
+import { writeFile } from "node:fs/promises";
+import { Command } from "commander";
+import { DeviceKey } from "../device";
+import { deploymentPath, trustFromDeployment } from "../deployments";
+import { ChannelBuyerScheme, buyOverHttp402 } from "../payments";
+import type { ChannelState } from "../payments";
+import { formatReport, verdictLine, verifyBundle } from "../verify";
+import { parseRange } from "./bundle";
+import { parseAddress } from "./context";
+import { run } from "./run";
+import { formatAmount, parseAmount, unitOf } from "./units";
+import type { Unit } from "./units";
+import { VERIFY_EXIT_CODES } from "./verify";
+
+interface BuyFlags {
+  from: string;
+  device: string;
+  range: string;
+  signer: string;
+  deposit?: string;
+  maxPrice?: string;
+  out?: string;
+  raw?: boolean;
+}
+
+export function dataCommand(): Command {
+  const data = new Command("data").description("anchored readings sold over HTTP 402");
+  data
+    .command("buy")
+    .description("buy a range of a device's readings over a payment channel, and verify them against the chain")
+    .requiredOption("--from <url>", "the seller's API (a batcher with sales configured)")
+    .requiredOption("--device <address>", "the device whose readings to buy")
+    .requiredOption("--range <a..b>", "the sequences, first..last")
+    .requiredOption("--signer <key file>", "the device key that signs your vouchers (an active registered key)")
+    .option("--deposit <amount>", "the deposit of a channel opened for this (default: ten times the price)")
+    .option("--max-price <amount>", "refuse to pay more than this for the range")
+    .option("-o, --out <file>", "write the bundle here")
+    .option("--raw", "amounts in base units (wei, token base units)")
+    .action(
+      run(async (ctx, flags: BuyFlags) => {
+        const device = parseAddress(flags.device, "--device");
+        const { from, to } = parseRange(flags.range);
+        const url = `${flags.from.replace(/\/$/, "")}/v1/devices/${device}/bundle?from=${from}&to=${to}`;
+        const [channels, key, provider, record] = await Promise.all([
+          ctx.channels(true),
+          DeviceKey.load(flags.signer),
+          ctx.provider(),
+          ctx.deployment(),
+        ]);
+        const { chainId } = await provider.getNetwork();
+        const raw = flags.raw === true;
+        // Amounts are in the seller's token, known from its first 402.
+        let unit: Unit | undefined;
+        const opened: string[] = [];
+        const scheme = new ChannelBuyerScheme({
+          channels,
+          key,
+          limits: async (token) => {
+            unit = await unitOf(provider, token);
+            return {
+              ...(flags.deposit === undefined ? {} : { deposit: parseAmount(flags.deposit, unit, raw) }),
+              ...(flags.maxPrice === undefined ? {} : { maxPrice: parseAmount(flags.maxPrice, unit, raw) }),
+            };
+          },
+          onOpen: ({ payee, deposit }) =>
+            opened.push(
+              `opened a channel to ${payee} with ${unit === undefined ? deposit : formatAmount(deposit, unit, raw)}`,
+            ),
+        });
+        const purchase = await buyOverHttp402({ url, scheme, network: `eip155:${chainId}`, timeoutMs: ctx.timeoutMs });
+        if (flags.out !== undefined) await writeFile(flags.out, purchase.text);
+        // What was bought is checked against the chain and this machine's deployment record, never the seller.
+        const report = await verifyBundle(purchase.text, {
+          provider,
+          trusted: trustFromDeployment(record, deploymentPath(ctx.deploymentsDir, chainId)),
+          timeoutMs: ctx.timeoutMs,
+        });
+        const state = purchase.settlement?.extra?.channelState as ChannelState | undefined;
+        const price = purchase.settlement?.extra?.chargedAmount as string | undefined;
+        const shown = (value: string) => (unit === undefined ? value : formatAmount(BigInt(value), unit, raw));
+        ctx.out.result(
+          {
+            device,
+            from: from.toString(),
+            to: to.toString(),
+            verdict: report.verdict,
+            ...(price === undefined ? {} : { price }),
+            ...(state === undefined ? {} : { channel: state }),
+            attempts: purchase.attempts,
+            ...(flags.out === undefined ? {} : { file: flags.out }),
+            report,
+          },
+          [
+            ...opened,
+            price === undefined || state === undefined
+              ? `got readings ${from}..${to} of ${device} without payment`
+              : `bought readings ${from}..${to} of ${device} for ${shown(price)} on channel ${state.channelId} (${shown(state.charged)} charged on it in all)`,
+            ctx.options.verbose === true ? formatReport(report, { verbose: true }) : verdictLine(report),
+            ...(flags.out === undefined ? [] : [`bundle written to ${flags.out}`]),
+          ],
+        );
+        process.exitCode = VERIFY_EXIT_CODES[report.verdict];
+      }),
+    );
+  return data;
+}
