@@ -36,6 +36,19 @@ async function main(): Promise<void> {
     "< 71,000",
     gas.get("PaymentChannels.close(cooperative,ERC20)")! < 71_000n,
   );
+  // x402 scale (issue 15): claims of many channels, a single voucher with its payout, and deposits.
+  line(
+    "PaymentChannels.claimMany(10)/channel",
+    "<= 20,000",
+    gas.get("PaymentChannels.claimMany(10)/channel")! <= 20_000n,
+  );
+  line("PaymentChannels.redeem(ERC20)", "<= 60,000", gas.get("PaymentChannels.redeem(ERC20)")! <= 60_000n);
+  line("PaymentChannels.open(ERC20)", "<= 100,000", gas.get("PaymentChannels.open(ERC20)")! <= 100_000n);
+  line(
+    "PaymentChannels.open(ERC20,EIP3009)",
+    "<= 100,000",
+    gas.get("PaymentChannels.open(ERC20,EIP3009)")! <= 100_000n,
+  );
 
   // A metered stream: the payer's device signs VOUCHERS cumulative vouchers, the payee checks every one.
   const [admin, manufacturer, payer, payee] = signers as [

@@ -1,5 +1,6 @@
 // npm run bench [-- --quick]: every benchmark in one run, one report.
-//   - runs the Merkle, registry, payments, in-memory batcher and over-the-wire batcher benches in turn
+//   - runs the Merkle, registry, payments, in-memory batcher, over-the-wire batcher and distinct-devices
+//     benches in turn
 //     (each prints its own figures and ratios against its baseline, measured in the same run);
 //   - writes every figure, with the machine (CPU model, cores), the Node version and the crypto path, to
 //     bench/results/latest.json, and regenerates the results table in bench/README.md from it.
@@ -21,6 +22,7 @@ const STEPS: { name: string; command: string[] }[] = [
   { name: "payments", command: ["npx", "hardhat", "run", "bench/payments.ts"] },
   { name: "batcher (in memory)", command: ["npx", "ts-node", "--transpile-only", "bench/batcher.ts"] },
   { name: "batcher (over the wire)", command: ["npx", "hardhat", "run", "bench/wire.ts"] },
+  { name: "distinct devices", command: ["npx", "ts-node", "--transpile-only", "bench/distinct.ts"] },
 ];
 
 interface WireCase {
@@ -38,6 +40,8 @@ function table(results: Record<string, unknown>, date: string): string {
   const memory = results.batcherInMemory as
     { best: { perSecond: number; mode: string; cpuMicros: number } } | undefined;
   const wire = (results.wire as { cases: WireCase[] } | undefined)?.cases ?? [];
+  const distinct = results.distinct as
+    { devices: number; perSecond: number; cpuMicrosPerReading: number; peakRssMiB: number } | undefined;
   const rows = wire.map(
     (c) =>
       `| ${c.name} | ${Math.round(c.perSecond).toLocaleString("en-US")} | ${c.pacedPerSecond.toLocaleString("en-US")}: ${c.latencyMs.p50} / ${c.latencyMs.p99} ms | ${c.cpuMicrosPerReading} / ${c.brokerCpuMicrosPerReading ?? "–"} / ${c.databaseCpuMicrosPerReading ?? "–"} µs | ${memory === undefined ? "" : (c.perSecond / memory.best.perSecond).toFixed(2)} |`,
@@ -53,6 +57,11 @@ function table(results: Record<string, unknown>, date: string): string {
           `| in memory, no wire (upper bound; ${memory.best.mode}) | ${Math.round(memory.best.perSecond).toLocaleString("en-US")} | | ${memory.best.cpuMicros.toFixed(0)} µs | 1.00 |`,
         ]),
     ...rows,
+    ...(distinct === undefined
+      ? []
+      : [
+          `| SQLite, HTTP, ${distinct.devices.toLocaleString("en-US")} distinct new devices, one reading each (a registry lookup per key; peak RSS ${distinct.peakRssMiB} MiB) | ${distinct.perSecond.toLocaleString("en-US")} | | ${distinct.cpuMicrosPerReading} µs | ${memory === undefined ? "" : (distinct.perSecond / memory.best.perSecond).toFixed(2)} |`,
+        ]),
   ].join("\n");
 }
 

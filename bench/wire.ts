@@ -7,12 +7,9 @@
 // Cases: SQLite with one batcher (embedded broker, Mosquitto, HTTP) and PostgreSQL with one and two shards
 // behind Mosquitto (MQTT 5 shared subscription). Each reports acknowledged readings/s, p50/p99 latency from
 // send to verdict, and the batchers' CPU time per reading. `--quick` runs small counts (harness check).
-import { spawn } from "node:child_process";
-import type { ChildProcess } from "node:child_process";
-import { createWriteStream, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Client } from "pg";
 import { DeviceKey } from "../src/device";
 import { simulate } from "../src/simulator";
 import type { SimulationSummary } from "../src/simulator";
@@ -23,10 +20,11 @@ import type { PostgresCluster } from "../src/tooling/postgres";
 import { anchorFixture } from "../test/helpers/anchor";
 import { registerFleet, startRpcServer } from "../test/helpers/batcher";
 import { QUICK, record } from "./report";
+import { cpuSeconds, startShard, stopShard, storedFigures } from "./processes";
+import type { Shard } from "./processes";
 
 const DEVICES = QUICK ? 20 : 100;
 const PER_DEVICE = QUICK ? 50 : 600;
-const CLI = join(__dirname, "..", "bin", "iotrail.js");
 const SHARD_PASSWORD = "bench-shard-password-0123456789";
 
 export interface WireCase {
@@ -55,75 +53,6 @@ export interface WireCase {
   databaseBytesPerReading?: number;
   /** Readings stored in the database at the end (checked: equals the acknowledged ones). */
   stored: number;
-}
-
-interface Shard {
-  child: ChildProcess;
-  httpUrl: string;
-  mqttUrl?: string;
-}
-
-/** CPU seconds (user + system) a process has used, from /proc. */
-function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
-  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (100 Hz)
-}
-
-async function startShard(config: Record<string, unknown>, env: Record<string, string>): Promise<Shard> {
-  const dir = mkdtempSync(join(tmpdir(), "iotrail-bench-wire-"));
-  const path = join(dir, "batcher.json");
-  writeFileSync(path, JSON.stringify(config));
-  const child = spawn(process.execPath, [CLI, "batcher", "-c", path], {
-    env: { ...process.env, ...env, LOG_LEVEL: "info" },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let log = "";
-  return new Promise<Shard>((resolve, reject) => {
-    let httpUrl: string | undefined;
-    let mqttUrl: string | undefined;
-    const onData = (chunk: Buffer) => {
-      log += chunk.toString();
-      httpUrl ??= /"url":"(http:[^"]+)","msg":"HTTP API listening"/.exec(log)?.[1];
-      mqttUrl ??= /"url":"(mqtt:[^"]+)"[^}]*"msg":"embedded MQTT broker listening"/.exec(log)?.[1];
-      if (httpUrl !== undefined && /"msg":"batcher started"/.test(log)) {
-        child.stdout!.removeListener("data", onData);
-        // The rest of the shard's log goes to a file beside its configuration (BENCH_WIRE_LOGS=1 names it).
-        const logFile = createWriteStream(join(dir, "batcher.log"));
-        child.stdout!.pipe(logFile);
-        if (process.env.BENCH_WIRE_LOGS === "1") console.log(`shard log: ${join(dir, "batcher.log")}`);
-        resolve({ child, httpUrl, ...(mqttUrl === undefined ? {} : { mqttUrl }) });
-      }
-    };
-    child.stdout!.on("data", onData);
-    child.stderr!.on("data", (chunk: Buffer) => (log += chunk.toString()));
-    child.once("exit", (code) => reject(new Error(`batcher exited (${code}) before starting:\n${log.slice(-3000)}`)));
-  });
-}
-
-async function stopShard(shard: Shard): Promise<void> {
-  if (shard.child.exitCode !== null) return;
-  await new Promise<void>((resolve) => {
-    shard.child.once("exit", () => resolve());
-    shard.child.kill("SIGTERM");
-  });
-}
-
-/** Readings stored, and (PostgreSQL) the bytes of the readings table with its indexes. */
-async function storedFigures(database: string): Promise<{ count: number; bytes?: number }> {
-  if (database.startsWith("postgres")) {
-    const client = new Client({ connectionString: database });
-    await client.connect();
-    const { rows } = await client.query<{ n: number; bytes: string }>(
-      "SELECT count(*)::int AS n, pg_total_relation_size('readings') AS bytes FROM readings",
-    );
-    await client.end();
-    return { count: rows[0]!.n, bytes: Number(rows[0]!.bytes) };
-  }
-  const Database = (await import("better-sqlite3")).default;
-  const db = new Database(database, { readonly: true });
-  const { n } = db.prepare("SELECT count(*) AS n FROM readings").get() as { n: number };
-  db.close();
-  return { count: n };
 }
 
 async function main(): Promise<void> {

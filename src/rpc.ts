@@ -18,6 +18,26 @@ export function rpcProvider(url: string, chainId: bigint, timeoutMs: number): Js
   });
 }
 
+/**
+ * {@link rpcProvider} that sends concurrent requests as JSON-RPC batches (up to `batchMaxCount` calls per
+ * HTTP request): for many independent reads at once, such as the batcher's device lookups.
+ */
+export function rpcBatchProvider(
+  url: string,
+  chainId: bigint,
+  timeoutMs: number,
+  batchMaxCount = 100,
+): JsonRpcProvider {
+  const request = new FetchRequest(url);
+  request.timeout = timeoutMs;
+  return new JsonRpcProvider(request, chainId, {
+    staticNetwork: Network.from(chainId),
+    batchMaxCount,
+    batchStallTime: 2,
+    cacheTimeout: -1,
+  });
+}
+
 /** The chain id of the node at `url`, or a {@link ChainUnreachableError} within `timeoutMs` that says why. */
 export async function probeChainId(url: string, timeoutMs: number): Promise<bigint> {
   const request = new FetchRequest(url);

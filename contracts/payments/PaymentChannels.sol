@@ -151,9 +151,7 @@ contract PaymentChannels is IPaymentChannels, EIP712, Nonces, PullPayments {
 
     /// @inheritdoc IPaymentChannels
     function redeem(ChannelTerms calldata terms, uint96 amount, bytes calldata signature) external nonReentrant {
-        uint256 channelId = _channelId(terms);
-        address recovered = _voucherSigner(channelId, amount, signature);
-        _payout(terms.payee, terms.token, _acceptVoucher(channelId, terms, amount, recovered));
+        _payout(terms.payee, terms.token, _acceptVoucher(_channelId(terms), terms, amount, signature));
     }
 
     /// @inheritdoc IPaymentChannels
@@ -356,32 +354,23 @@ contract PaymentChannels is IPaymentChannels, EIP712, Nonces, PullPayments {
         return error == ECDSA.RecoverError.NoError ? recovered : address(0);
     }
 
+    /// @dev Checks a voucher of the channel with `terms` (see `_pay`), records it and returns what is newly owed.
     function _acceptVoucher(
         uint256 channelId,
         ChannelTerms calldata terms,
         uint96 amount,
-        address recovered
+        bytes calldata signature
     ) private returns (uint96) {
-        return _record(channelId, terms.signer, terms.cap, terms.expiry, amount, recovered);
+        address recovered = _voucherSigner(channelId, amount, signature);
+        Channels.Channel storage stored = _channels[channelId];
+        return _pay(stored, stored, channelId, terms.signer, terms.cap, terms.expiry, amount, recovered);
     }
 
     /**
      * @dev Checks a voucher of `amount` that `recovered` signed (zero: an invalid signature) against the
-     * channel, records it as paid and returns what is newly owed to the payee.
+     * channel (`channel`: its slot `stored` as read before), records it as paid and returns what is newly owed
+     * to the payee.
      */
-    function _record(
-        uint256 channelId,
-        address signer,
-        uint96 cap,
-        uint48 expiry,
-        uint96 amount,
-        address recovered
-    ) private returns (uint96) {
-        Channels.Channel storage stored = _channels[channelId];
-        return _pay(stored, stored, channelId, signer, cap, expiry, amount, recovered);
-    }
-
-    /// @dev `_record` on the channel's slot and a copy of it read before.
     function _pay(
         Channels.Channel storage stored,
         Channels.Channel memory channel,
@@ -412,9 +401,7 @@ contract PaymentChannels is IPaymentChannels, EIP712, Nonces, PullPayments {
             ChannelStatus current = channel.status();
             if (current == ChannelStatus.Closed) revert ChannelNotOpen(channelId, current);
         } else {
-            address recovered = _voucherSigner(channelId, amount, signature);
-            uint96 owed = _acceptVoucher(channelId, terms, amount, recovered);
-            _payout(terms.payee, terms.token, owed);
+            _payout(terms.payee, terms.token, _acceptVoucher(channelId, terms, amount, signature));
         }
         _settle(channelId, terms);
     }

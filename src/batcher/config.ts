@@ -454,11 +454,11 @@ export function loadBatcherConfig(params: { file?: string; env?: NodeJS.ProcessE
 
 function salesConfig(sales: Json, database: string): SalesConfig {
   const price = sales.pricePerReading;
-  if (
-    !(typeof price === "string" && /^[0-9]{1,30}$/.test(price)) &&
-    !(typeof price === "number" && Number.isSafeInteger(price) && price >= 0)
-  ) {
-    throw new ConfigError('config field "sales.pricePerReading" must be a whole number of base units (a string)', {
+  const wellFormed =
+    (typeof price === "string" && /^[0-9]{1,30}$/.test(price)) ||
+    (typeof price === "number" && Number.isSafeInteger(price));
+  if (!wellFormed || BigInt(price as string | number) <= 0n) {
+    throw new ConfigError('config field "sales.pricePerReading" must be a positive whole number of base units', {
       details: { field: "sales.pricePerReading", value: price },
     });
   }

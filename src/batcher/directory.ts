@@ -12,7 +12,10 @@ import { DeviceStatus } from "../registry";
 import type { DevicePreparer } from "./pipeline";
 import type { DeviceDirectory, DeviceState } from "./validate";
 
-/** The registry events that can change a known key's state; their topics come from the ABI. */
+/**
+ * The registry events that can change a known key's state; their topics come from the ABI. Each has the key
+ * as its second indexed topic (a rotation: the old key, then the new one); `apply` relies on that order.
+ */
 const WATCHED_EVENTS = [
   "DeviceRegistered",
   "DeviceClaimed",
@@ -20,6 +23,18 @@ const WATCHED_EVENTS = [
   "DeviceKeyRotated",
   "LotStatusChanged",
 ] as const;
+
+/** An address or a uint256 as one ABI word (64 hex digits, no 0x). */
+function word(value: string | bigint): string {
+  return (typeof value === "bigint" ? value.toString(16) : value.slice(2).toLowerCase()).padStart(64, "0");
+}
+
+/** The `index`-th 32-byte word of an ABI-encoded answer. */
+function wordAt(answer: string, index: number): bigint {
+  const hex = answer.slice(2 + 64 * index, 2 + 64 * (index + 1));
+  if (hex.length !== 64) throw new Error(`a registry answer of ${answer.length} characters is too short`);
+  return BigInt(`0x${hex}`);
+}
 
 /** Blocks read again on each refresh, so that a short reorg cannot hide an event. */
 const OVERLAP_BLOCKS = 12;
@@ -33,7 +48,7 @@ export interface RegistryDirectoryOptions {
   knownTtlMs?: number;
   /** Most keys cached; the least recently used go first (default 100,000). */
   maxCachedKeys?: number;
-  /** Most registry lookups at once (default 16). */
+  /** Most registry lookups at once (default 128; a batching provider sends them in a few requests). */
   maxConcurrentLookups?: number;
   /** Most lookups waiting; keys beyond it are answered "registry busy, retry later" (default 2,000). */
   maxQueuedLookups?: number;
@@ -56,6 +71,7 @@ export class RegistryDeviceDirectory implements DeviceDirectory, DevicePreparer 
   private readonly waiting: (() => void)[] = [];
   private running = 0;
   private readonly topics: string[];
+  private readonly selectors: { getKey: string; getDevice: string };
   private nextBlock: number | undefined;
   private chunkBlocks: number;
   private timer: NodeJS.Timeout | undefined;
@@ -63,6 +79,10 @@ export class RegistryDeviceDirectory implements DeviceDirectory, DevicePreparer 
   constructor(private readonly options: RegistryDirectoryOptions) {
     this.contract = DeviceRegistry__factory.connect(options.registry, options.provider);
     this.topics = WATCHED_EVENTS.map((name) => this.contract.interface.getEvent(name).topicHash);
+    this.selectors = {
+      getKey: this.contract.interface.getFunction("getKey").selector,
+      getDevice: this.contract.interface.getFunction("getDevice").selector,
+    };
     this.chunkBlocks = options.logChunkBlocks ?? 2_000;
   }
 
@@ -154,7 +174,7 @@ export class RegistryDeviceDirectory implements DeviceDirectory, DevicePreparer 
   }
 
   private slot(): Promise<void> {
-    if (this.running < (this.options.maxConcurrentLookups ?? 16)) {
+    if (this.running < (this.options.maxConcurrentLookups ?? 128)) {
       this.running++;
       return Promise.resolve();
     }
@@ -178,12 +198,28 @@ export class RegistryDeviceDirectory implements DeviceDirectory, DevicePreparer 
     }
   }
 
+  /**
+   * A key's state from raw `eth_call`s, read by word (both answers are static structs; ethers' contract layer
+   * costs more CPU than the rest of a lookup, and a fleet of new keys pays it per key). A device's id is its
+   * first key, so `getDevice(key)` answers a key that was never rotated in one call: the common case. Other
+   * keys (rotated, or unknown) take `getKey`, then `getDevice` of the id it names.
+   */
   private async read(key: string): Promise<DeviceState> {
-    const info = await this.contract.getKey(key);
-    if (info.deviceId === 0n) return "unknown";
-    if (info.validUntil !== 0n) return "retired";
-    const device = await this.contract.getDevice(info.deviceId);
-    switch (Number(device.status)) {
+    const to = this.options.registry;
+    const device = (id: string | bigint) =>
+      this.options.provider.call({ to, data: this.selectors.getDevice + word(id) });
+    // DeviceInfo(address owner, address pendingOwner, address currentKey, DeviceStatus status, uint16 reason,
+    // uint48 registeredAt, bytes32 metadataHash)
+    let info = await device(key);
+    if (wordAt(info, 5) === 0n || wordAt(info, 2) !== BigInt(key)) {
+      const keyInfo = await this.options.provider.call({ to, data: this.selectors.getKey + word(key) });
+      // KeyInfo(uint256 deviceId, uint48 validFrom, uint48 validUntil)
+      const deviceId = wordAt(keyInfo, 0);
+      if (deviceId === 0n) return "unknown";
+      if (wordAt(keyInfo, 2) !== 0n) return "retired";
+      info = await device(deviceId);
+    }
+    switch (Number(wordAt(info, 3))) {
       case DeviceStatus.Active:
         return "active";
       case DeviceStatus.Suspended:
@@ -233,18 +269,18 @@ export class RegistryDeviceDirectory implements DeviceDirectory, DevicePreparer 
 
   /** Applies one chunk of registry events; returns how many cached keys were read again. */
   private async apply(logs: readonly Log[]): Promise<number> {
+    // Every watched event carries its keys as indexed topics (the second; a rotation's third too), so they are
+    // read straight from the topics: a registration of a million devices is a million logs to skim, not decode.
     const touched = new Set<string>();
-    for (const log of logs) {
-      const event = this.contract.interface.parseLog(log);
-      if (event === null) continue;
-      if (event.name === "LotStatusChanged") {
+    const [, , , rotated, lotStatus] = this.topics;
+    for (const { topics } of logs) {
+      const [topic, , key, newKey] = topics;
+      if (topic === lotStatus) {
         for (const entry of this.states.values()) entry.at = 0;
         continue;
       }
-      for (const name of ["key", "oldKey", "newKey"]) {
-        const value = (event.args as unknown as Record<string, unknown>)[name];
-        if (typeof value === "string") touched.add(value.toLowerCase());
-      }
+      if (key !== undefined) touched.add(`0x${key.slice(26)}`.toLowerCase());
+      if (topic === rotated && newKey !== undefined) touched.add(`0x${newKey.slice(26)}`.toLowerCase());
     }
     const keys = [...touched].filter((key) => this.states.has(key));
     await Promise.all(keys.map((key) => this.lookup(key)));

@@ -12,7 +12,7 @@ import { TelemetryAnchor__factory } from "../contracts";
 import { telemetryDomain } from "../eip712";
 import { resolveDeployment } from "../deployments";
 import { ConfigError, withDeadline } from "../errors";
-import { probeChainId, rpcProvider } from "../rpc";
+import { probeChainId, rpcBatchProvider, rpcProvider } from "../rpc";
 import { ChannelSeller, PayeeWatcher, PaymentChannelsClient, openVoucherStore } from "../payments";
 import { Anchorer } from "./anchorer";
 import { createApi, routesOf } from "./api";
@@ -92,6 +92,7 @@ async function openSales(
     token: sales.token,
     pricePerReading: sales.pricePerReading,
     store,
+    expiryMarginSeconds: BigInt(sales.claimMarginSeconds),
   });
   const watcher =
     config.privateKey === undefined
@@ -219,7 +220,10 @@ export class BatcherService {
         `crypto path: secp256k1 ${pool.path.secp256k1} (batch verification: ${pool.path.batchVerify}), keccak ${pool.path.keccak}, ${pool.path.threads} check thread(s)`,
       );
       metrics.cryptoPath.set({ ...pool.path, threads: String(pool.path.threads) }, 1);
-      const directory = new RegistryDeviceDirectory({ registry, provider, logger });
+      // Device lookups go out as JSON-RPC batches: a fleet of new keys costs one request per hundred reads.
+      const lookups = rpcBatchProvider(config.rpcUrl, chainId, config.rpcTimeoutMs);
+      undo.push(() => lookups.destroy());
+      const directory = new RegistryDeviceDirectory({ registry, provider: lookups, logger });
       directory.start(config.registryRefreshMs);
       undo.push(() => directory.stop());
       const validator = new ReadingValidator({

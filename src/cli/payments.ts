@@ -276,7 +276,7 @@ export function channelCommand(): Command {
     .description("every channel of an address, found from the chain alone (after losing local state)")
     .option("--address <address>", "whose channels (default: you)")
     .option("--payee", "the channels it is paid by (default: the channels it pays)")
-    .option("--from-block <n>", "first block to search (default: 0)", uint)
+    .option("--from-block <n>", "first block to search (default: the contract's deployment block)", uint)
     .option(...raw)
     .action(
       run(async (ctx, flags: { address?: string; payee?: boolean; fromBlock?: bigint; raw?: boolean }) => {
@@ -285,7 +285,10 @@ export function channelCommand(): Command {
         const channels = await ctx.channels();
         const found = await channels.recover({
           ...(flags.payee === true ? { payee: address } : { payer: address }),
-          ...(flags.fromBlock === undefined ? {} : { fromBlock: Number(flags.fromBlock) }),
+          fromBlock:
+            flags.fromBlock === undefined
+              ? (await ctx.deployment()).contracts.PaymentChannels.blockNumber
+              : Number(flags.fromBlock),
         });
         const lines: string[] = [
           `${found.length} channel(s) ${flags.payee === true ? "paying" : "paid by"} ${address}`,

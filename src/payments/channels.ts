@@ -10,7 +10,7 @@ import type { PaymentChannels } from "../contracts";
 import { callDecoded, eventIn, readEip712Domain, sendDecoded } from "../contract-calls";
 import { InvalidInputError } from "../errors";
 import { RECEIVE_WITH_AUTHORIZATION_TYPES, channelIdOf, signPaymentAction } from "../eip712";
-import type { Eip712Domain } from "../eip712";
+import type { Eip712Domain, PaymentMessages } from "../eip712";
 import type { Authorization } from "../registry";
 
 export enum ChannelStatus {
@@ -49,15 +49,7 @@ export interface OpenChannelParams {
 }
 
 /** A channel's fixed terms, as `ChannelOpened` emitted them; the channel's id is their EIP-712 digest. */
-export interface ChannelTerms {
-  payer: string;
-  payee: string;
-  signer: string;
-  token: string;
-  cap: bigint;
-  expiry: bigint;
-  salt: string;
-}
+export type ChannelTerms = PaymentMessages["Channel"];
 
 /** One channel's latest voucher for {@link PaymentChannelsClient.claimMany}. */
 export interface VoucherClaimInput {

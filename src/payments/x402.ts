@@ -77,6 +77,11 @@ export interface SellerOptions {
   store: VoucherStore;
   /** Seconds a buyer has to pay (x402's `maxTimeoutSeconds`; default 60). */
   maxTimeoutSeconds?: number;
+  /**
+   * Channels whose expiry is this close (seconds; default 3,600) take no more vouchers: the payee's watcher
+   * needs the time to claim them.
+   */
+  expiryMarginSeconds?: bigint;
   /** Chain time in seconds (default: the latest block's). */
   now?: () => Promise<bigint>;
 }
@@ -188,7 +193,11 @@ export class ChannelSeller {
     ]);
     const status = Number(onChain.status) as ChannelStatus;
     if (status === ChannelStatus.None) return required(PAYMENT_ERRORS.unknown);
-    if (status !== ChannelStatus.Open) return required(PAYMENT_ERRORS.notOpen);
+    // A closing channel, or one about to expire, could not be claimed in time: it pays for nothing more.
+    const margin = this.options.expiryMarginSeconds ?? 3_600n;
+    if (status !== ChannelStatus.Open || (terms.expiry !== 0n && terms.expiry < now + margin)) {
+      return required(PAYMENT_ERRORS.notOpen);
+    }
     const price = BigInt(offered.amount);
     // Without a record here (a new buyer, or a seller that lost its state), what was paid on the chain is the
     // baseline, as x402's batch-settlement recovers.

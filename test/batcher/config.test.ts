@@ -45,6 +45,40 @@ describe("loadBatcherConfig", function () {
     expect(withOperator.mqtt).to.deep.include({ operator: { username: "operator", token } });
   });
 
+  it("reads sales: the price, the token (eth or an address), the payee, and the voucher store next to the database", function () {
+    const payee = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8";
+    expect(loadBatcherConfig({ file: file({ anchor: ANCHOR }), env: {} }).sales).to.equal(undefined);
+    const sales = loadBatcherConfig({
+      file: file({ anchor: ANCHOR, database: "data/batcher.sqlite", sales: { pricePerReading: "1000", payee } }),
+      env: {},
+    }).sales!;
+    expect(sales).to.deep.include({
+      pricePerReading: 1000n,
+      token: "0x0000000000000000000000000000000000000000",
+      payee,
+      vouchers: "data/batcher.vouchers.sqlite",
+      watchIntervalMs: 30_000,
+      claimMarginSeconds: 3_600,
+    });
+    const postgres = loadBatcherConfig({
+      file: file({ anchor: ANCHOR, sales: { pricePerReading: 5, payee, token: ANCHOR } }),
+      env: { BATCHER_DATABASE: "postgres://db/iotrail" },
+    }).sales!;
+    expect(postgres).to.deep.include({ pricePerReading: 5n, token: ANCHOR, vouchers: "postgres://db/iotrail" });
+    for (const [bad, message] of [
+      [{ pricePerReading: "0", payee }, /"sales.pricePerReading" must be a positive whole number/],
+      [{ pricePerReading: "1.5", payee }, /"sales.pricePerReading"/],
+      [{ pricePerReading: "1" }, /"sales.payee" must be an address/],
+      [{ pricePerReading: "1", payee, token: "usdc" }, /"sales.token" must be an address/],
+      [{ pricePerReading: "1", payee, price: 1 }, /unknown config field "sales.price"/],
+    ] as const) {
+      expect(() => loadBatcherConfig({ file: file({ anchor: ANCHOR, sales: bad }), env: {} })).to.throw(
+        ConfigError,
+        message,
+      );
+    }
+  });
+
   it("refuses bad values with a ConfigError naming the field", function () {
     const cases: [Record<string, unknown>, Record<string, string>, RegExp][] = [
       [{ anchor: "0x1234" }, {}, /"anchor" must be an address/],

@@ -76,27 +76,27 @@ describe("iotrail data buy (readings sold over HTTP 402, end to end)", function 
     }
   }
 
+  /** The fleet registers and publishes readings 1..count each; the selling device's address. */
+  async function publish(fx: Awaited<ReturnType<typeof salesFixture>>, service: BatcherService, count: number) {
+    const simulate = ["simulate", "--devices", fx.csv, "--to", service.mqttUrl!, "--rate", "200"];
+    await iotrailOk([
+      ...fx.on,
+      "--account",
+      "0",
+      ...simulate,
+      "--count",
+      String(count),
+      "--first-sequence",
+      "1",
+      "--register",
+    ]);
+    return (await DeviceKey.load(join(fx.fleet, "device-1.json"))).address;
+  }
+
   it("a buyer with no prior state pays for, receives and verifies a range; a second buyer process recovers the channel", async function () {
     const fx = await loadFixture(salesFixture);
     await withSeller(fx, async (service, vouchers) => {
-      await iotrailOk([
-        ...fx.on,
-        "--account",
-        "0",
-        "simulate",
-        "--devices",
-        fx.csv,
-        "--to",
-        service.mqttUrl!,
-        "--rate",
-        "200",
-        "--count",
-        "10",
-        "--first-sequence",
-        "1",
-        "--register",
-      ]);
-      const seller = (await DeviceKey.load(join(fx.fleet, "device-1.json"))).address;
+      const seller = await publish(fx, service, 10);
       const range = `${service.httpUrl}/v1/devices/${seller}/bundle?from=1&to=10`;
       // Anchored once the range answers 402 (an incomplete or unanchored range answers 409 or 202, unpriced).
       const required = await waitFor(
@@ -201,24 +201,7 @@ describe("iotrail data buy (readings sold over HTTP 402, end to end)", function 
   it("security: an anonymous network client gets no readings without a payment that covers them, and a payment serves once", async function () {
     const fx = await loadFixture(salesFixture);
     await withSeller(fx, async (service) => {
-      await iotrailOk([
-        ...fx.on,
-        "--account",
-        "0",
-        "simulate",
-        "--devices",
-        fx.csv,
-        "--to",
-        service.mqttUrl!,
-        "--rate",
-        "200",
-        "--count",
-        "4",
-        "--first-sequence",
-        "1",
-        "--register",
-      ]);
-      const seller = (await DeviceKey.load(join(fx.fleet, "device-1.json"))).address;
+      const seller = await publish(fx, service, 4);
       const range = `${service.httpUrl}/v1/devices/${seller}/bundle?from=1&to=4`;
       await waitFor(async () => ((await fetch(range)).status === 402 ? true : undefined), 30_000, "the range for sale");
       // Whole batches are not sold: no bundles or dumps without the admin token.
@@ -316,24 +299,7 @@ describe("iotrail data buy (readings sold over HTTP 402, end to end)", function 
   it("refuses a price above --max-price before signing anything", async function () {
     const fx = await loadFixture(salesFixture);
     await withSeller(fx, async (service) => {
-      await iotrailOk([
-        ...fx.on,
-        "--account",
-        "0",
-        "simulate",
-        "--devices",
-        fx.csv,
-        "--to",
-        service.mqttUrl!,
-        "--rate",
-        "200",
-        "--count",
-        "2",
-        "--first-sequence",
-        "1",
-        "--register",
-      ]);
-      const seller = (await DeviceKey.load(join(fx.fleet, "device-1.json"))).address;
+      const seller = await publish(fx, service, 2);
       const range = `${service.httpUrl}/v1/devices/${seller}/bundle?from=1&to=2`;
       await waitFor(async () => ((await fetch(range)).status === 402 ? true : undefined), 30_000, "the range for sale");
       const refused = await iotrail([

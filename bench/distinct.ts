@@ -1,0 +1,225 @@
+// npm run bench:distinct: many distinct devices, one reading each. BENCH_DISTINCT devices (default 200,000;
+// --quick 300) are registered on anvil (registerBatch, each with its possession proof), then each sends
+// one signed reading over HTTP (500 per request) to one `iotrail batcher` child process (SQLite, anchoring on).
+// Every reading key is new to the batcher, so each one costs a registry lookup, and the directory's cache
+// (100,000 keys) is outgrown past that many devices. It reports the acknowledged readings/s, the batcher's
+// peak RSS and CPU per reading, and checks that every reading was stored and anchored and that bundles of a
+// sample of devices verify against the chain.
+import { HDNodeWallet, JsonRpcProvider, NonceManager, Wallet, keccak256, toBeHex } from "ethers";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { DeviceRegistry__factory, TelemetryAnchor__factory } from "../src/contracts";
+import { DeviceKey } from "../src/device";
+import { telemetryDomain } from "../src/eip712";
+import { DeviceRegistryClient } from "../src/registry";
+import { encodeIngestMessage, metricId, ZERO_HASH } from "../src/telemetry";
+import { startAnvil } from "../src/tooling/anvil";
+import { verifyBundle } from "../src/verify";
+import { cpuSeconds, peakRssMiB, startShard, stopShard, storedFigures } from "./processes";
+import { QUICK, record } from "./report";
+
+const DEVICES = Number(process.env.BENCH_DISTINCT ?? (QUICK ? 300 : 200_000));
+/** Registrations per transaction: about 20M gas and 115 KB of calldata. */
+const PER_TX = 300;
+/** Readings per HTTP request, and requests in flight. */
+const PER_REQUEST = 500;
+const IN_FLIGHT = Number(process.env.BENCH_IN_FLIGHT ?? 4);
+const SAMPLE = QUICK ? 3 : 50;
+const FAR = 2n ** 40n;
+
+/** The development chains' well-known account `index` (anvil's and Hardhat's mnemonic). */
+const hardhatKey = (index: number) =>
+  HDNodeWallet.fromPhrase(
+    "test test test test test test test test test test test junk",
+    undefined,
+    `m/44'/60'/0'/0/${index}`,
+  ).privateKey;
+
+/** Device i's key: deterministic, so that a million keys never sit in memory at once. */
+const keyOf = (i: number) => DeviceKey.fromPrivateKey(keccak256(toBeHex(BigInt(i) + 1n, 32)));
+
+async function main(): Promise<void> {
+  const node = await startAnvil({ args: ["--gas-limit", "100000000", "--code-size-limit", "100000"] });
+  const provider = new JsonRpcProvider(node.url, undefined, { cacheTimeout: -1, batchMaxCount: 1 });
+  try {
+    const [admin, manufacturer, owner] = [0, 1, 2].map((i) => new Wallet(hardhatKey(i), provider));
+    const batcherKey = hardhatKey(3);
+    const registry = await new DeviceRegistry__factory(admin).deploy(admin!.address);
+    await registry.waitForDeployment();
+    await (await registry.grantRole(await registry.MANUFACTURER_ROLE(), manufacturer!.address)).wait();
+    const anchor = await new TelemetryAnchor__factory(admin).deploy(admin!.address, await registry.getAddress());
+    await anchor.waitForDeployment();
+    await (await anchor.grantRole(await anchor.ANCHORER_ROLE(), new Wallet(batcherKey).address)).wait();
+    const { chainId } = await provider.getNetwork();
+    const domain = telemetryDomain(chainId, await anchor.getAddress());
+
+    // Registration: transactions sent back to back (nonces managed locally), receipts awaited at the end.
+    const started = Date.now();
+    const client = new DeviceRegistryClient({ contract: registry.connect(new NonceManager(manufacturer!)) });
+    const registryDomain = await client.domain();
+    const sent: Promise<unknown>[] = [];
+    for (let first = 0; first < DEVICES; first += PER_TX) {
+      const registrations = [];
+      for (let i = first; i < Math.min(DEVICES, first + PER_TX); i++) {
+        const key = keyOf(i);
+        registrations.push({
+          key: key.address,
+          owner: owner!.address,
+          metadataHash: ZERO_HASH,
+          metadataURI: "",
+          deadline: FAR,
+          signature: key.signRegistration({
+            domain: registryDomain,
+            registrant: manufacturer!.address,
+            owner: owner!.address,
+            deadline: FAR,
+          }),
+        });
+      }
+      const tx = await client.contract.registerBatch(registrations, { gasLimit: 30_000_000 });
+      sent.push(tx.wait());
+      if (sent.length >= 64) await sent.shift();
+    }
+    await Promise.all(sent);
+    const registrationSeconds = (Date.now() - started) / 1000;
+    console.log(`registered ${DEVICES} devices in ${registrationSeconds.toFixed(1)} s`);
+
+    const database = join(mkdtempSync(join(tmpdir(), "iotrail-bench-distinct-")), "batcher.sqlite");
+    const shard = await startShard(
+      {
+        rpcUrl: node.url,
+        chainId: chainId.toString(),
+        anchor: await anchor.getAddress(),
+        registry: await registry.getAddress(),
+        database,
+        http: { port: 0, maxBodyBytes: 4 << 20 },
+        mqtt: { enabled: false },
+        anchoring: { confirmations: 1, intervalMs: 500 },
+        sealing: { maxReadings: 10_000, maxAgeMs: 1_000, intervalMs: 200 },
+        ingest: { queueLimit: 40_000, window: { pastSeconds: 86_400, futureSeconds: 86_400 } },
+      },
+      { BATCHER_PRIVATE_KEY: batcherKey },
+      // BENCH_PROFILE=<dir> writes the batcher's CPU profile there.
+      process.env.BENCH_PROFILE === undefined ? [] : ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_PROFILE}`],
+    );
+    const pid = shard.child.pid!;
+    const cpuBefore = cpuSeconds(pid);
+    // Readings are stamped at the chain's time: after every registration, as a verifier will check.
+    const timestamp = BigInt((await provider.getBlock("latest"))!.timestamp);
+    const metric = metricId("temperature.mC");
+    let acknowledged = 0;
+    let busy = 0;
+    const rejected = new Map<string, number>();
+    const post = async (first: number) => {
+      const messages: string[] = [];
+      for (let i = first; i < Math.min(DEVICES, first + PER_REQUEST); i++) {
+        const key = keyOf(i);
+        const reading = {
+          device: key.address,
+          sequence: 1n,
+          timestamp,
+          metric,
+          value: BigInt(4000 + (i % 500)),
+          payloadHash: ZERO_HASH,
+        };
+        messages.push(encodeIngestMessage({ domain, reading, signature: key.signReading(domain, reading) }));
+      }
+      for (;;) {
+        const response = await fetch(`${shard.httpUrl}/v1/readings`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: `[${messages.join(",")}]`,
+        });
+        if (response.status === 429 || response.status === 503) {
+          busy += messages.length;
+          await new Promise((resolve) => setTimeout(resolve, 200));
+          continue;
+        }
+        const { results } = (await response.json()) as { results: { status: string; code?: string }[] };
+        const retry: string[] = [];
+        results.forEach((result, n) => {
+          if (result.status === "accepted" || result.status === "duplicate") acknowledged++;
+          else if (result.status === "busy") {
+            busy++;
+            retry.push(messages[n]!);
+          } else rejected.set(result.code ?? result.status, (rejected.get(result.code ?? result.status) ?? 0) + 1);
+        });
+        if (retry.length === 0) return;
+        messages.splice(0, messages.length, ...retry);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    };
+    const ingestStarted = Date.now();
+    const starts = Array.from({ length: Math.ceil(DEVICES / PER_REQUEST) }, (_, k) => k * PER_REQUEST);
+    await Promise.all(
+      Array.from({ length: IN_FLIGHT }, async () => {
+        for (let next = starts.shift(); next !== undefined; next = starts.shift()) await post(next);
+      }),
+    );
+    const ingestSeconds = (Date.now() - ingestStarted) / 1000;
+    const cpu = cpuSeconds(pid) - cpuBefore;
+    console.log(
+      `${acknowledged}/${DEVICES} acknowledged in ${ingestSeconds.toFixed(1)} s (${Math.round(acknowledged / ingestSeconds)}/s), ${busy} retried after "busy", rejected ${JSON.stringify(Object.fromEntries(rejected))}`,
+    );
+
+    // Every batch anchored: wait for the store to say so.
+    const anchoredBy = Date.now() + 600_000;
+    for (;;) {
+      const counts = (await (await fetch(`${shard.httpUrl}/v1/batches?limit=1`)).json()) as {
+        counts: Record<string, number>;
+      };
+      const open = (counts.counts.pending ?? 0) + (counts.counts.failed ?? 0);
+      const health = (await (await fetch(`${shard.httpUrl}/health`)).json()) as { unsealed?: number };
+      if (open === 0 && (health.unsealed ?? 0) === 0 && (counts.counts.anchored ?? 0) + (counts.counts.final ?? 0) > 0)
+        break;
+      if (Date.now() > anchoredBy) throw new Error(`not anchored in time: ${JSON.stringify(counts)}`);
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+    }
+    const anchoredSeconds = (Date.now() - ingestStarted) / 1000;
+    const peakRss = peakRssMiB(pid);
+    // A sample of devices, spread over the whole range: each one's bundle verifies against the chain.
+    let verified = 0;
+    for (let k = 0; k < SAMPLE; k++) {
+      const i = Math.floor((k * (DEVICES - 1)) / Math.max(1, SAMPLE - 1));
+      const response = await fetch(`${shard.httpUrl}/v1/readings/${keyOf(i).address}/1/bundle`);
+      const report = await verifyBundle(await response.text(), {
+        provider,
+        trusted: { anchor: await anchor.getAddress(), registry: await registry.getAddress(), source: "bench" },
+      });
+      if (report.verdict === "verified") verified++;
+      else console.log(`device ${i}: ${report.verdict} ${JSON.stringify(report.reasons)}`);
+    }
+    await stopShard(shard);
+    const stored = (await storedFigures(database)).count;
+    const result = {
+      devices: DEVICES,
+      acknowledged,
+      stored,
+      rejected: Object.fromEntries(rejected),
+      busyRetries: busy,
+      registrationSeconds,
+      perSecond: Math.round(acknowledged / ingestSeconds),
+      anchoredAfterSeconds: anchoredSeconds,
+      cpuMicrosPerReading: Math.round((cpu * 1e6) / Math.max(1, acknowledged)),
+      peakRssMiB: peakRss,
+      sampleVerified: `${verified}/${SAMPLE}`,
+    };
+    console.log(JSON.stringify(result));
+    if (stored !== DEVICES || acknowledged !== DEVICES || verified !== SAMPLE) {
+      throw new Error(`distinct devices: ${JSON.stringify(result)}`);
+    }
+    record("distinct", result);
+  } finally {
+    provider.destroy();
+    await node.stop();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  },
+);
