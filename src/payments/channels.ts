@@ -82,16 +82,9 @@ const PERMIT_ABI = [
   "function eip712Domain() view returns (bytes1, string, string, uint256, address, bytes32, uint256[])",
 ];
 
-function termsOf(args: {
-  payer: string;
-  payee: string;
-  signer: string;
-  token: string;
-  cap: bigint;
-  expiry: bigint;
-  salt: string;
-}): ChannelTerms {
-  const { payer, payee, signer, token, cap, expiry, salt } = args;
+/** The terms alone, from anything that carries them (an event's arguments, a channel record). */
+export function channelTermsOf(source: ChannelTerms): ChannelTerms {
+  const { payer, payee, signer, token, cap, expiry, salt } = source;
   return { payer, payee, signer, token, cap, expiry, salt };
 }
 
@@ -107,7 +100,7 @@ export async function readChannelTerms(
   const resolved = domain ?? (await readEip712Domain(contract));
   const events = await contract.queryFilter(contract.filters.ChannelOpened(channelId));
   for (const event of events) {
-    const terms = termsOf(event.args);
+    const terms = channelTermsOf(event.args);
     if (channelIdOf(resolved, terms) === channelId) return terms;
   }
   throw new InvalidInputError(`no channel ${formatChannelId(channelId)}`, {
@@ -147,7 +140,7 @@ export class PaymentChannelsClient {
     const events = await this.call(() => this.contract.queryFilter(filter, params.fromBlock ?? 0));
     const found = new Map<bigint, ChannelTerms>();
     for (const event of events) {
-      const terms = termsOf(event.args);
+      const terms = channelTermsOf(event.args);
       const channelId = event.args.channelId as bigint;
       if (channelIdOf(domain, terms) === channelId) found.set(channelId, terms);
     }

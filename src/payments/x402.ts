@@ -25,7 +25,7 @@ import type { DeviceKey } from "../device";
 import { channelIdOf, voucherDigestBytes } from "../eip712";
 import type { Eip712Domain } from "../eip712";
 import { recoverSigner } from "../crypto";
-import { ChannelStatus, formatChannelId } from "./channels";
+import { ChannelStatus, channelTermsOf, formatChannelId } from "./channels";
 import type { PaymentChannelsClient } from "./channels";
 import type { ChannelTerms } from "./channels";
 import { VoucherBook, VoucherRejectedError } from "./voucher-book";
@@ -444,8 +444,7 @@ export class ChannelBuyerScheme {
           ? BigInt(state.charged)
           : (this.charged.get(record.channelId) ?? record.paid);
       if (record.deposit - charged < price) continue;
-      const { channelId, paid, payer: p, payee: q, signer, token: t, cap, expiry, salt } = record;
-      return { channelId, paid, terms: { payer: p, payee: q, signer, token: t, cap, expiry, salt } };
+      return { channelId: record.channelId, paid: record.paid, terms: channelTermsOf(record) };
     }
     return undefined;
   }

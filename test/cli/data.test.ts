@@ -1,6 +1,8 @@
 import { expect } from "chai";
 import { ethers } from "hardhat";
 import { readFileSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import {
@@ -152,6 +154,38 @@ describe("iotrail data buy (readings sold over HTTP 402, end to end)", function 
       expect(result.channel.charged).to.equal((10n * PRICE).toString());
       expect(result.attempts).to.equal(1);
       expect((JSON.parse(readFileSync(file, "utf8")) as { readings: unknown[] }).readings).to.have.length(10);
+
+      // security: a look-alike seller that answers (for free) with a bundle whose reading it changed: the buyer
+      // checks against its own deployment record and the chain, never the seller, and exits 1.
+      const forged = JSON.parse(readFileSync(file, "utf8")) as { readings: { reading: { value: string } }[] };
+      forged.readings[2]!.reading.value = "123456";
+      const fake = createServer((_request, response) => {
+        response.writeHead(200, { "content-type": "application/json" });
+        response.end(JSON.stringify(forged));
+      });
+      await new Promise<void>((resolve) => fake.listen(0, "127.0.0.1", resolve));
+      const fakeUrl = `http://127.0.0.1:${(fake.address() as AddressInfo).port}`;
+      try {
+        const cheated = await iotrail([
+          ...fx.on,
+          "--account",
+          "2",
+          "data",
+          "buy",
+          "--from",
+          fakeUrl,
+          "--device",
+          seller,
+          "--range",
+          "1..10",
+          "--signer",
+          signer,
+        ]);
+        expect(cheated.code, cheated.stdout + cheated.stderr).to.equal(1);
+        expect(cheated.stdout).to.contain("without payment");
+      } finally {
+        await new Promise((resolve) => fake.close(resolve));
+      }
 
       // The seller kept the voucher on disk before it answered.
       const store = new SqliteVoucherStore(vouchers);
