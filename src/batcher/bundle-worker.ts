@@ -1,8 +1,8 @@
 /** Worker thread body of {@link BundleServer}: builds bundles and dumps from its own read of the store. */
 import { parentPort, workerData } from "node:worker_threads";
 import { initKeccak } from "../merkle";
-import { batchCache, runBundleJob } from "./bundles";
-import type { BundleContext, BundleJob } from "./bundles";
+import { batchCache, receiveContext, runBundleJob } from "./bundles";
+import type { BundleJob } from "./bundles";
 import { openStore } from "./open-store";
 import { lowerThreadPriority } from "./threads";
 
@@ -13,7 +13,11 @@ async function run(): Promise<void> {
   const port = parentPort;
   if (port === null) throw new Error("bundle-worker runs in a worker thread");
   lowerThreadPriority(BUNDLE_THREAD_NICE);
-  const { database, context } = workerData as { database: string; context: BundleContext };
+  const { database, context: posted } = workerData as {
+    database: string;
+    context: Parameters<typeof receiveContext>[0];
+  };
+  const context = receiveContext(posted);
   await initKeccak();
   const store = await openStore(database, { poolSize: 2 });
   const load = batchCache(store, 4);

@@ -8,6 +8,8 @@ import type { Worker } from "node:worker_threads";
 import { IotrailError } from "../errors";
 import { buildProofBundle } from "../proof";
 import type { BundleSource, ProofBundle } from "../proof";
+import { LotIndex } from "../registry/lot";
+import type { LotEntryProof, LotIndexParts } from "../registry/lot";
 import type { ReadingBatch } from "../telemetry";
 import type { BatchRecord, ReadingStore } from "./store";
 import { startWorker } from "./threads";
@@ -18,6 +20,31 @@ export interface BundleContext {
   anchor: string;
   registry: string;
   submitter: string;
+  /** Lots whose unclaimed entries the batcher accepts: their devices' bundles carry the lot proof. */
+  lots?: readonly LotIndex[];
+}
+
+/** The lot proof of `device` from the context's lots, as the bundle's `device.lot`. */
+function lotOf(context: BundleContext, device: string): { lot: LotEntryProof } | Record<string, never> {
+  for (const index of context.lots ?? []) {
+    const lot = index.membership(device);
+    if (lot !== undefined) return { lot };
+  }
+  return {};
+}
+
+/** A context as a worker thread receives it: lots as their (shared) memory. */
+type PostedContext = Omit<BundleContext, "lots"> & { lots?: LotIndexParts[] };
+
+/** The context for a worker thread: the lots' memory is shared, not copied. */
+function postContext(context: BundleContext): PostedContext {
+  return { ...context, lots: context.lots?.map((lot) => lot.parts()) };
+}
+
+/** The context a worker thread received from {@link postContext}. */
+export function receiveContext(posted: PostedContext): BundleContext {
+  const { lots, ...rest } = posted;
+  return lots === undefined ? rest : { ...rest, lots: lots.map((parts) => LotIndex.fromParts(parts)) };
 }
 
 export type BundleJob =
@@ -68,6 +95,7 @@ export function bundleFor(
     anchor: context.anchor,
     registry: context.registry,
     sources: [sourceOf(context, record, batch, indices)],
+    ...lotOf(context, device),
   });
 }
 
@@ -91,6 +119,7 @@ export async function runBundleJob(
       registry: context.registry,
       sources,
       range: { fromSequence: BigInt(job.fromSequence), toSequence: BigInt(job.toSequence) },
+      ...lotOf(context, job.device),
     });
     return JSON.stringify(bundle);
   }
@@ -156,7 +185,7 @@ export class BundleServer {
 
   /** Starts the worker on the store at `database` (a file: an in-memory store cannot be shared). */
   static async start(params: { database: string; context: BundleContext; maxWaiting?: number }): Promise<BundleServer> {
-    const worker = startWorker("bundle-worker", { database: params.database, context: params.context });
+    const worker = startWorker("bundle-worker", { database: params.database, context: postContext(params.context) });
     await new Promise<void>((resolve, reject) => {
       worker.once("message", () => resolve());
       worker.once("error", (error: unknown) => {

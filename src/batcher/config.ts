@@ -100,6 +100,11 @@ export interface BatcherConfig {
    * over a PaymentChannels channel to `payee`; batch bundles and dumps need the admin token.
    */
   sales?: SalesConfig;
+  /**
+   * Lots whose unclaimed entries may report without claiming first: each lot's id and its entries (a lot
+   * entries file or a JSON lot file). The batcher checks them against the committed root at start.
+   */
+  lots?: Array<{ id: bigint; entries: string }>;
   logLevel: string;
   /** Where each value came from, by dotted field: `file <path>`, `environment VAR`, `.env VAR` or `default`. */
   sources?: Readonly<Record<string, string>>;
@@ -193,6 +198,7 @@ const KNOWN_FIELDS: Record<string, readonly string[]> = {
     "publicUrl",
     "logLevel",
     "sales",
+    "lots",
   ],
   sales: ["pricePerReading", "token", "payee", "vouchers", "paymentChannels", "watchIntervalMs", "claimMarginSeconds"],
   http: ["host", "port", "maxMessageBytes", "maxBodyBytes", "getsPerSecond"],
@@ -433,6 +439,7 @@ export function loadBatcherConfig(params: { file?: string; env?: NodeJS.ProcessE
     logLevel: str(top, "logLevel", "logLevel", "info"),
   };
   if (sales !== undefined) config.sales = salesConfig(sales, config.database);
+  if (raw.lots !== undefined) config.lots = lotsConfig(raw.lots);
   const secrets: Record<string, string> = {
     privateKey: "BATCHER_PRIVATE_KEY",
     "http.adminToken": "BATCHER_ADMIN_TOKEN",
@@ -450,6 +457,40 @@ export function loadBatcherConfig(params: { file?: string; env?: NodeJS.ProcessE
           : "default";
   }
   return { ...config, sources };
+}
+
+function lotsConfig(value: unknown): Array<{ id: bigint; entries: string }> {
+  if (!Array.isArray(value)) {
+    throw new ConfigError('config field "lots" must be an array of { "id": <lot id>, "entries": <file> }');
+  }
+  const seen = new Set<bigint>();
+  return value.map((item: unknown, i) => {
+    const path = `lots[${i}]`;
+    if (typeof item !== "object" || item === null || Array.isArray(item)) {
+      throw new ConfigError(`config field "${path}" must be an object { "id", "entries" }`, {
+        details: { field: path },
+      });
+    }
+    const lot = item as Json;
+    for (const key of Object.keys(lot)) {
+      if (key !== "id" && key !== "entries") {
+        throw new ConfigError(`unknown config field "${path}.${key}"`, { details: { field: `${path}.${key}` } });
+      }
+    }
+    const id = lot.id;
+    if (!(
+      (typeof id === "string" && /^[1-9][0-9]{0,76}$/.test(id)) ||
+      (typeof id === "number" && Number.isSafeInteger(id) && id > 0)
+    )) {
+      throw new ConfigError(`config field "${path}.id" must be a lot id (a positive whole number)`, {
+        details: { field: `${path}.id`, value: id },
+      });
+    }
+    const lotId = BigInt(id);
+    if (seen.has(lotId)) throw new ConfigError(`lot ${lotId} is listed twice in "lots"`);
+    seen.add(lotId);
+    return { id: lotId, entries: str(lot, "entries", `${path}.entries`) };
+  });
 }
 
 function salesConfig(sales: Json, database: string): SalesConfig {

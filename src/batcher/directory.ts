@@ -1,14 +1,22 @@
 /**
  * A {@link DeviceDirectory} backed by the DeviceRegistry: device states are looked up once per key and
  * cached, and the cache follows the registry's events (registration, claim, status change, key rotation,
- * lot status), read from the chain on a timer. Unclaimed lot entries are "unknown": the batcher cannot
- * see their lot proof, so such a device claims its entry before it reports.
+ * lot status, lot entry revocation), read from the chain on a timer.
+ *
+ * Unclaimed lot entries are "unknown", unless the batcher holds the lot's entries (`lots`): then an entry of
+ * such a lot is judged from the lot itself, with no registry read per key (a lot of a million devices costs
+ * one commit and no lookups), as `lotEntryValidAt` judges it: active from the commit, until the lot or the
+ * entry is revoked; once claimed from the lot, the device's own record decides. Its bundles carry the
+ * entry's lot proof, which the verifier checks against the chain.
  */
 import type { Log, Provider } from "ethers";
 import type { Logger } from "pino";
 import { DeviceRegistry__factory } from "../contracts";
 import type { DeviceRegistry } from "../contracts";
 import { DeviceStatus } from "../registry";
+import { ConfigError } from "../errors";
+import { LotStatus } from "../registry";
+import type { LotEntryProof, LotIndex } from "../registry";
 import type { DevicePreparer } from "./pipeline";
 import type { DeviceDirectory, DeviceState } from "./validate";
 
@@ -22,7 +30,20 @@ const WATCHED_EVENTS = [
   "DeviceStatusChanged",
   "DeviceKeyRotated",
   "LotStatusChanged",
+  "LotEntryRevoked",
 ] as const;
+
+/** A lot whose unclaimed entries the directory judges itself (see the module comment). */
+interface HeldLot {
+  index: LotIndex;
+  /** The lot's id as an ABI word (an event topic, without 0x). */
+  word: string;
+  revoked: boolean;
+  /** Entries claimed from this lot: their own records decide. */
+  claimed: Set<string>;
+  /** Entries revoked within this lot. */
+  revokedEntries: Set<string>;
+}
 
 /** An address or a uint256 as one ABI word (64 hex digits, no 0x). */
 function word(value: string | bigint): string {
@@ -54,6 +75,8 @@ export interface RegistryDirectoryOptions {
   maxQueuedLookups?: number;
   /** Blocks per `eth_getLogs` request (default 2,000; halved after each failure, down to 1). */
   logChunkBlocks?: number;
+  /** Lots whose unclaimed entries are judged from the lot (see the module comment); {@link loadLots} first. */
+  lots?: readonly LotIndex[];
   logger?: Logger;
 }
 
@@ -75,6 +98,7 @@ export class RegistryDeviceDirectory implements DeviceDirectory, DevicePreparer 
   private nextBlock: number | undefined;
   private chunkBlocks: number;
   private timer: NodeJS.Timeout | undefined;
+  private readonly lots: HeldLot[];
 
   constructor(private readonly options: RegistryDirectoryOptions) {
     this.contract = DeviceRegistry__factory.connect(options.registry, options.provider);
@@ -84,10 +108,114 @@ export class RegistryDeviceDirectory implements DeviceDirectory, DevicePreparer 
       getDevice: this.contract.interface.getFunction("getDevice").selector,
     };
     this.chunkBlocks = options.logChunkBlocks ?? 2_000;
+    this.lots = (options.lots ?? []).map((index) => ({
+      index,
+      word: word(index.lotId),
+      revoked: false,
+      claimed: new Set(),
+      revokedEntries: new Set(),
+    }));
+  }
+
+  /**
+   * Checks every held lot against the chain (committed, with the root its entries rebuild to) and reads what
+   * happened to its entries since the commit (claims, entry revocations), so that {@link refresh} goes on
+   * from the head. Throws a `ConfigError` for a lot that does not match.
+   */
+  async loadLots(): Promise<void> {
+    if (this.lots.length === 0) return;
+    const head = await this.options.provider.getBlockNumber();
+    const [, claimedTopic, , , , entryRevokedTopic] = this.topics;
+    for (const lot of this.lots) {
+      const info = await this.contract.getLot(lot.index.lotId, { blockTag: head });
+      if (Number(info.status) === LotStatus.None) {
+        throw new ConfigError(`lot ${lot.index.lotId} is not committed on this registry`);
+      }
+      if (info.root.toLowerCase() !== lot.index.root) {
+        throw new ConfigError(
+          `lot ${lot.index.lotId}: its entries rebuild to ${lot.index.root}, but the committed root is ${info.root}`,
+        );
+      }
+      lot.revoked = Number(info.status) === LotStatus.Revoked;
+      const from = await this.firstBlockAtOrAfter(Number(info.committedAt), head);
+      for (let start = from; start <= head; start += this.chunkBlocks) {
+        const end = Math.min(head, start + this.chunkBlocks - 1);
+        const logs = await this.options.provider.getLogs({
+          address: this.options.registry,
+          topics: [[claimedTopic!, entryRevokedTopic!]],
+          fromBlock: start,
+          toBlock: end,
+        });
+        this.applyLotEvents(logs);
+      }
+      this.options.logger?.info(
+        { lotId: lot.index.lotId.toString(), entries: lot.index.size, claimed: lot.claimed.size, revoked: lot.revoked },
+        "lot held: its unclaimed entries are judged from the lot",
+      );
+    }
+    this.nextBlock = head + 1;
+  }
+
+  /** The first block whose timestamp is at or after `timestamp` (a binary search; the lot's commit block). */
+  private async firstBlockAtOrAfter(timestamp: number, head: number): Promise<number> {
+    let low = 0;
+    let high = head;
+    while (low < high) {
+      const mid = Math.floor((low + high) / 2);
+      const block = await this.options.provider.getBlock(mid);
+      if (block !== null && block.timestamp >= timestamp) high = mid;
+      else low = mid + 1;
+    }
+    return low;
+  }
+
+  /** Claims and entry revocations of held lots, from their logs. */
+  private applyLotEvents(logs: readonly Log[]): void {
+    const [, claimedTopic, , , , entryRevokedTopic] = this.topics;
+    for (const { topics } of logs) {
+      // DeviceClaimed(deviceId, key, lotId): the lot is the third indexed topic; LotEntryRevoked(lotId, key).
+      const [topic, first, second, third] = topics;
+      const [lotWord, key] =
+        topic === claimedTopic ? [third, second] : topic === entryRevokedTopic ? [first, second] : [];
+      if (lotWord === undefined || key === undefined) continue;
+      const lot = this.lots.find((held) => held.word === lotWord.slice(2));
+      if (lot === undefined) continue;
+      const address = `0x${key.slice(26)}`.toLowerCase();
+      (topic === claimedTopic ? lot.claimed : lot.revokedEntries).add(address);
+    }
+  }
+
+  /**
+   * The state of `key` (lower case) as a held lot judges it, or undefined when no held lot does (not an entry,
+   * or claimed: the record decides).
+   */
+  private lotState(key: string): DeviceState | undefined {
+    for (const lot of this.lots) {
+      if (!lot.index.has(key)) continue;
+      if (lot.claimed.has(key)) return undefined;
+      return lot.revoked || lot.revokedEntries.has(key) ? "revoked" : "active";
+    }
+    return undefined;
+  }
+
+  /**
+   * The lot proof of `device` for its bundles, when a held lot holds it. It is right for every reading the
+   * lot accepted, and for later ones too: once claimed, `lotEntryValidAt` defers to the device's record.
+   */
+  lotProof(device: string): LotEntryProof | undefined {
+    for (const lot of this.lots) {
+      const proof = lot.index.membership(device);
+      if (proof !== undefined) return proof;
+    }
+    return undefined;
   }
 
   state(device: string): DeviceState {
     const key = device.toLowerCase();
+    if (this.lots.length > 0) {
+      const held = this.lotState(key);
+      if (held !== undefined) return held;
+    }
     const entry = this.states.get(key);
     if (entry === undefined) return "unknown";
     this.states.delete(key);
@@ -97,7 +225,8 @@ export class RegistryDeviceDirectory implements DeviceDirectory, DevicePreparer 
 
   /** The cached state of `device`, without counting as a use (for views). */
   peek(device: string): DeviceState {
-    return this.states.get(device.toLowerCase())?.state ?? "unknown";
+    const key = device.toLowerCase();
+    return (this.lots.length > 0 ? this.lotState(key) : undefined) ?? this.states.get(key)?.state ?? "unknown";
   }
 
   /** Number of keys cached (bounded by `maxCachedKeys`). */
@@ -112,6 +241,7 @@ export class RegistryDeviceDirectory implements DeviceDirectory, DevicePreparer 
     const wanted = new Set<string>();
     for (const device of devices) {
       const key = device.toLowerCase();
+      if (this.lots.length > 0 && this.lotState(key) !== undefined) continue; // judged from the lot
       const cached = this.states.get(key);
       if (cached === undefined || (cached.state === "unknown" && now - cached.at > ttl)) wanted.add(key);
     }
@@ -272,13 +402,18 @@ export class RegistryDeviceDirectory implements DeviceDirectory, DevicePreparer 
     // Every watched event carries its keys as indexed topics (the second; a rotation's third too), so they are
     // read straight from the topics: a registration of a million devices is a million logs to skim, not decode.
     const touched = new Set<string>();
-    const [, , , rotated, lotStatus] = this.topics;
+    const [, , , rotated, lotStatus, entryRevoked] = this.topics;
+    if (this.lots.length > 0) this.applyLotEvents(logs);
     for (const { topics } of logs) {
       const [topic, , key, newKey] = topics;
       if (topic === lotStatus) {
         for (const entry of this.states.values()) entry.at = 0;
+        // LotStatusChanged(lotId, status): a held lot's revocation ends its unclaimed entries.
+        const lot = this.lots.find((held) => held.word === topics[1]?.slice(2));
+        if (lot !== undefined && Number(BigInt(topics[2] ?? 0)) === LotStatus.Revoked) lot.revoked = true;
         continue;
       }
+      if (topic === entryRevoked) continue; // an unclaimed entry has no record to read again
       if (key !== undefined) touched.add(`0x${key.slice(26)}`.toLowerCase());
       if (topic === rotated && newKey !== undefined) touched.add(`0x${newKey.slice(26)}`.toLowerCase());
     }

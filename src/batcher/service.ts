@@ -21,6 +21,7 @@ import { effectiveConfig } from "./config";
 import type { BatcherConfig } from "./config";
 import { BundleServer, batchCache, runBundleJob } from "./bundles";
 import { RegistryDeviceDirectory } from "./directory";
+import { loadLotIndex } from "../registry/lot-entries";
 import { BatcherMetrics } from "./metrics";
 import { startEmbeddedBroker, subscribeExternal } from "./mqtt";
 import type { MqttIngest } from "./mqtt";
@@ -223,7 +224,9 @@ export class BatcherService {
       // Device lookups go out as JSON-RPC batches: a fleet of new keys costs one request per hundred reads.
       const lookups = rpcBatchProvider(config.rpcUrl, chainId, config.rpcTimeoutMs);
       undo.push(() => lookups.destroy());
-      const directory = new RegistryDeviceDirectory({ registry, provider: lookups, logger });
+      const lots = await Promise.all((config.lots ?? []).map((lot) => loadLotIndex(lot.entries, lot.id)));
+      const directory = new RegistryDeviceDirectory({ registry, provider: lookups, logger, lots });
+      await directory.loadLots();
       directory.start(config.registryRefreshMs);
       undo.push(() => directory.stop());
       const validator = new ReadingValidator({
@@ -297,7 +300,7 @@ export class BatcherService {
         await sales?.watcher?.stop();
       });
       undo.push(() => leadership.stop());
-      const bundleContext = { chainId, anchor, registry, submitter };
+      const bundleContext = { chainId, anchor, registry, submitter, lots };
       // An in-memory store cannot be opened by another thread: its bundles are built inline.
       const bundleServer =
         config.database === ":memory:"

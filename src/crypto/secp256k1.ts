@@ -17,6 +17,7 @@ import { optionalRequire } from "./optional";
 interface NativeSecp256k1 {
   ecdsaSign(message: Uint8Array, privateKey: Uint8Array): { signature: Uint8Array; recid: number };
   ecdsaRecover(signature: Uint8Array, recid: number, message: Uint8Array, compressed: boolean): Uint8Array;
+  publicKeyCreate(privateKey: Uint8Array, compressed: boolean): Uint8Array;
 }
 
 const HALF_N_BYTES = getBytes(toBeHex(noble.CURVE.n >> 1n, 32));
@@ -76,6 +77,13 @@ export function recoverPublicKey(digest: Uint8Array, signature: Uint8Array): Uin
 /** The 20 address bytes of a 64-byte public key x ‖ y. */
 export function addressOfKey(publicKey: Uint8Array): Uint8Array {
   return keccak256(publicKey).subarray(12);
+}
+
+/** The 20 address bytes of a 32-byte private key (throws for a key outside the curve's range). */
+export function addressOfPrivateKey(privateKey: Uint8Array): Uint8Array {
+  const publicKey =
+    native !== undefined ? native.publicKeyCreate(privateKey, false) : noble.getPublicKey(privateKey, false);
+  return addressOfKey(publicKey.subarray(1));
 }
 
 /** A 32-byte digest and a 65-byte signature r ‖ s ‖ v with v 27 or 28 and low s. */

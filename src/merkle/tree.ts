@@ -18,6 +18,15 @@ const INDEX_LIMIT = 2 ** 21;
 export interface MerkleTreeOptions {
   /** Sort leaves by hash before building (OpenZeppelin's default). */
   sortLeaves?: boolean;
+  /** Keep the nodes in shared memory, so that worker threads can read the tree without a copy ({@link parts}). */
+  shared?: boolean;
+}
+
+/** A tree's memory, as {@link MerkleTree.parts} hands it out and {@link MerkleTree.fromParts} takes it back. */
+export interface MerkleTreeParts {
+  nodes: Uint8Array;
+  positions: Uint32Array;
+  sortLeaves: boolean;
 }
 
 /** A multiproof in OpenZeppelin's format, plus the input indices of its leaves in proof order. */
@@ -107,8 +116,9 @@ export class MerkleTree {
     if (count > 0x7fffffff) throw new InvalidInputError("a Merkle tree holds at most 2^31-1 leaves");
     const sortLeaves = options.sortLeaves ?? true;
     const size = 2 * count - 1;
-    const nodes = new Uint8Array(size * NODE);
-    const positions = new Uint32Array(count);
+    const memory = (bytes: number) => (options.shared === true ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes));
+    const nodes = new Uint8Array(memory(size * NODE));
+    const positions = new Uint32Array(memory(count * 4));
     const order = sortLeaves ? sortedOrder(packed, count) : undefined;
     for (let rank = 0; rank < count; rank++) {
       const input = order === undefined ? rank : order[rank]!;
@@ -126,6 +136,24 @@ export class MerkleTree {
       nodes.set(keccak256(pair), i * NODE);
     }
     return new MerkleTree(nodes, positions, sortLeaves);
+  }
+
+  /**
+   * The tree's memory: posted to a worker thread, it is shared when the tree was built with `shared` (and
+   * copied otherwise). {@link fromParts} rebuilds the tree from it without hashing.
+   */
+  parts(): MerkleTreeParts {
+    return { nodes: this.nodes, positions: this.positions, sortLeaves: this.sortLeaves };
+  }
+
+  /** The tree whose memory is `parts` (from {@link parts}; the nodes are trusted as they are). */
+  static fromParts(parts: MerkleTreeParts): MerkleTree {
+    if (parts.nodes.length !== (2 * parts.positions.length - 1) * NODE) {
+      throw new InvalidInputError("Merkle tree parts do not fit together", {
+        details: { nodes: parts.nodes.length, leaves: parts.positions.length },
+      });
+    }
+    return new MerkleTree(parts.nodes, parts.positions, parts.sortLeaves);
   }
 
   /** Number of leaves. */

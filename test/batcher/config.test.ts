@@ -79,6 +79,25 @@ describe("loadBatcherConfig", function () {
     }
   });
 
+  it("reads lots (id and entries file) and refuses a bad id, a repeated lot and unknown fields", function () {
+    const config = loadBatcherConfig({
+      file: file({ anchor: ANCHOR, lots: [{ id: "12", entries: "lot.csv" }] }),
+      env: {},
+    });
+    expect(config.lots).to.deep.equal([{ id: 12n, entries: "lot.csv" }]);
+    const bad = (lots: unknown) => () => loadBatcherConfig({ file: file({ anchor: ANCHOR, lots }), env: {} });
+    expect(bad({ id: 1 })).to.throw(ConfigError, '"lots" must be an array');
+    expect(bad([{ id: 0, entries: "a" }])).to.throw(ConfigError, "lots[0].id");
+    expect(bad([{ id: "1", entries: "" }])).to.throw(ConfigError, "lots[0].entries");
+    expect(
+      bad([
+        { id: 1, entries: "a" },
+        { id: "1", entries: "b" },
+      ]),
+    ).to.throw(ConfigError, "listed twice");
+    expect(bad([{ id: 1, entries: "a", root: "0x" }])).to.throw(ConfigError, "lots[0].root");
+  });
+
   it("refuses bad values with a ConfigError naming the field", function () {
     const cases: [Record<string, unknown>, Record<string, string>, RegExp][] = [
       [{ anchor: "0x1234" }, {}, /"anchor" must be an address/],

@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { ethers } from "hardhat";
 import fc from "fast-check";
-import { recoverSigner, secp256k1Backend, signDigest } from "../../src/crypto";
+import { addressOfPrivateKey, recoverSigner, secp256k1Backend, signDigest } from "../../src/crypto";
 import { DeviceKey } from "../../src/device";
 import { highS } from "../helpers/registry";
 
@@ -30,6 +30,23 @@ describe("crypto (secp256k1)", function () {
             expect(recoverSigner(digest, ours)).to.equal(wallet.address);
           },
         ),
+        { numRuns: 200 },
+      );
+    });
+  });
+
+  describe("addressOfPrivateKey", function () {
+    it("property: the address ethers derives", function () {
+      fc.assert(
+        fc.property(fc.uint8Array({ minLength: 32, maxLength: 32 }), (key) => {
+          let wallet: InstanceType<typeof ethers.Wallet>;
+          try {
+            wallet = new ethers.Wallet(ethers.hexlify(key));
+          } catch {
+            return; // not a valid private key (0 or >= n)
+          }
+          expect(ethers.getAddress(ethers.hexlify(addressOfPrivateKey(key)))).to.equal(wallet.address);
+        }),
         { numRuns: 200 },
       );
     });
