@@ -1,25 +1,32 @@
-// npm run bench:distinct: many distinct devices, one reading each. BENCH_DISTINCT devices (default 200,000;
-// --quick 300) are registered on anvil (registerBatch, each with its possession proof), then each sends
-// one signed reading over HTTP (500 per request) to one `iotrail batcher` child process (SQLite, anchoring on).
-// Every reading key is new to the batcher, so each one costs a registry lookup, and the directory's cache
-// (100,000 keys) is outgrown past that many devices. It reports the acknowledged readings/s, the batcher's
-// peak RSS and CPU per reading, and checks that every reading was stored and anchored and that bundles of a
-// sample of devices verify against the chain.
-import { HDNodeWallet, JsonRpcProvider, NonceManager, Wallet, keccak256, toBeHex } from "ethers";
+// npm run bench:distinct: many distinct devices, one reading each, into one `iotrail batcher` child process
+// (SQLite, anchoring on) over HTTP (500 readings per request). BENCH_DISTINCT devices (default 1,000,000;
+// --quick 300), in one of two fleets (BENCH_DISTINCT_MODE):
+//   - `lot` (default): one committed lot whose unclaimed entries report; the batcher holds the lot's entries
+//     file (config `lots`) and judges each key from it, with no registry read per key;
+//   - `registered`: devices registered on anvil (registerBatch, each with its possession proof, 300 per
+//     transaction); each key costs the batcher a registry lookup, and its cache (100,000 keys) is outgrown.
+// Readings are signed before the clock starts. It reports the acknowledged readings/s, the batcher's peak RSS
+// and CPU per reading, and checks that every reading was stored and anchored and that the bundles of a
+// sample of devices, spread over the fleet, verify against the chain.
+import { HDNodeWallet, JsonRpcProvider, NonceManager, Wallet, getBytes, hexlify, keccak256, toBeHex } from "ethers";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DeviceRegistry__factory, TelemetryAnchor__factory } from "../src/contracts";
+import { addressOfPrivateKey, signDigest } from "../src/crypto";
 import { DeviceKey } from "../src/device";
-import { telemetryDomain } from "../src/eip712";
+import { readingDigestBytes, telemetryDomain } from "../src/eip712";
+import { initKeccak } from "../src/merkle";
 import { DeviceRegistryClient } from "../src/registry";
+import { loadLotIndex, writeLotEntries } from "../src/registry/lot-entries";
 import { encodeIngestMessage, metricId, ZERO_HASH } from "../src/telemetry";
 import { startAnvil } from "../src/tooling/anvil";
 import { verifyBundle } from "../src/verify";
-import { cpuSeconds, peakRssMiB, startShard, stopShard, storedFigures } from "./processes";
+import { cpuSeconds, peakRssMiB, profileArgs, startShard, stopShard, storedFigures } from "./processes";
 import { QUICK, record } from "./report";
 
-const DEVICES = Number(process.env.BENCH_DISTINCT ?? (QUICK ? 300 : 200_000));
+const DEVICES = Number(process.env.BENCH_DISTINCT ?? (QUICK ? 300 : 1_000_000));
+const MODE = process.env.BENCH_DISTINCT_MODE === "registered" ? "registered" : "lot";
 /** Registrations per transaction: about 20M gas and 115 KB of calldata. */
 const PER_TX = 300;
 /** Readings per HTTP request, and requests in flight. */
@@ -36,10 +43,51 @@ const hardhatKey = (index: number) =>
     `m/44'/60'/0'/0/${index}`,
   ).privateKey;
 
-/** Device i's key: deterministic, so that a million keys never sit in memory at once. */
-const keyOf = (i: number) => DeviceKey.fromPrivateKey(keccak256(toBeHex(BigInt(i) + 1n, 32)));
+/** Device i's private key: deterministic, so that a million keys never sit in memory at once. */
+const privateKeyOf = (i: number) => getBytes(keccak256(toBeHex(BigInt(i) + 1n, 32)));
+/** Device i's address (lower case). */
+const addressOf = (i: number) => hexlify(addressOfPrivateKey(privateKeyOf(i)));
+
+/** Registers devices 0 … DEVICES-1 (`registered` mode); transactions back to back, receipts awaited at the end. */
+async function registerAll(client: DeviceRegistryClient, registrant: string, owner: string): Promise<void> {
+  const registryDomain = await client.domain();
+  const sent: Promise<unknown>[] = [];
+  for (let first = 0; first < DEVICES; first += PER_TX) {
+    const registrations = [];
+    for (let i = first; i < Math.min(DEVICES, first + PER_TX); i++) {
+      const key = DeviceKey.fromPrivateKey(hexlify(privateKeyOf(i)));
+      registrations.push({
+        key: key.address,
+        owner,
+        metadataHash: ZERO_HASH,
+        metadataURI: "",
+        deadline: FAR,
+        signature: key.signRegistration({ domain: registryDomain, registrant, owner, deadline: FAR }),
+      });
+    }
+    const tx = await client.contract.registerBatch(registrations, { gasLimit: 30_000_000 });
+    sent.push(tx.wait());
+    if (sent.length >= 64) await sent.shift();
+  }
+  await Promise.all(sent);
+}
+
+/** Writes the lot's entries file (`lot` mode) and commits its root; the lot's id and the file. */
+async function commitFleetLot(client: DeviceRegistryClient, owner: string, dir: string) {
+  const entries = join(dir, "lot.csv");
+  await writeLotEntries(
+    entries,
+    (function* () {
+      for (let i = 0; i < DEVICES; i++) yield { key: addressOf(i), metadataHash: ZERO_HASH };
+    })(),
+  );
+  const { root } = await loadLotIndex(entries, 0n);
+  const { lotId } = await client.commitLot({ root, owner, deviceCount: DEVICES });
+  return { lotId, entries };
+}
 
 async function main(): Promise<void> {
+  await initKeccak();
   const node = await startAnvil({ args: ["--gas-limit", "100000000", "--code-size-limit", "100000"] });
   const provider = new JsonRpcProvider(node.url, undefined, { cacheTimeout: -1, batchMaxCount: 1 });
   try {
@@ -53,39 +101,41 @@ async function main(): Promise<void> {
     await (await anchor.grantRole(await anchor.ANCHORER_ROLE(), new Wallet(batcherKey).address)).wait();
     const { chainId } = await provider.getNetwork();
     const domain = telemetryDomain(chainId, await anchor.getAddress());
+    const dir = mkdtempSync(join(tmpdir(), "iotrail-bench-distinct-"));
 
-    // Registration: transactions sent back to back (nonces managed locally), receipts awaited at the end.
     const started = Date.now();
     const client = new DeviceRegistryClient({ contract: registry.connect(new NonceManager(manufacturer!)) });
-    const registryDomain = await client.domain();
-    const sent: Promise<unknown>[] = [];
-    for (let first = 0; first < DEVICES; first += PER_TX) {
-      const registrations = [];
-      for (let i = first; i < Math.min(DEVICES, first + PER_TX); i++) {
-        const key = keyOf(i);
-        registrations.push({
-          key: key.address,
-          owner: owner!.address,
-          metadataHash: ZERO_HASH,
-          metadataURI: "",
-          deadline: FAR,
-          signature: key.signRegistration({
-            domain: registryDomain,
-            registrant: manufacturer!.address,
-            owner: owner!.address,
-            deadline: FAR,
-          }),
-        });
-      }
-      const tx = await client.contract.registerBatch(registrations, { gasLimit: 30_000_000 });
-      sent.push(tx.wait());
-      if (sent.length >= 64) await sent.shift();
-    }
-    await Promise.all(sent);
-    const registrationSeconds = (Date.now() - started) / 1000;
-    console.log(`registered ${DEVICES} devices in ${registrationSeconds.toFixed(1)} s`);
+    const lot = MODE === "lot" ? await commitFleetLot(client, owner!.address, dir) : undefined;
+    if (lot === undefined) await registerAll(client, manufacturer!.address, owner!.address);
+    const setupSeconds = (Date.now() - started) / 1000;
+    console.log(
+      `${MODE === "lot" ? `committed a lot of ${DEVICES} devices` : `registered ${DEVICES} devices`} in ${setupSeconds.toFixed(1)} s`,
+    );
 
-    const database = join(mkdtempSync(join(tmpdir(), "iotrail-bench-distinct-")), "batcher.sqlite");
+    // Readings are stamped at the chain's time, after the fleet's registration, as a verifier will check.
+    const timestamp = BigInt((await provider.getBlock("latest"))!.timestamp);
+    const metric = metricId("temperature.mC");
+    const signStarted = Date.now();
+    const bodies: string[] = [];
+    for (let first = 0; first < DEVICES; first += PER_REQUEST) {
+      const messages: string[] = [];
+      for (let i = first; i < Math.min(DEVICES, first + PER_REQUEST); i++) {
+        const reading = {
+          device: addressOf(i),
+          sequence: 1n,
+          timestamp,
+          metric,
+          value: BigInt(4000 + (i % 500)),
+          payloadHash: ZERO_HASH,
+        };
+        const signature = hexlify(signDigest(readingDigestBytes(domain, reading), privateKeyOf(i)));
+        messages.push(encodeIngestMessage({ domain, reading, signature }));
+      }
+      bodies.push(`[${messages.join(",")}]`);
+    }
+    console.log(`signed ${DEVICES} readings in ${((Date.now() - signStarted) / 1000).toFixed(1)} s`);
+
+    const database = join(dir, "batcher.sqlite");
     const shard = await startShard(
       {
         rpcUrl: node.url,
@@ -98,63 +148,53 @@ async function main(): Promise<void> {
         anchoring: { confirmations: 1, intervalMs: 500 },
         sealing: { maxReadings: 10_000, maxAgeMs: 1_000, intervalMs: 200 },
         ingest: { queueLimit: 40_000, window: { pastSeconds: 86_400, futureSeconds: 86_400 } },
+        ...(lot === undefined ? {} : { lots: [{ id: lot.lotId.toString(), entries: lot.entries }] }),
       },
       { BATCHER_PRIVATE_KEY: batcherKey },
-      // BENCH_PROFILE=<dir> writes the batcher's CPU profile there.
-      process.env.BENCH_PROFILE === undefined ? [] : ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_PROFILE}`],
+      profileArgs(),
     );
     const pid = shard.child.pid!;
     const cpuBefore = cpuSeconds(pid);
-    // Readings are stamped at the chain's time: after every registration, as a verifier will check.
-    const timestamp = BigInt((await provider.getBlock("latest"))!.timestamp);
-    const metric = metricId("temperature.mC");
     let acknowledged = 0;
     let busy = 0;
     const rejected = new Map<string, number>();
-    const post = async (first: number) => {
-      const messages: string[] = [];
-      for (let i = first; i < Math.min(DEVICES, first + PER_REQUEST); i++) {
-        const key = keyOf(i);
-        const reading = {
-          device: key.address,
-          sequence: 1n,
-          timestamp,
-          metric,
-          value: BigInt(4000 + (i % 500)),
-          payloadHash: ZERO_HASH,
-        };
-        messages.push(encodeIngestMessage({ domain, reading, signature: key.signReading(domain, reading) }));
-      }
+    const post = async (body: string) => {
       for (;;) {
         const response = await fetch(`${shard.httpUrl}/v1/readings`, {
           method: "POST",
           headers: { "content-type": "application/json" },
-          body: `[${messages.join(",")}]`,
+          body,
         });
         if (response.status === 429 || response.status === 503) {
-          busy += messages.length;
+          busy += PER_REQUEST;
           await new Promise((resolve) => setTimeout(resolve, 200));
           continue;
         }
         const { results } = (await response.json()) as { results: { status: string; code?: string }[] };
-        const retry: string[] = [];
+        let messages: unknown[] | undefined; // parsed only when some must be sent again
+        const retry: unknown[] = [];
         results.forEach((result, n) => {
           if (result.status === "accepted" || result.status === "duplicate") acknowledged++;
           else if (result.status === "busy") {
             busy++;
-            retry.push(messages[n]!);
+            messages ??= JSON.parse(body) as unknown[];
+            retry.push(messages[n]);
           } else rejected.set(result.code ?? result.status, (rejected.get(result.code ?? result.status) ?? 0) + 1);
         });
         if (retry.length === 0) return;
-        messages.splice(0, messages.length, ...retry);
+        body = JSON.stringify(retry);
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
     };
     const ingestStarted = Date.now();
-    const starts = Array.from({ length: Math.ceil(DEVICES / PER_REQUEST) }, (_, k) => k * PER_REQUEST);
+    let next = 0;
     await Promise.all(
       Array.from({ length: IN_FLIGHT }, async () => {
-        for (let next = starts.shift(); next !== undefined; next = starts.shift()) await post(next);
+        while (next < bodies.length) {
+          const body = bodies[next]!;
+          bodies[next++] = ""; // sent: its memory can go
+          await post(body);
+        }
       }),
     );
     const ingestSeconds = (Date.now() - ingestStarted) / 1000;
@@ -182,7 +222,7 @@ async function main(): Promise<void> {
     let verified = 0;
     for (let k = 0; k < SAMPLE; k++) {
       const i = Math.floor((k * (DEVICES - 1)) / Math.max(1, SAMPLE - 1));
-      const response = await fetch(`${shard.httpUrl}/v1/readings/${keyOf(i).address}/1/bundle`);
+      const response = await fetch(`${shard.httpUrl}/v1/readings/${addressOf(i)}/1/bundle`);
       const report = await verifyBundle(await response.text(), {
         provider,
         trusted: { anchor: await anchor.getAddress(), registry: await registry.getAddress(), source: "bench" },
@@ -193,12 +233,13 @@ async function main(): Promise<void> {
     await stopShard(shard);
     const stored = (await storedFigures(database)).count;
     const result = {
+      mode: MODE,
       devices: DEVICES,
       acknowledged,
       stored,
       rejected: Object.fromEntries(rejected),
       busyRetries: busy,
-      registrationSeconds,
+      setupSeconds,
       perSecond: Math.round(acknowledged / ingestSeconds),
       anchoredAfterSeconds: anchoredSeconds,
       cpuMicrosPerReading: Math.round((cpu * 1e6) / Math.max(1, acknowledged)),

@@ -21,6 +21,12 @@ export function cpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (100 Hz)
 }
 
+/** BENCH_PROFILE=<dir>: the batchers' node arguments that write their CPU profiles there. */
+export function profileArgs(): string[] {
+  const dir = process.env.BENCH_PROFILE;
+  return dir === undefined || dir === "" ? [] : ["--cpu-prof", `--cpu-prof-dir=${dir}`];
+}
+
 export async function startShard(
   config: Record<string, unknown>,
   env: Record<string, string>,

@@ -39,7 +39,7 @@ export const INGEST_ERROR_CODES = [
 
 export type IngestErrorCode = (typeof INGEST_ERROR_CODES)[number];
 
-/** `retired`: the key was rotated out; `unknown`: never a device key (or an unclaimed lot entry). */
+/** `retired`: the key was rotated out; `unknown`: never a device key (or an entry of a lot the batcher does not hold). */
 export type DeviceState = "active" | "suspended" | "revoked" | "retired" | "unknown";
 
 /** What the batcher knows of device keys (a cache of registry views). */

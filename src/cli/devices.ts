@@ -12,6 +12,7 @@ import { DeviceKey } from "../device";
 import { InvalidInputError } from "../errors";
 import { DeviceStatus, Lot, LotStatus, claimLotDevice } from "../registry";
 import type { DeviceRegistryClient, RegisterParams } from "../registry";
+import { writeLotEntries } from "../registry/lot-entries";
 import { Context, parseAddress } from "./context";
 import { run } from "./run";
 
@@ -411,8 +412,9 @@ function lotCommand(): Command {
     .description("build a lot file (root, entries, proofs) from device key files listed in a CSV or JSON file")
     .argument("<file>", "rows as for register-batch (keyFile, metadata)")
     .requiredOption("-o, --out <lot.json>", "the lot file to write")
+    .option("--entries <lot.csv>", "also write the lot entries file, for the batcher's `lots` (no proofs: any size)")
     .action(
-      run(async (ctx, file: string, opts: { out: string }) => {
+      run(async (ctx, file: string, opts: { out: string; entries?: string }) => {
         const rows = await readDeviceRows(file);
         const keys = await Promise.all(rows.map((row) => DeviceKey.load(resolve(dirname(file), row.keyFile))));
         const entries = rows.map((row, i) => ({ key: keys[i]!.address, metadataHash: metadataHash(row.metadata) }));
@@ -428,9 +430,21 @@ function lotCommand(): Command {
           })),
         };
         await writeFile(opts.out, `${JSON.stringify(out, null, 2)}\n`, { flag: "wx" });
-        ctx.out.result({ root: built.root, devices: entries.length, file: resolve(opts.out) }, [
-          `lot of ${entries.length} devices, root ${built.root}, written to ${opts.out}`,
-        ]);
+        if (opts.entries !== undefined) await writeLotEntries(opts.entries, built.entries);
+        ctx.out.result(
+          {
+            root: built.root,
+            devices: entries.length,
+            file: resolve(opts.out),
+            ...(opts.entries === undefined ? {} : { entries: resolve(opts.entries) }),
+          },
+          [
+            `lot of ${entries.length} devices, root ${built.root}, written to ${opts.out}`,
+            ...(opts.entries === undefined
+              ? []
+              : [`lot entries file (for the batcher's "lots") written to ${opts.entries}`]),
+          ],
+        );
       }),
     );
 

@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import { DeviceKey } from "../../src/device";
 import { DeviceRegistryClient, DeviceStatus } from "../../src/registry";
+import { loadLotIndex } from "../../src/registry/lot-entries";
 import { startRpcServer } from "../helpers/batcher";
 import { iotrail, iotrailOk, tempDir } from "../helpers/cli";
 import { suiteFixture } from "../helpers/suite";
@@ -209,7 +210,11 @@ describe("iotrail devices / roles (CLI, end to end on the in-process chain)", fu
       const keys = join(dir, "lot");
       await iotrailOk(["devices", "keygen", "--count", "4", "--out", keys]);
       const lotFile = join(dir, "lot.json");
-      await iotrailOk(["devices", "lot", "build", join(keys, "devices.csv"), "-o", lotFile]);
+      const entriesFile = join(dir, "lot.csv");
+      await iotrailOk(["devices", "lot", "build", join(keys, "devices.csv"), "-o", lotFile, "--entries", entriesFile]);
+      // The entries file (for the batcher's lots) rebuilds to the lot file's root.
+      const lotRoot = (JSON.parse(readFileSync(lotFile, "utf8")) as { root: string }).root;
+      expect((await loadLotIndex(entriesFile, 1n)).root).to.equal(lotRoot);
       const committed = await iotrailOk([...on, "--account", "0", "--json", "devices", "lot", "commit", lotFile]);
       const lotId = committed.json().lotId as string;
       expect((await registry.getLot(BigInt(lotId))).deviceCount).to.equal(4n);
