@@ -42,6 +42,8 @@ export interface WireCase {
   latencyMs: { p50: number; p99: number };
   /** CPU time of the batcher processes (user + system) per acknowledged reading at saturation, microseconds. */
   cpuMicrosPerReading: number;
+  /** The bench process: the simulated devices and the in-process chain the batchers anchor on. */
+  devicesCpuMicrosPerReading: number;
   /** CPU time of the broker (Mosquitto, when it carries the readings) per acknowledged reading, microseconds. */
   brokerCpuMicrosPerReading?: number;
   /** CPU time of the PostgreSQL server and its backends per acknowledged reading, microseconds. */
@@ -149,11 +151,14 @@ async function runCases(
     const cpuBefore = shards.map((shard) => cpuSeconds(shard.child.pid!));
     const brokerBefore = cpuSeconds(broker.pid());
     const databaseBefore = postgres.cpuSeconds();
+    const devicesBefore = process.cpuUsage();
     const summary: SimulationSummary = await simulate({ ...common, rate: 1_000_000, count: PER_DEVICE, firstSequence });
     const cpu = shards.reduce((sum, shard, i) => sum + cpuSeconds(shard.child.pid!) - cpuBefore[i]!, 0);
     const perReading = (seconds: number) => Math.round((seconds * 1e6) / Math.max(1, summary.acknowledged));
     const brokerCpu = perReading(cpuSeconds(broker.pid()) - brokerBefore);
     const databaseCpu = perReading(postgres.cpuSeconds() - databaseBefore);
+    const { user, system } = process.cpuUsage(devicesBefore);
+    const devicesCpu = perReading((user + system) / 1e6);
     firstSequence += BigInt(PER_DEVICE);
     // Latency: paced at 80% of that rate for a few seconds.
     const paced = Math.max(100, Math.floor(summary.acknowledgedPerSecond * 0.8));
@@ -172,6 +177,7 @@ async function runCases(
       pacedPerSecond: paced,
       latencyMs: { p50: latency.latencyMs.p50, p99: latency.latencyMs.p99 },
       cpuMicrosPerReading: perReading(cpu),
+      devicesCpuMicrosPerReading: devicesCpu,
       ...(spec.transport === "mosquitto" ? { brokerCpuMicrosPerReading: brokerCpu } : {}),
       ...(spec.store === "postgres" ? { databaseCpuMicrosPerReading: databaseCpu } : {}),
       ...(figures.bytes === undefined
@@ -180,7 +186,7 @@ async function runCases(
       stored,
     };
     console.log(
-      `${spec.name.padEnd(42)} ${String(result.perSecond).padStart(6)}/s  at ${result.pacedPerSecond}/s: p50 ${result.latencyMs.p50} ms, p99 ${result.latencyMs.p99} ms  ${result.cpuMicrosPerReading} µs CPU/reading (broker ${result.brokerCpuMicrosPerReading ?? "-"}, database ${result.databaseCpuMicrosPerReading ?? "-"})  (${result.acknowledged}/${result.sent} acknowledged, ${stored} stored)`,
+      `${spec.name.padEnd(42)} ${String(result.perSecond).padStart(6)}/s  at ${result.pacedPerSecond}/s: p50 ${result.latencyMs.p50} ms, p99 ${result.latencyMs.p99} ms  ${result.cpuMicrosPerReading} µs CPU/reading (broker ${result.brokerCpuMicrosPerReading ?? "-"}, database ${result.databaseCpuMicrosPerReading ?? "-"}, devices and chain ${result.devicesCpuMicrosPerReading})  (${result.acknowledged}/${result.sent} acknowledged, ${stored} stored)`,
     );
     if (stored !== result.acknowledged) {
       throw new Error(

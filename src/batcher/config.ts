@@ -386,7 +386,7 @@ export function loadBatcherConfig(params: { file?: string; env?: NodeJS.ProcessE
               topic,
               clientId: str(mqtt, "clientId", "mqtt.clientId", "iotrail-batcher"),
               ...(mqtt.shareGroup === undefined ? {} : { shareGroup: str(mqtt, "shareGroup", "mqtt.shareGroup") }),
-              receiveMaximum: int(mqtt, "receiveMaximum", "mqtt.receiveMaximum", 2_048, 1, 65_535),
+              receiveMaximum: int(mqtt, "receiveMaximum", "mqtt.receiveMaximum", 1_024, 1, 65_535),
             }
           : {
               enabled: true,

@@ -208,7 +208,7 @@ export class ExternalSubscriber {
             ? {
                 properties: {
                   sessionExpiryInterval: this.options.sessionExpirySeconds ?? 3_600,
-                  receiveMaximum: this.options.receiveMaximum ?? 2_048,
+                  receiveMaximum: this.options.receiveMaximum ?? 1_024,
                 },
               }
             : {}),
@@ -282,11 +282,15 @@ export class ExternalSubscriber {
       )
       .then((outcomes) => {
         const retry: typeof group = [];
+        // The group's verdicts and PUBACKs leave in one write (writev), not two system calls per reading.
+        const socket = this.socket;
+        socket?.cork();
         outcomes.forEach((outcome, i) => {
           const message = group[i]!;
           if (outcome.status === "busy") retry.push(message);
           else this.answered(message, outcome);
         });
+        socket?.uncork();
         if (retry.length > 0) {
           const seconds = outcomes.find((outcome) => outcome.status === "busy")!;
           setTimeout(
