@@ -148,11 +148,23 @@ async function runCases(
       ...credentials,
     };
     // Saturation: every reading offered at once; the rate is what the batcher acknowledges.
-    const cpuBefore = shards.map((shard) => cpuSeconds(shard.child.pid!));
-    const brokerBefore = cpuSeconds(broker.pid());
-    const databaseBefore = postgres.cpuSeconds();
-    const devicesBefore = process.cpuUsage();
-    const summary: SimulationSummary = await simulate({ ...common, rate: 1_000_000, count: PER_DEVICE, firstSequence });
+    // CPU counters start with the clock (after presigning and connecting).
+    let cpuBefore: number[] = [];
+    let brokerBefore = 0;
+    let databaseBefore = 0;
+    let devicesBefore = process.cpuUsage();
+    const summary: SimulationSummary = await simulate({
+      ...common,
+      rate: 1_000_000,
+      count: PER_DEVICE,
+      firstSequence,
+      onStart: () => {
+        cpuBefore = shards.map((shard) => cpuSeconds(shard.child.pid!));
+        brokerBefore = cpuSeconds(broker.pid());
+        databaseBefore = postgres.cpuSeconds();
+        devicesBefore = process.cpuUsage();
+      },
+    });
     const cpu = shards.reduce((sum, shard, i) => sum + cpuSeconds(shard.child.pid!) - cpuBefore[i]!, 0);
     const perReading = (seconds: number) => Math.round((seconds * 1e6) / Math.max(1, summary.acknowledged));
     const brokerCpu = perReading(cpuSeconds(broker.pid()) - brokerBefore);

@@ -45,6 +45,8 @@ export interface SimulationOptions {
    * the signing; the readings' timestamps are then the time of signing.
    */
   presign?: boolean;
+  /** Called when the clock starts: after presigning and connecting, right before the first send. */
+  onStart?: () => void;
   /** Called with each reading's first verdict (`accepted`, `duplicate`, `busy`, or a rejection's code). */
   onVerdict?: (device: string, sequence: string, verdict: string) => void;
 }
@@ -123,6 +125,7 @@ class Run {
       );
     }
     if (this.transport === "mqtt") await this.connectAll();
+    this.options.onStart?.();
     const started = Date.now();
     try {
       await this.sendAll(started);
