@@ -13,10 +13,9 @@ import type { Log, Provider } from "ethers";
 import type { Logger } from "pino";
 import { DeviceRegistry__factory } from "../contracts";
 import type { DeviceRegistry } from "../contracts";
-import { DeviceStatus } from "../registry";
 import { ConfigError } from "../errors";
-import { LotStatus } from "../registry";
-import type { LotEntryProof, LotIndex } from "../registry";
+import { DeviceStatus, LotStatus } from "../registry";
+import type { LotIndex } from "../registry";
 import type { DevicePreparer } from "./pipeline";
 import type { DeviceDirectory, DeviceState } from "./validate";
 
@@ -194,18 +193,6 @@ export class RegistryDeviceDirectory implements DeviceDirectory, DevicePreparer 
       if (!lot.index.has(key)) continue;
       if (lot.claimed.has(key)) return undefined;
       return lot.revoked || lot.revokedEntries.has(key) ? "revoked" : "active";
-    }
-    return undefined;
-  }
-
-  /**
-   * The lot proof of `device` for its bundles, when a held lot holds it. It is right for every reading the
-   * lot accepted, and for later ones too: once claimed, `lotEntryValidAt` defers to the device's record.
-   */
-  lotProof(device: string): LotEntryProof | undefined {
-    for (const lot of this.lots) {
-      const proof = lot.index.membership(device);
-      if (proof !== undefined) return proof;
     }
     return undefined;
   }

@@ -54,46 +54,36 @@ function canonicalKey(key: unknown): string | undefined {
   return lower;
 }
 
+/** A lot as a manufacturer builds it: its entries (for the lot file) over a {@link LotIndex}. */
 export class Lot {
   readonly root: string;
   readonly entries: readonly LotEntry[];
-  private readonly tree: MerkleTree;
-  private readonly indexByKey: Map<string, number>;
 
-  private constructor(entries: LotEntry[], tree: MerkleTree, indexByKey: Map<string, number>) {
+  private constructor(
+    entries: LotEntry[],
+    private readonly index: LotIndex,
+  ) {
     this.entries = entries;
-    this.tree = tree;
-    this.indexByKey = indexByKey;
-    this.root = tree.root;
+    this.root = index.root;
   }
 
   /**
-   * Builds a lot; rejects malformed entries and duplicate keys. Entries keep their order (the leaf order
-   * of the tree); keys are stored in lower case. Call `initKeccak()` first to hash with WebAssembly.
+   * Builds a lot; rejects malformed entries (a mixed-case key needs a valid checksum) and duplicate keys.
+   * Entries keep their order (the leaf order of the tree); keys are stored in lower case. Call `initKeccak()`
+   * first to hash with WebAssembly.
    */
   static build(entries: readonly LotEntry[]): Lot {
-    if (entries.length === 0) throw new InvalidInputError("a lot needs at least one device");
     if (entries.length > 0xffffffff) throw new InvalidInputError("a lot holds at most 2^32-1 devices");
-    const normalized: LotEntry[] = new Array<LotEntry>(entries.length);
-    const indexByKey = new Map<string, number>();
-    const packed = new Uint8Array(entries.length * 32);
-    const encoded = new Uint8Array(64);
-    entries.forEach((entry, index) => {
+    const normalized = entries.map((entry, index): LotEntry => {
       const key = canonicalKey(entry.key);
       if (key === undefined) {
         throw new InvalidInputError(`lot entry ${index}: key is not an address`, {
           details: { index, key: entry.key },
         });
       }
-      const leaf = lotLeafBytes(key, entry.metadataHash, index, encoded);
-      if (indexByKey.has(key)) {
-        throw new InvalidInputError(`lot entry ${index}: duplicate key ${key}`, { details: { index, key } });
-      }
-      indexByKey.set(key, index);
-      normalized[index] = { key, metadataHash: entry.metadataHash.toLowerCase() };
-      packed.set(leaf, index * 32);
+      return { key, metadataHash: String(entry.metadataHash).toLowerCase() };
     });
-    return new Lot(normalized, MerkleTree.fromPackedLeafHashes(packed), indexByKey);
+    return new Lot(normalized, LotIndex.build(0n, normalized));
   }
 
   get deviceCount(): number {
@@ -108,13 +98,13 @@ export class Lot {
 
   /** The Merkle proof of `key`'s leaf. */
   proof(key: string): string[] {
-    return this.tree.proof(this.indexOf(key));
+    return this.index.membership(this.entries[this.indexOf(key)]!.key)!.proof;
   }
 
   private indexOf(key: string): number {
     const normalized = canonicalKey(key);
-    const index = normalized === undefined ? undefined : this.indexByKey.get(normalized);
-    if (index === undefined) throw new InvalidInputError(`the lot holds no device ${key}`, { details: { key } });
+    const index = normalized === undefined ? -1 : this.index.indexOf(normalized);
+    if (index < 0) throw new InvalidInputError(`the lot holds no device ${key}`, { details: { key } });
     return index;
   }
 }

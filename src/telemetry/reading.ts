@@ -8,6 +8,7 @@ import { digestOfReadingStruct, encodeReadingInto, readingDigestBytes, readingSt
 import { recoverSigner } from "../crypto";
 import type { Eip712Domain, Reading } from "../eip712";
 import { keccak256 } from "../merkle/keccak";
+import { checksumAddress } from "../bytes";
 
 export type { Reading } from "../eip712/telemetry";
 
@@ -79,15 +80,12 @@ function address(value: unknown, name: string): string {
   if (typeof value === "string") {
     const cached = checksummed.get(value);
     if (cached !== undefined) return cached;
-    if (isHexString(value, 20)) {
-      try {
-        const result = getAddress(value);
-        if (checksummed.size >= CHECKSUM_CACHE_SIZE) checksummed.clear();
-        checksummed.set(value, result);
-        return result;
-      } catch {
-        // a mixed-case address with a bad checksum falls through to the error below
-      }
+    // undefined for a mixed-case address with a bad checksum: the error below
+    const result = checksumAddress(value);
+    if (result !== undefined) {
+      if (checksummed.size >= CHECKSUM_CACHE_SIZE) checksummed.clear();
+      checksummed.set(value, result);
+      return result;
     }
   }
   throw new InvalidInputError(`${name} must be an address`, { details: { field: name, value } });

@@ -42,6 +42,17 @@ async function committedLot(count = 4): Promise<LotFixture> {
   return { fx, keys, lot, lotId, entries };
 }
 
+/** The manufacturer revokes `key`'s entry within the lot. */
+async function revokeEntry(l: LotFixture, key: DeviceKey): Promise<void> {
+  await l.fx.client.revokeLotDevice({
+    lotId: l.lotId,
+    key: key.address,
+    metadataHash: METADATA,
+    proof: l.lot.proof(key.address),
+    reason: 7,
+  });
+}
+
 describe("batcher: lots held by the batcher", function () {
   let rpc: { url: string; close: () => Promise<void> };
   let service: BatcherService | undefined;
@@ -130,13 +141,7 @@ describe("batcher: lots held by the batcher", function () {
     it("security: an entry revoked before the batcher started is inactive (read from the chain's logs)", async function () {
       const l = await committedLot();
       const key = l.keys[1]!;
-      await l.fx.client.revokeLotDevice({
-        lotId: l.lotId,
-        key: key.address,
-        metadataHash: METADATA,
-        proof: l.lot.proof(key.address),
-        reason: 7,
-      });
+      await revokeEntry(l, key);
       service = await start(l);
       expect(await post(l, key)).to.equal("E_DEVICE_INACTIVE");
       expect(await post(l, l.keys[0]!)).to.equal("accepted");
@@ -149,13 +154,7 @@ describe("batcher: lots held by the batcher", function () {
       service = await start(l);
       const key = l.keys[0]!;
       expect(await post(l, key, 1n)).to.equal("accepted");
-      await l.fx.client.revokeLotDevice({
-        lotId: l.lotId,
-        key: key.address,
-        metadataHash: METADATA,
-        proof: l.lot.proof(key.address),
-        reason: 7,
-      });
+      await revokeEntry(l, key);
       await waitFor(
         async () => ((await post(l, key, 2n)) === "E_DEVICE_INACTIVE" ? true : undefined),
         10_000,
