@@ -26,6 +26,7 @@ interface SimulateFlags {
   devices?: string;
   lot?: string;
   lotId?: string;
+  unclaimed?: boolean;
   to: string;
   rate: number;
   count?: number;
@@ -46,6 +47,7 @@ export function simulateCommand(): Command {
     )
     .option("--lot <lot.json>", "instead of --devices: the devices of a committed lot (a file of `devices lot build`)")
     .option("--lot-id <id>", "the lot's id: its entries not claimed yet are claimed first (by you; anyone may)")
+    .option("--unclaimed", "with --lot: claim nothing (the batcher holds the lot: see its `lots` config)")
     .requiredOption("--to <url>", "the batcher: mqtt://host:port (its broker) or http://host:port (its API)")
     .option("--rate <n>", "readings per second over all devices", positive, 10)
     .option("--count <n>", "readings per device", (v) => Math.floor(positive(v)))
@@ -70,15 +72,17 @@ export function simulateCommand(): Command {
           }
           const { file, lot } = await readLotFile(flags.lot!);
           keys = await Promise.all(file.entries.map((entry) => DeviceKey.load(entry.keyFile)));
-          const registry = await ctx.registry(true);
-          let claimed = 0;
-          for (const key of keys) {
-            if ((await registry.getKey(key.address)).deviceId !== 0n) continue;
-            const deadline = (await ctx.chainTime()) + 3600n;
-            await claimLotDevice({ registry, lot, lotId: BigInt(flags.lotId), key, deadline });
-            claimed++;
+          if (flags.unclaimed !== true) {
+            const registry = await ctx.registry(true);
+            let claimed = 0;
+            for (const key of keys) {
+              if ((await registry.getKey(key.address)).deviceId !== 0n) continue;
+              const deadline = (await ctx.chainTime()) + 3600n;
+              await claimLotDevice({ registry, lot, lotId: BigInt(flags.lotId), key, deadline });
+              claimed++;
+            }
+            if (claimed > 0) ctx.out.note(`claimed ${claimed} devices of lot ${flags.lotId}`);
           }
-          if (claimed > 0) ctx.out.note(`claimed ${claimed} devices of lot ${flags.lotId}`);
         }
         const deployment = await ctx.deployment();
         if (flags.register === true) {

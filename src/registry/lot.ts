@@ -235,11 +235,11 @@ export class LotIndexBuilder {
   private readonly encoded = new Uint8Array(64);
   private count = 0;
 
-  /** Adds the next entry; `name` names it in errors (a file's line number, say; default its index). */
-  add(entry: LotEntry, name: number = this.count): void {
+  /** Adds the next entry (errors name it by its index). */
+  add(entry: LotEntry): void {
     if (this.count === this.capacity) this.grow();
     const { count, encoded } = this;
-    this.leaves.set(lotLeafBytes(entry.key, entry.metadataHash, name, encoded), count * HASH);
+    this.leaves.set(lotLeafBytes(entry.key, entry.metadataHash, count, encoded), count * HASH);
     this.keys.set(encoded.subarray(12, 32), count * KEY);
     this.metadata.set(encoded.subarray(32, 64), count * HASH);
     this.count++;

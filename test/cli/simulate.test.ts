@@ -29,12 +29,19 @@ describe("iotrail simulate / bundle / verify (CLI against a running batcher)", f
     return { ...fx, on, fleet, csv: join(fleet, "devices.csv") };
   }
 
-  async function withBatcher<T>(dir: string, fn: (service: BatcherService) => Promise<T>): Promise<T> {
+  async function withBatcher<T>(
+    dir: string,
+    fn: (service: BatcherService) => Promise<T>,
+    overrides: Record<string, unknown> = {},
+  ): Promise<T> {
     const service = await startBatcher(
       contractsTestConfig(
         rpc.url,
         { chainId: 31337n, deployments: dir },
-        { anchoring: { ...contractsTestConfig(rpc.url, { chainId: 31337n }).anchoring, confirmations: 1 } },
+        {
+          anchoring: { ...contractsTestConfig(rpc.url, { chainId: 31337n }).anchoring, confirmations: 1 },
+          ...overrides,
+        },
       ),
     );
     try {
@@ -228,5 +235,36 @@ describe("iotrail simulate / bundle / verify (CLI against a running batcher)", f
     });
     const neither = await iotrail([...on, "simulate", "--to", "http://127.0.0.1:1"]);
     expect(neither.stderr).to.contain("--devices <file> or --lot <lot.json>");
+  });
+
+  it("a lot the batcher holds: --lot --unclaimed claims nothing, and every reading of the unclaimed entries is accepted", async function () {
+    const { on, dir, record } = await loadFixture(simulateFixture);
+    const registry = await ethers.getContractAt("DeviceRegistry", record.contracts.DeviceRegistry.address);
+    const keys = join(tempDir(), "lot");
+    await iotrailOk(["devices", "keygen", "--count", "3", "--out", keys]);
+    const lotFile = join(tempDir(), "lot.json");
+    const entries = join(tempDir(), "lot.csv");
+    await iotrailOk(["devices", "lot", "build", join(keys, "devices.csv"), "-o", lotFile, "--entries", entries]);
+    const lotId = (await iotrailOk([...on, "--account", "0", "--json", "devices", "lot", "commit", lotFile])).json()
+      .lotId as string;
+    const lotKeys = (JSON.parse(readFileSync(lotFile, "utf8")) as { entries: { key: string }[] }).entries;
+    await withBatcher(
+      dir,
+      async (service) => {
+        const run = await iotrailOk(
+          [...on, "--account", "4", "--json", "simulate", "--lot", lotFile, "--lot-id", lotId, "--unclaimed"].concat([
+            "--to",
+            service.httpUrl,
+            "--count",
+            "4",
+            "--rate",
+            "100",
+          ]),
+        );
+        expect(run.json<SimulationSummary>()).to.deep.include({ sent: 12, acknowledged: 12, unanswered: 0 });
+      },
+      { lots: [{ id: BigInt(lotId), entries }] },
+    );
+    for (const { key } of lotKeys) expect((await registry.getKey(key)).deviceId, "still unclaimed").to.equal(0n);
   });
 });
