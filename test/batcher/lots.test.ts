@@ -8,10 +8,13 @@ import type { BatcherService } from "../../src/batcher";
 import { DeviceKey } from "../../src/device";
 import { Lot, claimLotDevice } from "../../src/registry";
 import { writeLotEntries } from "../../src/registry/lot-entries";
+import { readingDigest } from "../../src/eip712";
 import { verifyBundle } from "../../src/verify";
 import { anchorFixture } from "../helpers/anchor";
 import type { AnchorFixture } from "../helpers/anchor";
 import {
+  connectDevice,
+  deviceTopics,
   liveReadings,
   postReadings,
   startBatcher,
@@ -130,6 +133,22 @@ describe("batcher: lots held by the batcher", function () {
       const refused = await start({ ...l, lotId: 99n }).catch((error: unknown) => error);
       expect(refused).to.be.instanceOf(ConfigError);
       expect((refused as Error).message).to.contain("not committed");
+    });
+
+    it("an unclaimed entry logs in to the embedded broker and its reading is stored", async function () {
+      const l = await committedLot();
+      service = await start(l);
+      const key = l.keys[0]!;
+      const [reading] = liveReadings(key, 1);
+      const client = await connectDevice(service.mqttUrl!, l.fx, key);
+      try {
+        // QoS 1: the PUBACK comes after the durable write.
+        await client.publishAsync(deviceTopics(key).readings, wireMessage(l.fx, key, reading!), { qos: 1 });
+      } finally {
+        await client.endAsync();
+      }
+      const digest = readingDigest(l.fx.telemetry, reading!);
+      expect(await service.store.sequenceStatus(key.address, 1n, digest)).to.equal("duplicate");
     });
 
     it("a key outside the lot is still unknown", async function () {
