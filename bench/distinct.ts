@@ -8,11 +8,10 @@
 // Readings are signed before the clock starts. It reports the acknowledged readings/s, the batcher's peak RSS
 // and CPU per reading, and checks that every reading was stored and anchored and that the bundles of a
 // sample of devices, spread over the fleet, verify against the chain.
-import { HDNodeWallet, JsonRpcProvider, NonceManager, Wallet, getBytes, hexlify, keccak256, toBeHex } from "ethers";
+import { JsonRpcProvider, NonceManager, Wallet, getBytes, hexlify, keccak256, toBeHex } from "ethers";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { DeviceRegistry__factory, TelemetryAnchor__factory } from "../src/contracts";
 import { addressOfPrivateKey, signDigest } from "../src/crypto";
 import { DeviceKey } from "../src/device";
 import { readingDigestBytes, telemetryDomain } from "../src/eip712";
@@ -22,6 +21,7 @@ import { loadLotIndex, writeLotEntries } from "../src/registry/lot-entries";
 import { encodeIngestMessage, metricId, ZERO_HASH } from "../src/telemetry";
 import { startAnvil } from "../src/tooling/anvil";
 import { verifyBundle } from "../src/verify";
+import { devAccountKey, deployRegistryAndAnchor } from "../test/helpers/node";
 import { cpuSeconds, peakRssMiB, profileArgs, startShard, stopShard, storedFigures } from "./processes";
 import { QUICK, record } from "./report";
 
@@ -34,14 +34,6 @@ const PER_REQUEST = 500;
 const IN_FLIGHT = Number(process.env.BENCH_IN_FLIGHT ?? 4);
 const SAMPLE = QUICK ? 3 : 50;
 const FAR = 2n ** 40n;
-
-/** The development chains' well-known account `index` (anvil's and Hardhat's mnemonic). */
-const hardhatKey = (index: number) =>
-  HDNodeWallet.fromPhrase(
-    "test test test test test test test test test test test junk",
-    undefined,
-    `m/44'/60'/0'/0/${index}`,
-  ).privateKey;
 
 /** Device i's private key: deterministic, so that a million keys never sit in memory at once. */
 const privateKeyOf = (i: number) => getBytes(keccak256(toBeHex(BigInt(i) + 1n, 32)));
@@ -91,14 +83,12 @@ async function main(): Promise<void> {
   const node = await startAnvil({ args: ["--gas-limit", "100000000", "--code-size-limit", "100000"] });
   const provider = new JsonRpcProvider(node.url, undefined, { cacheTimeout: -1, batchMaxCount: 1 });
   try {
-    const [admin, manufacturer, owner] = [0, 1, 2].map((i) => new Wallet(hardhatKey(i), provider));
-    const batcherKey = hardhatKey(3);
-    const registry = await new DeviceRegistry__factory(admin).deploy(admin!.address);
-    await registry.waitForDeployment();
-    await (await registry.grantRole(await registry.MANUFACTURER_ROLE(), manufacturer!.address)).wait();
-    const anchor = await new TelemetryAnchor__factory(admin).deploy(admin!.address, await registry.getAddress());
-    await anchor.waitForDeployment();
-    await (await anchor.grantRole(await anchor.ANCHORER_ROLE(), new Wallet(batcherKey).address)).wait();
+    const [admin, manufacturer, owner] = [0, 1, 2].map((i) => new Wallet(devAccountKey(i), provider));
+    const batcherKey = devAccountKey(3);
+    const { registry, anchor } = await deployRegistryAndAnchor(admin!, {
+      manufacturer: manufacturer!.address,
+      anchorer: new Wallet(batcherKey).address,
+    });
     const { chainId } = await provider.getNetwork();
     const domain = telemetryDomain(chainId, await anchor.getAddress());
     const dir = mkdtempSync(join(tmpdir(), "iotrail-bench-distinct-"));

@@ -20,7 +20,7 @@ import type { PostgresCluster } from "../src/tooling/postgres";
 import { anchorFixture } from "../test/helpers/anchor";
 import { registerFleet, startRpcServer } from "../test/helpers/batcher";
 import { QUICK, record } from "./report";
-import { cpuSeconds, profileArgs, startShard, stopShard, storedFigures } from "./processes";
+import { cpuSeconds, profileArgs, threadCpuSeconds, startShard, stopShard, storedFigures } from "./processes";
 import type { Shard } from "./processes";
 
 const DEVICES = QUICK ? 20 : 100;
@@ -150,6 +150,7 @@ async function runCases(
     // Saturation: every reading offered at once; the rate is what the batcher acknowledges.
     // CPU counters start with the clock (after presigning and connecting).
     let cpuBefore: number[] = [];
+    let threadsBefore = new Map<string, number>();
     let brokerBefore = 0;
     let databaseBefore = 0;
     let devicesBefore = process.cpuUsage();
@@ -159,12 +160,20 @@ async function runCases(
       count: PER_DEVICE,
       firstSequence,
       onStart: () => {
+        threadsBefore = threadCpuSeconds(shards[0]!.child.pid!);
         cpuBefore = shards.map((shard) => cpuSeconds(shard.child.pid!));
         brokerBefore = cpuSeconds(broker.pid());
         databaseBefore = postgres.cpuSeconds();
         devicesBefore = process.cpuUsage();
       },
     });
+    if (process.env.BENCH_THREADS === "1") {
+      const after = threadCpuSeconds(shards[0]!.child.pid!);
+      for (const [name, seconds] of after) {
+        const used = seconds - (threadsBefore.get(name) ?? 0);
+        if (used > 0.05) console.log(`  thread ${name}: ${Math.round((used * 1e6) / summary.acknowledged)} µs/reading`);
+      }
+    }
     const cpu = shards.reduce((sum, shard, i) => sum + cpuSeconds(shard.child.pid!) - cpuBefore[i]!, 0);
     const perReading = (seconds: number) => Math.round((seconds * 1e6) / Math.max(1, summary.acknowledged));
     const brokerCpu = perReading(cpuSeconds(broker.pid()) - brokerBefore);

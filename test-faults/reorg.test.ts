@@ -7,7 +7,6 @@ import { anvilBinary, startAnvil } from "../src/tooling/anvil";
 import type { AnvilNode } from "../src/tooling/anvil";
 import { telemetryDomain } from "../src/eip712";
 import { verifyBundle } from "../src/verify";
-import { DeviceRegistry__factory, TelemetryAnchor__factory } from "../typechain-types";
 import {
   hardhatKey,
   liveReadings,
@@ -18,6 +17,7 @@ import {
   wireBatch,
 } from "../test/helpers/batcher";
 import type { AnchorFixture } from "../test/helpers/anchor";
+import { deployRegistryAndAnchor } from "../test/helpers/node";
 import { FAR_DEADLINE, METADATA } from "../test/helpers/registry";
 
 describe("batcher on anvil: a reorg before finality", function () {
@@ -41,12 +41,10 @@ describe("batcher on anvil: a reorg before finality", function () {
   it("re-anchors a batch whose anchor a reorg removed, and serves its bundle as not final until it is", async function () {
     const [admin, manufacturer, owner] = [0, 1, 2].map((i) => new Wallet(hardhatKey(i), provider));
     const batcherKey = hardhatKey(3);
-    const registry = await new DeviceRegistry__factory(admin).deploy(admin!.address);
-    await registry.waitForDeployment();
-    await (await registry.grantRole(await registry.MANUFACTURER_ROLE(), manufacturer!.address)).wait();
-    const anchor = await new TelemetryAnchor__factory(admin).deploy(admin!.address, await registry.getAddress());
-    await anchor.waitForDeployment();
-    await (await anchor.grantRole(await anchor.ANCHORER_ROLE(), new Wallet(batcherKey).address)).wait();
+    const { registry, anchor } = await deployRegistryAndAnchor(admin!, {
+      manufacturer: manufacturer!.address,
+      anchorer: new Wallet(batcherKey).address,
+    });
     const device = DeviceKey.generate();
     await registerDeviceKeys({
       registry: new DeviceRegistryClient({ contract: registry.connect(manufacturer!) }),

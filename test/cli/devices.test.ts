@@ -10,6 +10,7 @@ import { DeviceRegistryClient, DeviceStatus } from "../../src/registry";
 import { loadLotIndex } from "../../src/registry/lot-entries";
 import { startRpcServer } from "../helpers/batcher";
 import { iotrail, iotrailOk, tempDir } from "../helpers/cli";
+import { devAccountKey } from "../helpers/node";
 import { suiteFixture } from "../helpers/suite";
 
 describe("iotrail devices / roles (CLI, end to end on the in-process chain)", function () {
@@ -297,11 +298,7 @@ describe("iotrail devices / roles (CLI, end to end on the in-process chain)", fu
       const none = await iotrail([...on, "devices", "register", "--device", join(dir, "d.json")]);
       expect(none.code).to.equal(2);
       expect(none.stderr).to.contain("no account to send from: pass --key <key file>, set IOTRAIL_PRIVATE_KEY");
-      const manufacturer = ethers.HDNodeWallet.fromPhrase(
-        "test test test test test test test test test test test junk",
-        undefined,
-        "m/44'/60'/0'/0/0",
-      );
+      const manufacturer = new ethers.Wallet(devAccountKey(0));
       const viaEnv = await iotrail([...on, "devices", "register", "--device", join(dir, "d.json")], {
         env: { IOTRAIL_PRIVATE_KEY: manufacturer.privateKey },
       });

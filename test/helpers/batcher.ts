@@ -1,4 +1,4 @@
-import hre, { ethers } from "hardhat";
+import hre from "hardhat";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -14,16 +14,11 @@ import { metricId, ZERO_HASH } from "../../src/telemetry";
 import type { Reading } from "../../src/telemetry";
 import { anchorFixture } from "./anchor";
 import type { AnchorFixture } from "./anchor";
+import { devAccountKey } from "./node";
 import { FAR_DEADLINE, METADATA } from "./registry";
 
 /** Hardhat's default mnemonic: the key of account `index` of the in-process network. */
-export function hardhatKey(index: number): string {
-  return ethers.HDNodeWallet.fromPhrase(
-    "test test test test test test test test test test test junk",
-    undefined,
-    `m/44'/60'/0'/0/${index}`,
-  ).privateKey;
-}
+export const hardhatKey = devAccountKey;
 
 /** The fixture's relayer (account 6) holds ANCHORER_ROLE. */
 export const ANCHORER_KEY = hardhatKey(6);

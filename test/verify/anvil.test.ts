@@ -15,7 +15,7 @@ import { anvilBinary, startAnvil } from "../../src/tooling/anvil";
 import type { AnvilNode } from "../../src/tooling/anvil";
 import { verifyBundle } from "../../src/verify";
 import type { VerificationReport } from "../../src/verify";
-import { DeviceRegistry__factory, TelemetryAnchor__factory } from "../../typechain-types";
+import { deployRegistryAndAnchor } from "../helpers/node";
 
 const CLI = join(__dirname, "..", "..", "bin", "iotrail.js");
 const failed = (r: VerificationReport) => [...new Set(r.checks.filter((c) => c.status === "fail").map((c) => c.check))];
@@ -46,15 +46,10 @@ describe("verifyBundle against anvil (an independent JSON-RPC node)", function (
     const [admin, manufacturer, owner, batcher] = (await Promise.all(
       [0, 1, 2, 3].map((i) => provider.getSigner(i)),
     )) as JsonRpcSigner[];
-    const registry = await new DeviceRegistry__factory(admin).deploy(admin!.address);
-    await registry.waitForDeployment();
-    await (await registry.grantRole(await registry.MANUFACTURER_ROLE(), manufacturer!.address)).wait();
-    const anchorContract = await new TelemetryAnchor__factory(admin).deploy(
-      admin!.address,
-      await registry.getAddress(),
-    );
-    await anchorContract.waitForDeployment();
-    await (await anchorContract.grantRole(await anchorContract.ANCHORER_ROLE(), batcher!.address)).wait();
+    const { registry, anchor: anchorContract } = await deployRegistryAndAnchor(admin!, {
+      manufacturer: manufacturer!.address,
+      anchorer: batcher!.address,
+    });
     const device = DeviceKey.generate();
     const { timestamp } = (await provider.getBlock("latest"))!;
     await registerDeviceKeys({
