@@ -6,6 +6,7 @@ import { createWriteStream, mkdtempSync, readFileSync, readdirSync, writeFileSyn
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Client } from "pg";
+import { procStat } from "../src/tooling/proc";
 
 const CLI = join(__dirname, "..", "bin", "iotrail.js");
 
@@ -17,27 +18,25 @@ export interface Shard {
 
 /** CPU seconds (user + system) a process has used, from /proc. */
 export function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
-  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (100 Hz)
+  const stat = procStat(String(pid));
+  if (stat === undefined) throw new Error(`process ${pid} has ended`);
+  return stat.cpuSeconds;
 }
 
-/** CPU seconds per thread (name:tid) of a process, from /proc. */
+/** CPU seconds per thread of a process, keyed `name:tid`, from /proc. */
 export function threadCpuSeconds(pid: number): Map<string, number> {
   const out = new Map<string, number>();
   for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    try {
-      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8");
-      const name = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
-      const fields = stat.split(") ")[1]!.split(" ");
-      out.set(`${name}:${tid}`, (Number(fields[11]) + Number(fields[12])) / 100);
-    } catch {
-      // the thread ended
-    }
+    const stat = procStat(`${pid}/task/${tid}`);
+    if (stat !== undefined) out.set(`${stat.name}:${tid}`, stat.cpuSeconds);
   }
   return out;
 }
 
-/** BENCH_PROFILE=<dir>: the batchers' node arguments that write their CPU profiles there. */
+/**
+ * The batchers' extra Node arguments: BENCH_NODE_ARGS (space-separated flags), and with BENCH_PROFILE=<dir>
+ * those that write their CPU profiles there.
+ */
 export function profileArgs(): string[] {
   const dir = process.env.BENCH_PROFILE;
   const extra = process.env.BENCH_NODE_ARGS?.split(" ").filter(Boolean) ?? [];

@@ -10,12 +10,13 @@
  */
 import { execFileSync, spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
-import { chownSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Client } from "pg";
 import { ConfigError } from "../errors";
 import { freePort, untilOutput } from "./anvil";
+import { procStat } from "./proc";
 
 /** The newest installed server's bin folder, or undefined. */
 export function postgresBinDir(): string | undefined {
@@ -126,18 +127,13 @@ export async function startPostgres(timeoutMs = 30_000): Promise<PostgresCluster
 
 /** CPU seconds of a process and its children (PostgreSQL's backends are the postmaster's children), from /proc. */
 function processTreeCpuSeconds(root: number): number {
-  let ticks = 0;
+  let seconds = 0;
   for (const entry of readdirSync("/proc")) {
     if (!/^\d+$/.test(entry)) continue;
-    try {
-      const fields = readFileSync(`/proc/${entry}/stat`, "utf8").split(") ")[1]!.split(" ");
-      // fields[1] is the parent pid; [11] and [12] are utime and stime in clock ticks (100 Hz).
-      if (Number(entry) === root || Number(fields[1]) === root) ticks += Number(fields[11]) + Number(fields[12]);
-    } catch {
-      // the process ended while we looked
-    }
+    const stat = procStat(entry);
+    if (stat !== undefined && (Number(entry) === root || stat.parent === root)) seconds += stat.cpuSeconds;
   }
-  return ticks / 100;
+  return seconds;
 }
 
 /** Creates a new, empty database on the cluster at `url` and returns its URL. */
