@@ -22,7 +22,7 @@ import { encodeIngestMessage, metricId, ZERO_HASH } from "../src/telemetry";
 import { startAnvil } from "../src/tooling/anvil";
 import { verifyBundle } from "../src/verify";
 import { devAccountKey, deployRegistryAndAnchor } from "../test/helpers/node";
-import { cpuSeconds, peakRssMiB, profileArgs, startShard, stopShard, storedFigures } from "./processes";
+import { cpuSeconds, peakRssMiB, shardNodeArgs, startShard, stopShard, storedFigures } from "./processes";
 import { QUICK, record } from "./report";
 
 const DEVICES = Number(process.env.BENCH_DISTINCT ?? (QUICK ? 300 : 1_000_000));
@@ -141,7 +141,7 @@ async function main(): Promise<void> {
         ...(lot === undefined ? {} : { lots: [{ id: lot.lotId.toString(), entries: lot.entries }] }),
       },
       { BATCHER_PRIVATE_KEY: batcherKey },
-      profileArgs(),
+      shardNodeArgs(),
     );
     const pid = shard.child.pid!;
     const cpuBefore = cpuSeconds(pid);

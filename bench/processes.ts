@@ -37,7 +37,7 @@ export function threadCpuSeconds(pid: number): Map<string, number> {
  * The batchers' extra Node arguments: BENCH_NODE_ARGS (space-separated flags), and with BENCH_PROFILE=<dir>
  * those that write their CPU profiles there.
  */
-export function profileArgs(): string[] {
+export function shardNodeArgs(): string[] {
   const dir = process.env.BENCH_PROFILE;
   const extra = process.env.BENCH_NODE_ARGS?.split(" ").filter(Boolean) ?? [];
   return dir === undefined || dir === "" ? extra : [...extra, "--cpu-prof", `--cpu-prof-dir=${dir}`];

@@ -20,7 +20,7 @@ import type { PostgresCluster } from "../src/tooling/postgres";
 import { anchorFixture } from "../test/helpers/anchor";
 import { registerFleet, startRpcServer } from "../test/helpers/batcher";
 import { QUICK, record } from "./report";
-import { cpuSeconds, profileArgs, threadCpuSeconds, startShard, stopShard, storedFigures } from "./processes";
+import { cpuSeconds, shardNodeArgs, threadCpuSeconds, startShard, stopShard, storedFigures } from "./processes";
 import type { Shard } from "./processes";
 
 const DEVICES = QUICK ? 20 : 100;
@@ -126,7 +126,7 @@ async function runCases(
                 ...(spec.shards > 1 ? { shareGroup: "iotrail" } : {}),
               }
             : { enabled: false };
-      shards.push(await startShard({ ...base, database, mqtt }, {}, profileArgs()));
+      shards.push(await startShard({ ...base, database, mqtt }, {}, shardNodeArgs()));
     }
     const url =
       spec.transport === "embedded"
