@@ -465,6 +465,29 @@ contract RegistryInvariants is InvariantTest {
         require(registry.moment() >> 16 == block.timestamp, "the moment is not now");
     }
 
+    /// @dev N-M2: a key of a revoked device, or a key rotated away, is never valid now through any path:
+    /// its record (`validAt`) or any lot that holds it (`lotEntryValidAt`), whoever committed that lot.
+    function invariant_revokedOrRotatedKeyNeverValid() external view {
+        uint48 now_ = uint48(block.timestamp);
+        for (uint256 s = 0; s < 16; ++s) {
+            (, address key) = handler.keyOf(s);
+            uint256 deviceId = handler.ghostDeviceOf(key);
+            if (deviceId == 0) continue;
+            bool dead = handler.revokedSeen(deviceId) || registry.getDevice(deviceId).currentKey != key;
+            if (!dead) continue;
+            require(!registry.validAt(key, now_), "a revoked or rotated-away key is valid");
+            for (uint256 i = 0; i < handler.lotCount(); ++i) {
+                (uint256 lotId, , address a, address b, ) = handler.lots(i);
+                if (key != a && key != b) continue;
+                (, bytes32[] memory proof) = handler.lotProof(i, key == a);
+                require(
+                    !registry.lotEntryValidAt(lotId, key, handler.metadataOf(key), proof, now_),
+                    "a lot vouches for a revoked or rotated-away key"
+                );
+            }
+        }
+    }
+
     /// @dev A lot entry never counts before its lot's commit.
     function invariant_noEntryBeforeCommit() external view {
         for (uint256 i = 0; i < handler.lotCount(); ++i) {

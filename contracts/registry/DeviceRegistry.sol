@@ -518,11 +518,15 @@ contract DeviceRegistry is IDeviceRegistry, AccessControl, EIP712, Nonces {
         uint64 at
     ) private view returns (bool) {
         Lots.Lot storage lot = _lots[lotId];
-        if (!lot.contains(key, metadataHash, proof)) return false;
-        Lots.Entry storage entry = _lotEntries[lotId][key];
-        uint64 claimed = entry.claimed;
-        if (claimed != 0 && at >= claimed) return _validAt(key, at);
-        uint64 revoked = entry.revoked;
+        if (!lot.contains(key, metadataHash, proof) || at < lot.committed) return false;
+        // The key's own record decides over any lot from the moment it names the key (a claim from this or
+        // another lot, a registration, a rotation to it): no lot vouches for a key its owner revoked.
+        uint256 deviceId = _deviceOf(key);
+        if (deviceId != 0) {
+            (uint64 recordedFrom, ) = _devices[deviceId].keyWindow(deviceId, key);
+            if (at >= recordedFrom) return _validAt(key, at);
+        }
+        uint64 revoked = _lotEntries[lotId][key].revoked;
         if (revoked != 0 && at >= revoked) return false;
         return lot.entryCountsAt(at);
     }

@@ -428,9 +428,13 @@ interface IDeviceRegistry {
 
     /**
      * @notice Whether an entry of a lot counted as a valid device key at the end of chain second `timestamp`.
-     * The lot answers for itself: from its commit until the lot or the entry is revoked. Once the entry is
-     * claimed from this lot, the device's record decides (`validAt`). Records made elsewhere (a direct
-     * registration, a claim from another lot, a rotation to the key) do not change this lot's answer.
+     * No entry counts before its lot's commit. From then on the lot answers for itself, until the lot or the
+     * entry is revoked, but only for times before the key has a device record of its own. From the moment a
+     * record names the key (a claim from any lot, a direct registration, or a rotation to it), that record
+     * decides (`validAt`) whatever the lot says, so no lot can vouch for a key its owner revoked or rotated
+     * away. Answers about times before the
+     * record existed do not change. A key in lots of two manufacturers is vouched for by each lot on its
+     * own until then; a verifier names the lot and its manufacturer.
      * @param lotId The lot.
      * @param key The device key.
      * @param metadataHash The device's metadata hash, as in its leaf.

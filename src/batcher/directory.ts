@@ -6,8 +6,10 @@
  * Unclaimed lot entries are "unknown", unless the batcher holds the lot's entries (`lots`): then an entry of
  * such a lot is judged from the lot itself, with no registry read per key (a lot of a million devices costs
  * one commit and no lookups), as `lotEntryValidAt` judges it: active from the commit, until the lot or the
- * entry is revoked; once claimed from the lot, the device's own record decides. Its bundles carry the
- * entry's lot proof, which the verifier checks against the chain.
+ * entry is revoked; once the key has a device record of its own (a claim from any lot, a registration, a
+ * rotation to it), that record decides, whatever the lot says (N-M2: a rogue manufacturer's lot never
+ * vouches for a key its owner revoked). Its bundles carry the entry's lot proof, which the verifier checks
+ * against the chain.
  */
 import type { Log, Provider } from "ethers";
 import type { Logger } from "pino";
@@ -38,8 +40,6 @@ interface HeldLot {
   /** The lot's id as an ABI word (an event topic, without 0x). */
   word: string;
   revoked: boolean;
-  /** Entries claimed from this lot: their own records decide. */
-  claimed: Set<string>;
   /** Entries revoked within this lot. */
   revokedEntries: Set<string>;
 }
@@ -76,6 +76,12 @@ export interface RegistryDirectoryOptions {
   logChunkBlocks?: number;
   /** Lots whose unclaimed entries are judged from the lot (see the module comment); {@link loadLots} first. */
   lots?: readonly LotIndex[];
+  /**
+   * The first block to read registry events from when lots are held (default 0): the registry's deployment
+   * block, from its deployment record. Every key of a held lot that got a record of its own since is judged
+   * by that record.
+   */
+  fromBlock?: number;
   logger?: Logger;
 }
 
@@ -98,6 +104,8 @@ export class RegistryDeviceDirectory implements DeviceDirectory, DevicePreparer 
   private chunkBlocks: number;
   private timer: NodeJS.Timeout | undefined;
   private readonly lots: HeldLot[];
+  /** Keys of held lots that have a device record of their own: the record decides, not the lot. */
+  private readonly recorded = new Set<string>();
 
   constructor(private readonly options: RegistryDirectoryOptions) {
     this.contract = DeviceRegistry__factory.connect(options.registry, options.provider);
@@ -111,7 +119,6 @@ export class RegistryDeviceDirectory implements DeviceDirectory, DevicePreparer 
       index,
       word: word(index.lotId),
       revoked: false,
-      claimed: new Set(),
       revokedEntries: new Set(),
     }));
   }
@@ -124,7 +131,7 @@ export class RegistryDeviceDirectory implements DeviceDirectory, DevicePreparer 
   async loadLots(): Promise<void> {
     if (this.lots.length === 0) return;
     const head = await this.options.provider.getBlockNumber();
-    const [, claimedTopic, , , , entryRevokedTopic] = this.topics;
+    const [registeredTopic, claimedTopic, , rotatedTopic, , entryRevokedTopic] = this.topics;
     for (const lot of this.lots) {
       const info = await this.contract.getLot(lot.index.lotId, { blockTag: head });
       if (Number(info.status) === LotStatus.None) {
@@ -136,62 +143,61 @@ export class RegistryDeviceDirectory implements DeviceDirectory, DevicePreparer 
         );
       }
       lot.revoked = Number(info.status) === LotStatus.Revoked;
-      const from = await this.firstBlockAtOrAfter(Number(info.committedAt), head);
-      for (let start = from; start <= head; start += this.chunkBlocks) {
-        const end = Math.min(head, start + this.chunkBlocks - 1);
-        const logs = await this.options.provider.getLogs({
-          address: this.options.registry,
-          topics: [[claimedTopic!, entryRevokedTopic!]],
-          fromBlock: start,
-          toBlock: end,
-        });
-        this.applyLotEvents(logs);
-      }
+    }
+    // Records (registrations, claims from any lot, rotations) and entry revocations since the registry's
+    // deployment: a record made before a lot's commit decides over that lot as much as one made after it.
+    for (let start = this.options.fromBlock ?? 0; start <= head; start += this.chunkBlocks) {
+      const end = Math.min(head, start + this.chunkBlocks - 1);
+      const logs = await this.options.provider.getLogs({
+        address: this.options.registry,
+        topics: [[registeredTopic!, claimedTopic!, rotatedTopic!, entryRevokedTopic!]],
+        fromBlock: start,
+        toBlock: end,
+      });
+      this.applyLotEvents(logs);
+    }
+    for (const lot of this.lots) {
       this.options.logger?.info(
-        { lotId: lot.index.lotId.toString(), entries: lot.index.size, claimed: lot.claimed.size, revoked: lot.revoked },
-        "lot held: its unclaimed entries are judged from the lot",
+        {
+          lotId: lot.index.lotId.toString(),
+          entries: lot.index.size,
+          withRecords: [...this.recorded].filter((key) => lot.index.has(key)).length,
+          revoked: lot.revoked,
+        },
+        "lot held: its entries without a record of their own are judged from the lot",
       );
     }
     this.nextBlock = head + 1;
   }
 
-  /** The first block whose timestamp is at or after `timestamp` (a binary search; the lot's commit block). */
-  private async firstBlockAtOrAfter(timestamp: number, head: number): Promise<number> {
-    let low = 0;
-    let high = head;
-    while (low < high) {
-      const mid = Math.floor((low + high) / 2);
-      const block = await this.options.provider.getBlock(mid);
-      if (block !== null && block.timestamp >= timestamp) high = mid;
-      else low = mid + 1;
-    }
-    return low;
-  }
-
-  /** Claims and entry revocations of held lots, from their logs. */
+  /** Records of held lots' keys and entry revocations, from registry logs. */
   private applyLotEvents(logs: readonly Log[]): void {
-    const [, claimedTopic, , , , entryRevokedTopic] = this.topics;
+    const [registeredTopic, claimedTopic, , rotatedTopic, , entryRevokedTopic] = this.topics;
+    const address = (topic: string) => `0x${topic.slice(26)}`.toLowerCase();
     for (const { topics } of logs) {
-      // DeviceClaimed(deviceId, key, lotId): the lot is the third indexed topic; LotEntryRevoked(lotId, key).
       const [topic, first, second, third] = topics;
-      const [lotWord, key] =
-        topic === claimedTopic ? [third, second] : topic === entryRevokedTopic ? [first, second] : [];
-      if (lotWord === undefined || key === undefined) continue;
-      const lot = this.lots.find((held) => held.word === lotWord.slice(2));
-      if (lot === undefined) continue;
-      const address = `0x${key.slice(26)}`.toLowerCase();
-      (topic === claimedTopic ? lot.claimed : lot.revokedEntries).add(address);
+      if (topic === registeredTopic || topic === claimedTopic || topic === rotatedTopic) {
+        // The key a record now names: the second indexed topic (a rotation's new key: the third).
+        const recordKey = topic === rotatedTopic ? third : second;
+        if (recordKey === undefined) continue;
+        const key = address(recordKey);
+        if (this.lots.some((lot) => lot.index.has(key))) this.recorded.add(key);
+      } else if (topic === entryRevokedTopic && first !== undefined && second !== undefined) {
+        // LotEntryRevoked(lotId, key)
+        const lot = this.lots.find((held) => held.word === first.slice(2));
+        lot?.revokedEntries.add(address(second));
+      }
     }
   }
 
   /**
    * The state of `key` (lower case) as a held lot judges it, or undefined when no held lot does (not an entry,
-   * or claimed: the record decides).
+   * or a key with a record of its own: the record decides).
    */
   private lotState(key: string): DeviceState | undefined {
+    if (this.recorded.has(key)) return undefined;
     for (const lot of this.lots) {
       if (!lot.index.has(key)) continue;
-      if (lot.claimed.has(key)) return undefined;
       return lot.revoked || lot.revokedEntries.has(key) ? "revoked" : "active";
     }
     return undefined;

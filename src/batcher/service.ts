@@ -172,6 +172,7 @@ export class BatcherService {
     const provider = rpcProvider(config.rpcUrl, chainId, config.rpcTimeoutMs);
     let anchorAddress = config.anchor;
     let registry = config.registry;
+    let registryBlock: number | undefined;
     if (anchorAddress === undefined) {
       const record = await withDeadline(
         resolveDeployment(provider, config.deployments),
@@ -183,7 +184,10 @@ export class BatcherService {
         });
       });
       anchorAddress = record.contracts.TelemetryAnchor.address;
-      registry ??= record.contracts.DeviceRegistry.address;
+      if (registry === undefined) {
+        registry = record.contracts.DeviceRegistry.address;
+        registryBlock = record.contracts.DeviceRegistry.blockNumber;
+      }
       logger.info(
         { anchor: anchorAddress, registry, chainId: record.chainId },
         "anchor and registry from the deployment record",
@@ -225,7 +229,13 @@ export class BatcherService {
       const lookups = rpcBatchProvider(config.rpcUrl, chainId, config.rpcTimeoutMs);
       undo.push(() => lookups.destroy());
       const lots = await Promise.all((config.lots ?? []).map((lot) => loadLotIndex(lot.entries, lot.id)));
-      const directory = new RegistryDeviceDirectory({ registry, provider: lookups, logger, lots });
+      const directory = new RegistryDeviceDirectory({
+        registry,
+        provider: lookups,
+        logger,
+        lots,
+        ...(registryBlock === undefined ? {} : { fromBlock: registryBlock }),
+      });
       await directory.loadLots();
       directory.start(config.registryRefreshMs);
       undo.push(() => directory.stop());

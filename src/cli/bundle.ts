@@ -8,6 +8,7 @@ import { join, resolve } from "node:path";
 import { Command } from "commander";
 import { getAddress, isAddress } from "ethers";
 import { ChainUnreachableError, InvalidInputError, IotrailError } from "../errors";
+import { verifyBundle } from "../verify";
 import { run } from "./run";
 
 interface BundleFlags {
@@ -105,15 +106,32 @@ export function bundleCommand(): Command {
         }
         const device = getAddress(flags.device);
         let path: string;
+        let asked: { from: bigint; to: bigint };
         if (flags.sequence !== undefined) {
           if (!/^[0-9]+$/.test(flags.sequence))
             throw new InvalidInputError(`--sequence ${flags.sequence}: expected a number`);
           path = `/v1/readings/${device}/${flags.sequence}/bundle`;
+          asked = { from: BigInt(flags.sequence), to: BigInt(flags.sequence) };
         } else {
-          const { from, to } = parseRange(flags.range!);
-          path = `/v1/devices/${device}/bundle?from=${from}&to=${to}`;
+          asked = parseRange(flags.range!);
+          path = `/v1/devices/${device}/bundle?from=${asked.from}&to=${asked.to}`;
         }
         const { text, body } = await fetchJson(base, path, ctx.timeoutMs);
+        // Nothing is written that is not about what was asked (N-M1): the device and exactly this range.
+        const offline = await verifyBundle(text, {
+          expected: { device, range: { fromSequence: asked.from, toSequence: asked.to } },
+        });
+        const failed = offline.checks.filter((c) => c.status === "fail");
+        if (failed.length > 0) {
+          throw new IotrailError(
+            "BUNDLE_MISMATCH",
+            `the batcher at ${base} answered with a bundle that is not what was asked (nothing written): ${failed
+              .slice(0, 3)
+              .map((c) => `${c.check}: ${c.message}`)
+              .join("; ")}`,
+            { details: { failed } },
+          );
+        }
         if (flags.out === undefined) {
           process.stdout.write(`${text}\n`);
           return;

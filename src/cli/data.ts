@@ -76,12 +76,18 @@ export function dataCommand(): Command {
         });
         const purchase = await buyOverHttp402({ url, scheme, network: `eip155:${chainId}`, timeoutMs: ctx.timeoutMs });
         if (flags.out !== undefined) await writeFile(flags.out, purchase.text);
-        // What was bought is checked against the chain and this machine's deployment record, never the seller.
+        // What was bought is checked against the chain and this machine's deployment record, never the seller,
+        // and against what was asked for: this device and exactly this range (N-M1).
         const report = await verifyBundle(purchase.text, {
           provider,
           trusted: trustFromDeployment(record, deploymentPath(ctx.deploymentsDir, chainId)),
+          expected: { device, range: { fromSequence: from, toSequence: to } },
           timeoutMs: ctx.timeoutMs,
         });
+        if (report.verdict === "failed" && purchase.payTo !== undefined) {
+          const failed = report.checks.find((c) => c.status === "fail")!;
+          scheme.refuse(purchase.payTo, `it served a bundle that failed ${failed.check}: ${failed.message}`);
+        }
         const state = purchase.settlement?.extra?.channelState as ChannelState | undefined;
         const price = purchase.settlement?.extra?.chargedAmount as string | undefined;
         const shown = (value: string) => (unit === undefined ? value : formatAmount(BigInt(value), unit, raw));

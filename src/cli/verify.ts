@@ -7,6 +7,7 @@ import { FetchRequest, JsonRpcProvider, getAddress, isAddress } from "ethers";
 import { Command, InvalidArgumentError } from "commander";
 import { InvalidInputError } from "../errors";
 import { deploymentPath, deploymentsDir, networkUrl, readDeployment, trustFromDeployment } from "../deployments";
+import { parseRange } from "./bundle";
 import { Output } from "./context";
 import { bundleChainId, formatReport, verdictLine, parseTrustConfig, trustedFor, verifyBundle } from "../verify";
 import type { TrustedContracts, VerificationReport, Verdict } from "../verify";
@@ -34,6 +35,8 @@ interface VerifyFlags {
   registry?: string;
   trust?: string;
   confirmations: number;
+  device?: string;
+  range?: string;
   timeout: number;
   json?: boolean;
   verbose?: boolean;
@@ -52,6 +55,8 @@ export function verifyCommand(): Command {
       "\nThe pin, first found: --anchor (and --registry), --trust or IOTRAIL_TRUST, then the deployment record of\nthe bundle's chain in --deployments or IOTRAIL_DEPLOYMENTS. A bundle's own addresses never count.",
     )
     .option("--confirmations <n>", "confirmations required for each anchoring transaction", positiveInteger, 1)
+    .option("--device <address>", "the device you expect the bundle to be about (check expected-subject)", address)
+    .option("--range <from..to>", "the sequences you expect it to cover exactly (needs --device)")
     .addHelpText(
       "after",
       "\nThe chain: --rpc or --network (global options), else RPC_URL from the environment. --json prints the\nreport as JSON; --verbose lists every per-reading check.\n\nExit status: 0 verified, 1 a check failed, 2 usage or I/O error, 3 not fully verified (offline, no pinned\nanchor, or the chain could not be reached).",
@@ -72,9 +77,21 @@ export function verifyCommand(): Command {
         request.timeout = opts.timeout * 1000;
         provider = new JsonRpcProvider(request, undefined, { staticNetwork: false });
       }
+      if (opts.range !== undefined && opts.device === undefined) {
+        throw new InvalidInputError("--range says what to expect of --device: give both");
+      }
+      const range = opts.range === undefined ? undefined : parseRange(opts.range);
+      const expected =
+        opts.device === undefined
+          ? undefined
+          : {
+              device: opts.device,
+              ...(range === undefined ? {} : { range: { fromSequence: range.from, toSequence: range.to } }),
+            };
       const verifyText = async (text: string) => {
         const trusted = await trustedContracts(text, opts);
         return verifyBundle(text, {
+          ...(expected === undefined ? {} : { expected }),
           ...(provider === undefined ? {} : { provider }),
           ...(trusted === undefined ? {} : { trusted }),
           minConfirmations: opts.confirmations,

@@ -363,13 +363,26 @@ export class ChannelBuyerScheme {
   private readonly options: BuyerOptions;
   /** Per channel: what the buyer believes was charged. */
   private readonly charged = new Map<bigint, bigint>();
+  /** Payees that served something other than what was paid for: never paid again (N-M1). */
+  private readonly refused = new Map<string, string>();
 
   constructor(options: BuyerOptions) {
     this.options = options;
   }
 
+  /** Stops paying `payee` for good (it served a mismatch: another device, another range, a failed bundle). */
+  refuse(payee: string, reason: string): void {
+    this.refused.set(getAddress(payee), reason);
+  }
+
   async createPaymentPayload(x402Version: number, requirements: PaymentRequirements) {
     const { channels, key } = this.options;
+    const refusal = this.refused.get(getAddress(requirements.payTo));
+    if (refusal !== undefined) {
+      throw new IotrailError("SELLER_REFUSED", `not paying ${getAddress(requirements.payTo)} again: ${refusal}`, {
+        details: { payee: getAddress(requirements.payTo), reason: refusal },
+      });
+    }
     const price = BigInt(requirements.amount);
     const payer = await (channels.contract.runner as Signer).getAddress();
     const token = getAddress(requirements.asset);
@@ -458,6 +471,8 @@ export interface Purchase {
   settlement?: SettleResponse;
   /** How many paid requests it took (a corrective 402 costs one more). */
   attempts: number;
+  /** Who was paid (the accepted requirements' `payTo`), when anything was. */
+  payTo?: string;
 }
 
 /**
@@ -481,6 +496,7 @@ export async function buyOverHttp402(params: {
   const http = new x402HTTPClient(client);
   let headers: Record<string, string> = {};
   let attempts = 0;
+  let payTo: string | undefined;
   for (;;) {
     const response = await fetch(params.url, { headers, signal: AbortSignal.timeout(params.timeoutMs) });
     const text = await response.text();
@@ -489,6 +505,7 @@ export async function buyOverHttp402(params: {
       return {
         text,
         attempts,
+        ...(payTo === undefined ? {} : { payTo }),
         ...(header === null ? {} : { settlement: http.getPaymentSettleResponse((name) => response.headers.get(name)) }),
       };
     }
@@ -510,6 +527,21 @@ export async function buyOverHttp402(params: {
       body = undefined;
     }
     const required = http.getPaymentRequiredResponse((name) => response.headers.get(name), body);
+    // Pay only for the resource asked for (N-M1): a seller or proxy that prices another resource is refused.
+    const asked = new URL(params.url);
+    let offered: URL | undefined;
+    try {
+      offered = required.resource?.url === undefined ? undefined : new URL(required.resource.url);
+    } catch {
+      offered = undefined;
+    }
+    if (offered === undefined || `${offered.pathname}${offered.search}` !== `${asked.pathname}${asked.search}`) {
+      throw new IotrailError(
+        "RESOURCE_MISMATCH",
+        `${params.url}: the seller asks payment for ${required.resource?.url ?? "no named resource"}, not for what was asked; nothing was paid`,
+        { details: { asked: params.url, offered: required.resource?.url } },
+      );
+    }
     if (attempts >= (params.maxAttempts ?? 3)) {
       throw new IotrailError(
         "PAYMENT_REFUSED",
@@ -521,6 +553,7 @@ export async function buyOverHttp402(params: {
     }
     attempts += 1;
     const payload = await http.createPaymentPayload(required);
+    payTo = payload.accepted.payTo;
     headers = http.encodePaymentSignatureHeader(payload);
   }
 }

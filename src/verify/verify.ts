@@ -29,6 +29,7 @@ export type CheckName =
   | "json"
   | "version"
   | "schema"
+  | "expected-subject"
   | "device-signature"
   | "merkle-inclusion"
   | "completeness"
@@ -74,7 +75,21 @@ export interface TrustedContracts {
   source: string;
 }
 
+/**
+ * What the user asked for: the bundle must be about exactly this. A bundle that verifies but is about
+ * another device, a shorter range, or no range at all fails the `expected-subject` check (N-M1): a seller,
+ * or a proxy in front of it, must not pass off other genuine data as what was paid for.
+ */
+export interface ExpectedSubject {
+  /** The device key asked for. */
+  device: string;
+  /** The sequence range asked for; the bundle must claim exactly this range (and completeness must hold). */
+  range?: { fromSequence: bigint; toSequence: bigint };
+}
+
 export interface VerifyOptions {
+  /** What the user asked for (device, range); checked as `expected-subject`. */
+  expected?: ExpectedSubject;
   /** A provider of the anchoring chain; without it the chain checks are skipped (offline mode). */
   provider?: Provider;
   /** Confirmations each anchoring transaction needs (default 1: mined). */
@@ -131,7 +146,14 @@ export async function verifyBundle(input: string | unknown, options: VerifyOptio
   } else {
     report.reasons.push("no pinned anchor: the bundle's own addresses were used (pin one with --anchor or --trust)");
   }
-  const later: CheckName[] = ["schema", "device-signature", "merkle-inclusion", "completeness", ...CHAIN_CHECKS];
+  const later: CheckName[] = [
+    "schema",
+    ...(options.expected === undefined ? [] : ["expected-subject" as const]),
+    "device-signature",
+    "merkle-inclusion",
+    "completeness",
+    ...CHAIN_CHECKS,
+  ];
 
   let value: unknown = input;
   if (typeof input === "string") {
@@ -171,6 +193,7 @@ export async function verifyBundle(input: string | unknown, options: VerifyOptio
   }
   report.add("schema", "bundle", "pass", "the bundle matches schemas/proof-bundle.v1.schema.json");
   const bundle = value as ProofBundle;
+  if (options.expected !== undefined) checkExpectedSubject(bundle, options.expected, report);
 
   let offline: ReturnType<typeof checkOffline>;
   try {
@@ -197,6 +220,31 @@ export async function verifyBundle(input: string | unknown, options: VerifyOptio
     report.skipRest(CHAIN_CHECKS, `chain unreachable: ${message}`);
   }
   return report.done(mode);
+}
+
+/** The `expected-subject` check: the bundle is about exactly the device and range the user asked for. */
+function checkExpectedSubject(bundle: ProofBundle, expected: ExpectedSubject, report: Report): void {
+  const problems: string[] = [];
+  const wanted = isAddress(expected.device) ? getAddress(expected.device) : expected.device;
+  const key = getAddress(bundle.device.key);
+  if (key !== wanted) problems.push(`the bundle is about device ${key}, not ${wanted}`);
+  if (expected.range !== undefined) {
+    const asked = `${expected.range.fromSequence}..${expected.range.toSequence}`;
+    if (bundle.range === undefined) {
+      problems.push(`the bundle claims no range; you asked for ${asked}`);
+    } else {
+      const claimed = `${BigInt(bundle.range.fromSequence)}..${BigInt(bundle.range.toSequence)}`;
+      if (claimed !== asked) problems.push(`the bundle covers ${claimed}; you asked for ${asked}`);
+    }
+  }
+  const range = expected.range === undefined ? "" : ` ${expected.range.fromSequence}..${expected.range.toSequence}`;
+  if (problems.length === 0) {
+    report.add("expected-subject", "bundle", "pass", `readings${range} of ${wanted}, as asked`);
+  } else {
+    report.add("expected-subject", "bundle", "fail", problems.join("; "), {
+      expected: { device: wanted, ...(expected.range === undefined ? {} : { range: range.trim() }) },
+    });
+  }
 }
 
 const UINT256_LIMIT = 1n << 256n;
@@ -391,6 +439,19 @@ async function checkOnline(
   const head = await ask("eth_blockNumber", () => provider.getBlockNumber());
   const minConfirmations = options.minConfirmations ?? 1;
   const key = getAddress(bundle.device.key);
+  // A lot the bundle names vouches only while the key has no record of its own (N-M2): the registry's
+  // answer already says so; these two reads only name who decided, for the report.
+  const lot = bundle.device.lot;
+  const lotVoucher =
+    lot === undefined
+      ? undefined
+      : await Promise.all([
+          ask("getLot", () => registry.getLot(BigInt(lot.lotId))),
+          ask("getKey", () => registry.getKey(key)),
+        ]).then(([info, keyInfo]) => ({
+          manufacturer: getAddress(info.manufacturer),
+          recordFrom: keyInfo.deviceId === 0n ? undefined : keyInfo.validFrom,
+        }));
 
   for (const batch of batches.values()) {
     const subject = `batch ${batch.batchId}`;
@@ -485,7 +546,6 @@ async function checkOnline(
       report.add("confirmations", subject, "fail", `${confirmations} confirmation(s), ${minConfirmations} required`);
     }
 
-    const lot = bundle.device.lot;
     const moment = registryMoment(record.anchoredAt, record.registrySeq);
     const valid = await ask("validAtMoment", () =>
       lot === undefined
@@ -493,19 +553,26 @@ async function checkOnline(
         : registry.lotEntryValidAtMoment(BigInt(lot.lotId), key, lot.metadataHash, lot.proof, moment),
     );
     const when = `the anchoring (time ${record.anchoredAt}, registry change #${record.registrySeq} of that second)`;
+    const recordDecided =
+      lotVoucher?.recordFrom !== undefined &&
+      lotVoucher.recordFrom !== 0n &&
+      lotVoucher.recordFrom <= record.anchoredAt;
+    const who =
+      lot === undefined || lotVoucher === undefined
+        ? ""
+        : recordDecided
+          ? `; its own device record decided, not lot ${lot.lotId} of manufacturer ${lotVoucher.manufacturer} that the bundle names`
+          : `, vouched for by lot ${lot.lotId} of manufacturer ${lotVoucher.manufacturer} (the key had no device record then)`;
     if (valid) {
-      report.add(
-        "device-valid",
-        subject,
-        "pass",
-        `${key} was an active device key at ${when}${lot === undefined ? "" : ` (lot ${lot.lotId})`}`,
-      );
+      report.add("device-valid", subject, "pass", `${key} was an active device key at ${when}${who}`, {
+        ...(lot === undefined ? {} : { lot: lot.lotId, manufacturer: lotVoucher?.manufacturer, recordDecided }),
+      });
     } else {
       report.add(
         "device-valid",
         subject,
         "fail",
-        `${key} was not an active device key at ${when} (unknown, suspended, revoked or rotated away)`,
+        `${key} was not an active device key at ${when} (unknown, suspended, revoked or rotated away)${who}`,
       );
     }
   }

@@ -10,90 +10,23 @@ import {
   decodePaymentResponseHeader,
   encodePaymentSignatureHeader,
 } from "@x402/core/http";
-import type { BatcherService } from "../../src/batcher";
 import { DeviceKey } from "../../src/device";
 import { IOTRAIL_CHANNEL_SCHEME, PAYMENT_ERRORS, PaymentChannelsClient, SqliteVoucherStore } from "../../src/payments";
-import { ANCHORER_KEY, contractsTestConfig, startBatcher, startRpcServer, waitFor } from "../helpers/batcher";
+import { startRpcServer, waitFor } from "../helpers/batcher";
 import { iotrail, iotrailOk, tempDir } from "../helpers/cli";
-import { suiteFixture } from "../helpers/suite";
-
-const PRICE = 1_000n; // wei per reading
+import { PRICE, publish, salesFixtureOn, withSeller } from "../helpers/sales";
 
 describe("iotrail data buy (readings sold over HTTP 402, end to end)", function () {
   this.timeout(120_000);
   let rpc: { url: string; close: () => Promise<void> };
+  let salesFixture: ReturnType<typeof salesFixtureOn>;
   before(async function () {
     rpc = await startRpcServer();
+    salesFixture = salesFixtureOn(rpc.url);
   });
   after(async function () {
     await rpc.close();
   });
-
-  /** The suite, a fleet of 2 registered devices (device-1 sells readings, device-2 signs the buyer's vouchers). */
-  async function salesFixture() {
-    const fx = await suiteFixture();
-    const on = ["--rpc", rpc.url, "--deployments", fx.dir];
-    await iotrailOk([...on, "--account", "0", "roles", "grant", "anchorer", new ethers.Wallet(ANCHORER_KEY).address]);
-    const fleet = join(tempDir(), "fleet");
-    await iotrailOk(["devices", "keygen", "--count", "2", "--out", fleet]);
-    const [, payee] = await ethers.getSigners();
-    return {
-      ...fx,
-      on,
-      fleet,
-      csv: join(fleet, "devices.csv"),
-      payee: payee!.address,
-      vouchers: join(tempDir(), "vouchers.sqlite"),
-    };
-  }
-
-  /** A batcher selling readings, with a new voucher store (the chain's snapshots do not reach it). */
-  async function withSeller<T>(
-    fx: Awaited<ReturnType<typeof salesFixture>>,
-    fn: (service: BatcherService, vouchers: string) => Promise<T>,
-  ) {
-    const vouchers = join(tempDir(), "vouchers.sqlite");
-    const base = contractsTestConfig(rpc.url, { chainId: 31337n });
-    const service = await startBatcher(
-      contractsTestConfig(
-        rpc.url,
-        { chainId: 31337n, deployments: fx.dir },
-        {
-          anchoring: { ...base.anchoring, confirmations: 1 },
-          sales: {
-            pricePerReading: PRICE,
-            token: ethers.ZeroAddress,
-            payee: fx.payee,
-            vouchers,
-            watchIntervalMs: 60_000,
-            claimMarginSeconds: 3_600,
-          },
-        },
-      ),
-    );
-    try {
-      return await fn(service, vouchers);
-    } finally {
-      await service.stop();
-    }
-  }
-
-  /** The fleet registers and publishes readings 1..count each; the selling device's address. */
-  async function publish(fx: Awaited<ReturnType<typeof salesFixture>>, service: BatcherService, count: number) {
-    const simulate = ["simulate", "--devices", fx.csv, "--to", service.mqttUrl!, "--rate", "200"];
-    await iotrailOk([
-      ...fx.on,
-      "--account",
-      "0",
-      ...simulate,
-      "--count",
-      String(count),
-      "--first-sequence",
-      "1",
-      "--register",
-    ]);
-    return (await DeviceKey.load(join(fx.fleet, "device-1.json"))).address;
-  }
 
   it("a buyer with no prior state pays for, receives and verifies a range; a second buyer process recovers the channel", async function () {
     const fx = await loadFixture(salesFixture);

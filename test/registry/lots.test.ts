@@ -418,7 +418,12 @@ describe("DeviceRegistry: lots", function () {
       });
       expect((await fx.client.getDevice(BigInt(key.address))).owner).to.equal(fx.buyer.address);
       expect(await fx.registry.validAt(key.address, await time.latest())).to.equal(true);
-      // The rogue lot keeps its own answer: revoked there.
+      // Before the registration the rogue lot keeps its own answer (revoked there); from the registration on,
+      // the key's own record decides for every lot (N-M2), so the rogue lot can neither burn nor vouch for it.
+      const registered = (await fx.client.getDevice(BigInt(key.address))).registeredAt;
+      expect(
+        await fx.registry.lotEntryValidAt(1n, key.address, ethers.ZeroHash, rogue.proof(key.address), registered - 1n),
+      ).to.equal(false);
       expect(
         await fx.registry.lotEntryValidAt(
           1n,
@@ -427,7 +432,7 @@ describe("DeviceRegistry: lots", function () {
           rogue.proof(key.address),
           await time.latest(),
         ),
-      ).to.equal(false);
+      ).to.equal(await fx.registry.validAt(key.address, await time.latest()));
     });
 
     it("security (L-1): a revoked lot's key stays dead in that lot when some device rotates to it", async function () {
@@ -457,12 +462,26 @@ describe("DeviceRegistry: lots", function () {
         deadline,
         signature: stolen.signKeyAcceptance({ domain: fx.domain, deviceId: BigInt(device.address), deadline }),
       };
+      const beforeRotation = await time.latest();
+      await time.increase(2);
       await fx.registry.connect(fx.buyer).rotateKey(BigInt(device.address), newKey);
       const now = await time.latest();
       expect(await fx.registry.validAt(stolen.address, now)).to.equal(true);
+      // The revoked lot's answer about any time before the rotation stays "dead".
+      expect(
+        await fx.registry.lotEntryValidAt(
+          lotId,
+          stolen.address,
+          metadataHash,
+          lot.proof(stolen.address),
+          beforeRotation,
+        ),
+      ).to.equal(false);
+      // From the rotation on, the key's own record decides (N-M2), whatever the lot says: the lot no longer
+      // answers for the key at all, so its revocation neither vouches nor burns.
       expect(
         await fx.registry.lotEntryValidAt(lotId, stolen.address, metadataHash, lot.proof(stolen.address), now),
-      ).to.equal(false);
+      ).to.equal(await fx.registry.validAt(stolen.address, now));
     });
 
     it("may be called by the lot's manufacturer, also on a closed lot", async function () {
