@@ -9,7 +9,7 @@ import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { extname, join, normalize } from "node:path";
 import { chromium } from "playwright-core";
-import type { Browser } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 
 export const CHROMIUM = "/usr/bin/chromium";
 export const WEB_ROOT = join(__dirname, "..", "..", "dist", "web");
@@ -59,4 +59,19 @@ export async function staticServer(root = WEB_ROOT): Promise<{ url: string; serv
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
+}
+
+/**
+ * Saves trust settings in the verifier page as a partner does: typed into its fields (each saved in this
+ * browser context's storage on change). The page must be loaded.
+ */
+export async function saveTrust(
+  page: Page,
+  trust: { rpc?: string; anchor?: string; registry?: string },
+): Promise<void> {
+  for (const [id, value] of Object.entries(trust)) {
+    if (value === undefined) continue;
+    await page.fill(`#${id}`, value);
+    await page.dispatchEvent(`#${id}`, "change");
+  }
 }

@@ -1,4 +1,6 @@
 import { ethers } from "hardhat";
+import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
+import { telemetryDomain } from "../../src/eip712";
 import { DeviceKey } from "../../src/device";
 import { buildProofBundle } from "../../src/proof";
 import type { ProofBundle } from "../../src/proof";
@@ -57,4 +59,39 @@ export const provider = () => ethers.provider;
 /** Verify options of a partner that pins the fixture's anchor and asks the in-process chain. */
 export function pinned(fx: AnchorFixture, extra: Record<string, unknown> = {}) {
   return { provider: ethers.provider, trusted: { anchor: fx.telemetry.verifyingContract, source: "test" }, ...extra };
+}
+
+/** A bundle of invented readings by a revoked key, "anchored" by a look-alike contract that says yes to all. */
+export async function lookAlikeBundle() {
+  const fx = await loadFixture(bundleFixture);
+  const fake = await ethers.deployContract("LookAlikeAnchor");
+  const fakeAddress = await fake.getAddress();
+  await fx.registry.connect(fx.owner).revoke(fx.deviceId, 2);
+  const domain = telemetryDomain(fx.telemetry.chainId, fakeAddress);
+  const readings = readingsOf(fx.device, 3, 500n).map((reading) => ({
+    reading,
+    signature: fx.device.signReading(domain, reading),
+  }));
+  const batch = await ReadingBatch.build(readings);
+  const receipt = await (await fake.fakeAnchor(batch.root, 1, batch.length)).wait();
+  const bundle = buildProofBundle({
+    chainId: fx.telemetry.chainId,
+    anchor: fakeAddress,
+    registry: fakeAddress,
+    sources: [
+      {
+        batch,
+        anchored: {
+          batchId: 1n,
+          root: batch.root,
+          submitter: fx.owner.address,
+          transactionHash: receipt!.hash,
+          blockNumber: receipt!.blockNumber,
+          blockHash: receipt!.blockHash,
+        },
+        indices: [0, 1, 2],
+      },
+    ],
+  });
+  return { fx, bundle, fakeAddress };
 }

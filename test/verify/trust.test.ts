@@ -9,55 +9,16 @@ import type { AddressInfo, Socket } from "node:net";
 import fc from "fast-check";
 import { JsonRpcProvider, FetchRequest } from "ethers";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
-import { telemetryDomain } from "../../src/eip712";
-import { buildProofBundle } from "../../src/proof";
 import type { ProofBundle } from "../../src/proof";
-import { ReadingBatch } from "../../src/telemetry";
 import { formatReport, parseTrustConfig, trustedFor, verifyBundle } from "../../src/verify";
 import type { VerificationReport } from "../../src/verify";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { readingsOf } from "../helpers/anchor";
-import { bundleFixture, clone, pinned } from "../helpers/bundle";
+import { bundleFixture, clone, lookAlikeBundle, pinned } from "../helpers/bundle";
 
 const failedChecks = (report: VerificationReport) => [
   ...new Set(report.checks.filter((c) => c.status === "fail").map((c) => c.check)),
 ];
-
-/** A bundle of invented readings by a revoked key, "anchored" by a look-alike contract that says yes to all. */
-async function lookAlikeBundle() {
-  const fx = await loadFixture(bundleFixture);
-  const fake = await ethers.deployContract("LookAlikeAnchor");
-  const fakeAddress = await fake.getAddress();
-  await fx.registry.connect(fx.owner).revoke(fx.deviceId, 2);
-  const domain = telemetryDomain(fx.telemetry.chainId, fakeAddress);
-  const readings = readingsOf(fx.device, 3, 500n).map((reading) => ({
-    reading,
-    signature: fx.device.signReading(domain, reading),
-  }));
-  const batch = await ReadingBatch.build(readings);
-  const receipt = await (await fake.fakeAnchor(batch.root, 1, batch.length)).wait();
-  const bundle = buildProofBundle({
-    chainId: fx.telemetry.chainId,
-    anchor: fakeAddress,
-    registry: fakeAddress,
-    sources: [
-      {
-        batch,
-        anchored: {
-          batchId: 1n,
-          root: batch.root,
-          submitter: fx.owner.address,
-          transactionHash: receipt!.hash,
-          blockNumber: receipt!.blockNumber,
-          blockHash: receipt!.blockHash,
-        },
-        indices: [0, 1, 2],
-      },
-    ],
-  });
-  return { fx, bundle, fakeAddress };
-}
 
 describe("verifyBundle: trust", function () {
   describe("verdict", function () {

@@ -16,7 +16,7 @@ import {
   waitFor,
   wireBatch,
 } from "../helpers/batcher";
-import { SCREENSHOTS, WEB_ROOT, launchChromium, requireBrowser, staticServer } from "../helpers/browser";
+import { SCREENSHOTS, WEB_ROOT, launchChromium, requireBrowser, saveTrust, staticServer } from "../helpers/browser";
 
 describe("the verifier page (real Chromium)", function () {
   this.timeout(120_000);
@@ -38,11 +38,14 @@ describe("the verifier page (real Chromium)", function () {
     site?.server.close();
   });
 
-  /** Opens the page with the trust given in the address bar; fails the test on any page error. */
+  /**
+   * Opens the page with `trust` saved in this browser as a partner types it (the RPC always), then goes to
+   * `path` (a query and fragment); fails the test on any page error.
+   */
   async function open(
     base: string,
     trust: { anchor?: string } = {},
-    fragment = "",
+    path = "",
   ): Promise<{ page: Page; loadMs: number }> {
     const page = await browser.newPage({ viewport: { width: 1000, height: 900 } });
     const errors: string[] = [];
@@ -51,14 +54,16 @@ describe("the verifier page (real Chromium)", function () {
       if (message.type() === "error") errors.push(message.text());
     });
     (page as Page & { errors?: string[] }).errors = errors;
-    const query = new URLSearchParams({
-      rpc: rpc.url,
-      ...(trust.anchor === undefined ? {} : { anchor: trust.anchor }),
-    });
     const started = Date.now();
-    await page.goto(`${base}/?${query}${fragment}`);
+    await page.goto(`${base}/`);
     await page.waitForSelector("body[data-ready=true]");
-    return { page, loadMs: Date.now() - started };
+    const loadMs = Date.now() - started;
+    await saveTrust(page, { rpc: rpc.url, ...trust });
+    if (path !== "") {
+      await page.goto(`${base}/${path}`);
+      await page.waitForSelector("body[data-ready=true]");
+    }
+    return { page, loadMs };
   }
 
   /** Drops `text` on the drop zone as a file, as a person dragging it from their desktop does. */
@@ -103,7 +108,9 @@ describe("the verifier page (real Chromium)", function () {
     const fx = await loadFixture(bundleFixture);
     const { page } = await open(site.url, { anchor: fx.telemetry.verifyingContract });
     expect(await dropBundle(page, JSON.stringify(fx.bundle))).to.equal("verified");
-    expect(await page.textContent("#verdict")).to.contain("VERIFIED against the address you entered");
+    expect(await page.textContent("#verdict")).to.contain(
+      `VERIFIED against the TelemetryAnchor ${fx.telemetry.verifyingContract} (saved in this browser)`,
+    );
     const statuses = await page.$$eval("#checks tbody tr", (rows) => rows.map((r) => r.children[2]!.textContent));
     expect(statuses).to.include("VALID");
     expect(statuses).not.to.include("INVALID");
@@ -141,8 +148,9 @@ describe("the verifier page (real Chromium)", function () {
     const fx = await loadFixture(bundleFixture);
     const context = await browser.newContext({ permissions: ["clipboard-read", "clipboard-write"] });
     const page = await context.newPage();
-    await page.goto(`${site.url}/?rpc=${encodeURIComponent(rpc.url)}&anchor=${fx.telemetry.verifyingContract}`);
+    await page.goto(`${site.url}/`);
     await page.waitForSelector("body[data-ready=true]");
+    await saveTrust(page, { rpc: rpc.url, anchor: fx.telemetry.verifyingContract });
     expect(await dropBundle(page, JSON.stringify(fx.bundle))).to.equal("verified");
     await page.click("#share");
     await page.waitForURL(/#bundle=/);
@@ -170,10 +178,9 @@ describe("the verifier page (real Chromium)", function () {
       // Listening for the chooser before the page loads: Playwright intercepts file choosers only once a
       // listener exists, and enabling that is asynchronous (a listener added at the key press can miss it).
       const chosen = new Promise<FileChooser>((resolve) => page.once("filechooser", resolve));
-      await page.goto(
-        `${service.httpUrl}/?rpc=${encodeURIComponent(rpc.url)}&anchor=${fx.telemetry.verifyingContract}`,
-      );
+      await page.goto(`${service.httpUrl}/`);
       await page.waitForSelector("body[data-ready=true]");
+      await saveTrust(page, { rpc: rpc.url, anchor: fx.telemetry.verifyingContract });
       // Keyboard: focus the drop zone, press Enter, and the file chooser opens.
       await page.locator("#drop").press("Enter");
       const chooser = await chosen;

@@ -1,7 +1,10 @@
 /**
  * The verifier page: the same `verifyBundle` as `iotrail verify`, bundled for the browser. The trust
- * configuration (RPC URL, pinned anchor and registry) is the partner's own: typed here, or the deployment
- * recorded for the bundle's chain that the page was built with. An unpinned or offline run is never green.
+ * configuration (RPC URL, pinned anchor and registry) is the partner's own: typed here and saved in this
+ * browser, or the deployment recorded for the bundle's chain that the page was built with. A link carries a
+ * bundle and nothing that decides a verdict (N-H1): settings a link's query names are never filled in or
+ * saved; the page shows what the link asks to trust, and uses it for one check only when the partner says so,
+ * with the verdict naming where each trusted address came from. An unpinned or offline run is never green.
  */
 import { JsonRpcProvider, getAddress, isAddress } from "ethers";
 import uPlot from "uplot";
@@ -35,47 +38,98 @@ const EXPLORERS: Record<string, string> = {
 type Known = Record<string, { network: string; anchor: string; registry: string }>;
 const KNOWN = knownDeployments as Known;
 
-// The trust fields start from the address bar (?rpc=&anchor=&registry=), else from this browser's last use.
-const query = new URLSearchParams(location.search);
-for (const [input, key] of [
+let lastText: string | undefined;
+
+const SETTINGS = [
   [rpcInput, "rpc"],
   [anchorInput, "anchor"],
   [registryInput, "registry"],
-] as const) {
-  input.value = query.get(key) ?? localStorage.getItem(`iotrail.${key}`) ?? "";
-  input.addEventListener("change", () => localStorage.setItem(`iotrail.${key}`, input.value.trim()));
+] as const;
+type Setting = (typeof SETTINGS)[number][1];
+
+// The trust fields hold what the partner saved in this browser, and nothing else.
+for (const [input, key] of SETTINGS) {
+  input.value = localStorage.getItem(`iotrail.${key}`) ?? "";
+  input.addEventListener("change", () => {
+    localStorage.setItem(`iotrail.${key}`, input.value.trim());
+    showLinkRequest();
+  });
 }
 
-let lastText: string | undefined;
+// What a link's query asks to trust: shown, never applied unless the partner confirms, never saved.
+const query = new URLSearchParams(location.search);
+const linkAsks: Partial<Record<Setting, string>> = {};
+for (const [, key] of SETTINGS) {
+  const value = query.get(key)?.trim();
+  if (value !== undefined && value !== "") linkAsks[key] = value;
+}
+let linkConfirmed = false;
+const LABELS: Record<Setting, string> = {
+  rpc: "the chain through",
+  anchor: "the TelemetryAnchor",
+  registry: "the DeviceRegistry",
+};
+
+function showLinkRequest(): void {
+  const differs = SETTINGS.filter(
+    ([input, key]) => linkAsks[key] !== undefined && linkAsks[key] !== input.value.trim(),
+  );
+  const box = $("link-trust");
+  box.hidden = differs.length === 0 || linkConfirmed;
+  $("link-trust-text").textContent =
+    differs.length === 0
+      ? ""
+      : `This link asks you to trust ${differs.map(([, key]) => `${LABELS[key]} ${linkAsks[key]}`).join(", ")}. ` +
+        "Whoever sent it chose these, not you: the page uses your own settings unless you confirm, and never saves the link's.";
+}
+$("link-trust-use").addEventListener("click", () => {
+  linkConfirmed = true;
+  showLinkRequest();
+  if (lastText !== undefined) void verifyText(lastText);
+});
+showLinkRequest();
+
+/** One trust setting in effect, and where it came from. */
+function setting(key: Setting): { value: string; from: string } {
+  const input = SETTINGS.find(([, k]) => k === key)![0];
+  const asked = linkAsks[key];
+  if (linkConfirmed && asked !== undefined) return { value: asked, from: "from the link you opened, confirmed by you" };
+  return { value: input.value.trim(), from: "saved in this browser" };
+}
 
 function trustFor(chainId: string | undefined): { trusted?: TrustedContracts; note: string } {
-  const anchor = anchorInput.value.trim();
-  const registry = registryInput.value.trim();
-  if (anchor !== "") {
-    if (!isAddress(anchor))
-      return { note: `"${anchor}" is not an address (or its checksum is wrong): nothing is pinned` };
-    if (registry !== "" && !isAddress(registry)) return { note: `"${registry}" is not an address: nothing is pinned` };
+  const anchor = setting("anchor");
+  const registry = setting("registry");
+  const rpc = setting("rpc");
+  const through = rpc.value === "" ? "" : `, asked through ${rpc.value} (${rpc.from})`;
+  if (anchor.value !== "") {
+    if (!isAddress(anchor.value))
+      return { note: `"${anchor.value}" is not an address (or its checksum is wrong): nothing is pinned` };
+    if (registry.value !== "" && !isAddress(registry.value))
+      return { note: `"${registry.value}" is not an address: nothing is pinned` };
+    const pinned =
+      `the TelemetryAnchor ${getAddress(anchor.value)} (${anchor.from})` +
+      (registry.value === "" ? "" : ` and the DeviceRegistry ${getAddress(registry.value)} (${registry.from})`);
     return {
       trusted: {
-        anchor: getAddress(anchor),
-        ...(registry === "" ? {} : { registry: getAddress(registry) }),
-        source: "the address you entered",
+        anchor: getAddress(anchor.value),
+        ...(registry.value === "" ? {} : { registry: getAddress(registry.value) }),
+        source: `${pinned}${through}`,
       },
-      note: `Pinned: the TelemetryAnchor ${getAddress(anchor)} you entered${registry === "" ? "" : ` and the DeviceRegistry ${getAddress(registry)}`}.`,
+      note: `Pinned: ${pinned}${through}.`,
     };
   }
   const known = chainId === undefined ? undefined : KNOWN[chainId];
   if (known !== undefined) {
+    const pinned = `the recorded deployment of chain ${chainId} (${known.network}) built into this page: anchor ${known.anchor}, registry ${known.registry}`;
     return {
-      trusted: {
-        anchor: known.anchor,
-        registry: known.registry,
-        source: `the recorded deployment of chain ${chainId} (${known.network})`,
-      },
-      note: `Pinned: the recorded deployment of chain ${chainId} (${known.network}): anchor ${known.anchor}, registry ${known.registry}.`,
+      trusted: { anchor: known.anchor, registry: known.registry, source: `${pinned}${through}` },
+      note: `Pinned: ${pinned}${through}.`,
     };
   }
-  return { note: 'Nothing is pinned: the result can at most be "not fully verified". Enter the anchor you trust.' };
+  return {
+    note: 'Nothing is pinned: the result can at most be "not fully verified". Enter the anchor you trust above.',
+  };
 }
 
 async function verifyText(text: string): Promise<void> {
@@ -83,7 +137,7 @@ async function verifyText(text: string): Promise<void> {
   const chainId = bundleChainId(text);
   const { trusted, note } = trustFor(chainId);
   $("trust-note").textContent = note;
-  const url = rpcInput.value.trim();
+  const url = setting("rpc").value;
   const provider = url === "" ? undefined : new JsonRpcProvider(url, undefined, { staticNetwork: false });
   $("result").hidden = false;
   $("verdict").textContent = "Verifying…";
