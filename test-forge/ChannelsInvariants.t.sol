@@ -8,6 +8,7 @@ import {DeviceRegistryHarness} from "../contracts/mocks/DeviceRegistryHarness.so
 import {RevertingReceiver} from "../contracts/mocks/RevertingReceiver.sol";
 import {MockToken} from "../contracts/mocks/tokens/MockToken.sol";
 import {MockUSDC} from "../contracts/mocks/tokens/MockUSDC.sol";
+import {FallbackToken} from "../contracts/mocks/tokens/FallbackToken.sol";
 import {Cheats, InvariantTest} from "./Base.sol";
 
 /// @dev Drives every external function of PaymentChannels: ETH and ERC-20 channels of three payers (one a
@@ -59,12 +60,17 @@ contract ChannelsHandler is Cheats {
     uint256 public signerInvalidAtOpen;
     uint256 public reopenSuccesses;
     uint256 public claimOverpaid;
+    /// @dev N-L2: authorization opens whose deposit differs from the authorized amount (must stay 0).
+    uint256 public authorizationMismatches;
+    /// @dev A token without EIP-3009 whose fallback accepts any call (WETH9-style).
+    FallbackToken public fallbackToken;
 
     constructor() {
         registry = new DeviceRegistryHarness(address(this));
         channels = new PaymentChannels(registry, 1 hours);
         token = new MockToken();
         usdc = new MockUSDC();
+        fallbackToken = new FallbackToken();
         refuser = new RevertingReceiver();
         registry.grantRole(registry.MANUFACTURER_ROLE(), address(this));
         for (uint256 i = 0; i < SIGNERS; ++i) {
@@ -348,6 +354,21 @@ contract ChannelsHandler is Cheats {
             channels.openWithAuthorization(funder, p, IPaymentChannels.TransferAuthorization(0, DEADLINE, v, r, s))
         returns (uint256 id) {
             if (!signerValid) signerInvalidAtOpen += 1;
+            if (channels.getChannel(id).deposit != amount) authorizationMismatches += 1;
+            _opened(funder, p, id);
+        } catch {}
+    }
+
+    /// @dev N-L2: anyone "opens by authorization" a funder's channel with a token that accepts any call, for
+    /// any amount (zero included): it must never open a channel whose deposit is not what was authorized.
+    function squat(uint256 seed, uint96 amount, uint256 payerSeed) external {
+        IPaymentChannels.OpenParams memory p = _params(seed, amount % 2 == 0 ? 0 : amount, true);
+        p.token = address(fallbackToken);
+        address funder = payers[_pick(payerSeed, 2)];
+        try
+            channels.openWithAuthorization(funder, p, IPaymentChannels.TransferAuthorization(0, DEADLINE, 0, 0, 0))
+        returns (uint256 id) {
+            if (channels.getChannel(id).deposit != p.amount || p.amount == 0) authorizationMismatches += 1;
             _opened(funder, p, id);
         } catch {}
     }
@@ -440,7 +461,7 @@ contract ChannelsInvariants is InvariantTest {
         vm.warp(1_800_000_000);
         handler = new ChannelsHandler();
         channels = handler.channels();
-        bytes4[] memory selectors = new bytes4[](14);
+        bytes4[] memory selectors = new bytes4[](15);
         selectors[0] = ChannelsHandler.open.selector;
         selectors[1] = ChannelsHandler.openBySig.selector;
         selectors[2] = ChannelsHandler.topUp.selector;
@@ -455,6 +476,7 @@ contract ChannelsInvariants is InvariantTest {
         selectors[11] = ChannelsHandler.openWithAuthorization.selector;
         selectors[12] = ChannelsHandler.reopen.selector;
         selectors[13] = ChannelsHandler.claimMany.selector;
+        selectors[14] = ChannelsHandler.squat.selector;
         _target(address(handler), selectors);
     }
 
@@ -472,6 +494,14 @@ contract ChannelsInvariants is InvariantTest {
     }
 
     /// @dev ETH held = ETH credits + what open channels still hold (deposit - paid).
+    /// @dev N-L2: a channel opened by authorization holds exactly the authorized amount, never nothing.
+    function invariant_authorizationDepositEqualsAuthorization() external view {
+        require(
+            handler.authorizationMismatches() == 0,
+            "an authorization-opened deposit differs from its authorization"
+        );
+    }
+
     function invariant_ethBalanceAccounted() external view {
         require(address(channels).balance == _credits(address(0)) + _owed(address(0)), "ETH balance off");
     }

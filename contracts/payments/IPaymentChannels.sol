@@ -187,7 +187,9 @@ interface IPaymentChannels is IPullPayments {
      * @notice Opens an ERC-20 channel funded through EIP-3009 `receiveWithAuthorization` (USDC-style
      * tokens): the funder signed one token authorization whose nonce is the channel's id, which commits it
      * to every term; the amount is the authorization's value. Anyone may submit, and only this contract can
-     * execute the authorization, so it cannot be front-run into a bare transfer.
+     * execute the authorization, so it cannot be front-run into a bare transfer. Reverts with
+     * `ChannelInvalidDeposit` unless the contract received exactly `params.amount`, more than zero: a token
+     * that silently accepts the call without moving funds cannot open (squat) the funder's channel id.
      * @param funder The account that deposits and signed.
      * @param params The channel; `params.token` must implement EIP-3009.
      * @param authorization The funder's `ReceiveWithAuthorization` signature and validity window.

@@ -126,7 +126,11 @@ contract PaymentChannels is IPaymentChannels, EIP712, Nonces, PullPayments {
             authorization.r,
             authorization.s
         );
-        _store(channelId, terms, SafeCast.toUint96(IERC20(params.token).balanceOf(address(this)) - before));
+        // Exactly the authorized amount, and more than nothing (N-L2): a token that accepts any call (a
+        // WETH9-style fallback) must not let anyone squat the funder's channel id with an empty deposit.
+        uint256 received = IERC20(params.token).balanceOf(address(this)) - before;
+        if (params.amount == 0 || received != params.amount) revert ChannelInvalidDeposit(params.amount, received);
+        _store(channelId, terms, SafeCast.toUint96(received));
     }
 
     /// @inheritdoc IPaymentChannels

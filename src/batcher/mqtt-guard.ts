@@ -112,11 +112,13 @@ export class MqttGuard {
     this.forgetOldLogins(nowSeconds);
     const seen = `${username}.${login.timestamp}.${login.signature.toLowerCase()}`;
     if (this.usedLogins.has(seen)) return "replayed-login";
+    // Recorded before the first await (N-L1): two CONNECTs racing the directory lookup with one captured
+    // login get one session between them, never two. A login refused below stays used: it is single-use.
+    this.usedLogins.set(seen, Number(login.timestamp));
     await this.options.directory.prepare([username]);
     const state = this.options.directory.state(username);
     if (state === "unknown") return "unknown-device";
     if (state !== "active") return "device-not-active";
-    this.usedLogins.set(seen, Number(login.timestamp));
     return { kind: "device", name: username };
   }
 

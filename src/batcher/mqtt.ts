@@ -86,15 +86,26 @@ export async function startEmbeddedBroker(params: {
     // shifting took 9% of the main thread.
     concurrency: 10_000,
     authenticate: (client, username, password, callback) => {
+      // The close listener exists before the login's first await (N-L1): a CONNECT whose socket closes while
+      // the directory looks its key up releases its place too, instead of holding it until restart.
+      let closed = (client.conn as { destroyed?: boolean }).destroyed === true;
+      let counted: Identity | undefined;
+      client.conn.once("close", () => {
+        closed = true;
+        if (counted !== undefined) guard.logout(counted);
+      });
       guard.login(client.id, username, password).then(
         (identity) => {
           if (typeof identity === "string") {
             refuse("login", client, identity);
             return callback(Object.assign(new Error(identity), { returnCode: 5 }), false);
           }
+          if (closed) {
+            guard.logout(identity); // the socket went away during the lookup
+            return callback(Object.assign(new Error("connection closed"), { returnCode: 3 }), false);
+          }
+          counted = identity;
           identities.set(client, identity);
-          // The connection's identity is released when its socket closes, however the session ends.
-          client.conn.once("close", () => guard.logout(identity));
           callback(null, true);
         },
         (error: unknown) => {
