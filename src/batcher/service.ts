@@ -212,7 +212,7 @@ export class BatcherService {
     // What was started so far, stopped in reverse order when a later step fails (a port in use, say).
     const undo: Array<() => unknown> = [];
     try {
-      const store = await openStore(config.database, { logger });
+      const store = await openStore(config.database, { logger, exclusive: true });
       undo.push(() => store.close());
       const pool = await CheckPool.start({
         domain,
