@@ -59,22 +59,46 @@ export class DeviceKey {
   }
 
   static fromPrivateKey(privateKey: string): DeviceKey {
+    if (typeof privateKey !== "string") throw new InvalidInputError("a device private key is 32 bytes of hex");
     const hex = privateKey.startsWith("0x") ? privateKey : `0x${privateKey}`;
     if (!isHexString(hex, 32)) throw new InvalidInputError("a device private key is 32 bytes of hex");
     try {
       return new DeviceKey(new SigningKey(hex));
-    } catch (cause) {
-      throw new InvalidInputError("not a valid secp256k1 private key", { cause });
+    } catch {
+      // No cause: nothing of the key may reach an error message or a log (P-L3).
+      throw new InvalidInputError("not a valid secp256k1 private key");
     }
   }
 
   /** Loads a key file written by {@link DeviceKey.save}. */
   static async load(path: string): Promise<DeviceKey> {
+    let text: string;
+    try {
+      text = await fs.readFile(path, "utf8");
+    } catch (cause) {
+      const code = (cause as NodeJS.ErrnoException).code;
+      throw new InvalidInputError(
+        code === "ENOENT" ? `no key file at ${path}` : `cannot read the key file ${path} (${code ?? "error"})`,
+        { cause, details: { path } },
+      );
+    }
+    warnIfLoose(path, (await fs.stat(path)).mode);
     let parsed: DeviceKeyFile;
     try {
-      parsed = JSON.parse(await fs.readFile(path, "utf8")) as DeviceKeyFile;
-    } catch (cause) {
-      throw new InvalidInputError(`cannot read device key file ${path}`, { cause, details: { path } });
+      parsed = JSON.parse(text) as DeviceKeyFile;
+    } catch {
+      // No cause, and nothing of the text: JSON.parse's message quotes the file's first characters (P-L3).
+      const rawHex = /^\s*(0x)?[0-9a-fA-F]{64}\s*$/.test(text);
+      throw new InvalidInputError(
+        `${path} is not a key file (a JSON file with version, address and privateKey)` +
+          (rawHex ? "; it holds a bare private key: make key files with `iotrail devices keygen`" : ""),
+        { details: { path } },
+      );
+    }
+    if (typeof parsed !== "object" || parsed === null) {
+      throw new InvalidInputError(`${path} is not a key file (a JSON object with version, address and privateKey)`, {
+        details: { path },
+      });
     }
     if (parsed.version !== DEVICE_KEY_FILE_VERSION) {
       throw new InvalidInputError(`unsupported device key file version ${String(parsed.version)}`, {
@@ -194,4 +218,16 @@ export class DeviceKey {
   ): string {
     return this.signDigest(registryDigest(domain, action, message));
   }
+}
+
+/**
+ * Warns (as ssh does, but without refusing) when a key file can be read by its group or by anyone: a key
+ * file should be its owner's alone (`chmod 600`).
+ */
+function warnIfLoose(path: string, mode: number): void {
+  if ((mode & 0o077) === 0 || process.platform === "win32") return;
+  process.emitWarning(
+    `the key file ${path} can be read by ${mode & 0o004 ? "anyone" : "its group"} (mode ${(mode & 0o777).toString(8)}); run chmod 600 ${path}`,
+    { code: "IOTRAIL_LOOSE_KEY_FILE" },
+  );
 }
