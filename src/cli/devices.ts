@@ -9,7 +9,7 @@ import { ZeroHash, getAddress, id, isAddress, isHexString, toBeHex } from "ether
 import type { DeviceRegistry, TelemetryAnchor } from "../contracts";
 import { callDecoded, sendDecoded } from "../contract-calls";
 import { DeviceKey } from "../device";
-import { InvalidInputError } from "../errors";
+import { InvalidInputError, IotrailError } from "../errors";
 import { DeviceStatus, Lot, LotStatus, claimLotDevice } from "../registry";
 import type { DeviceRegistryClient, RegisterParams } from "../registry";
 import { writeLotEntries } from "../registry/lot-entries";
@@ -152,9 +152,33 @@ export function devicesCommand(): Command {
         const defaultOwner = opts.owner === undefined ? registrant : parseAddress(opts.owner, "--owner");
         const rows = await readDeviceRows(file);
         const keys = await Promise.all(rows.map((row) => DeviceKey.load(resolve(dirname(file), row.keyFile))));
-        // Resumable: the chain is the ledger. Keys it already knows are skipped, whoever registered them.
-        const known = await Promise.all(keys.map(async (key) => (await registry.getKey(key.address)).deviceId !== 0n));
-        const todo = rows.map((row, i) => ({ row, key: keys[i]! })).filter((_, i) => !known[i]);
+        const ownerOf = (row: DeviceRow) =>
+          row.owner === undefined ? defaultOwner : parseAddress(row.owner, `owner of ${row.keyFile}`);
+        // Resumable: the chain is the ledger. A key it knows is skipped only when its record is what the row
+        // asks for (P-L2): same device, owner and metadata; anything else is reported, and the run fails.
+        const known = await Promise.all(
+          rows.map(async (row, i) => {
+            const key = keys[i]!;
+            const { deviceId } = await registry.getKey(key.address);
+            if (deviceId === 0n) return undefined;
+            if (deviceId !== BigInt(key.address)) {
+              return `${row.keyFile}: ${key.address} is a rotated key of device ${deviceIdHex(deviceId)}`;
+            }
+            const device = await registry.getDevice(deviceId);
+            const problems: string[] = [];
+            const owner = ownerOf(row);
+            if (device.owner !== owner) problems.push(`owner ${device.owner}, the file says ${owner}`);
+            const metadata = metadataHash(row.metadata);
+            if (device.metadataHash.toLowerCase() !== metadata.toLowerCase()) {
+              problems.push(`metadata ${device.metadataHash}, the file says ${metadata}`);
+            }
+            return problems.length === 0
+              ? "same"
+              : `${row.keyFile}: ${key.address} is registered with ${problems.join(" and ")}`;
+          }),
+        );
+        const mismatches = known.filter((k): k is string => k !== undefined && k !== "same");
+        const todo = rows.map((row, i) => ({ row, key: keys[i]! })).filter((_, i) => known[i] === undefined);
         const skipped = rows.length - todo.length;
         if (skipped > 0)
           ctx.out.note(
@@ -168,7 +192,7 @@ export function devicesCommand(): Command {
         for (let start = 0; start < todo.length; start += chunk) {
           const deadline = await deadlineFrom(ctx, opts.deadline);
           const registrations: RegisterParams[] = todo.slice(start, start + chunk).map(({ row, key }) => {
-            const owner = row.owner === undefined ? defaultOwner : parseAddress(row.owner, `owner of ${row.keyFile}`);
+            const owner = ownerOf(row);
             return {
               key: key.address,
               owner,
@@ -181,6 +205,14 @@ export function devicesCommand(): Command {
           const { receipt } = await registry.registerBatch({ registrations });
           transactions.push(receipt.hash);
           progress(Math.min(todo.length, start + chunk));
+        }
+        if (mismatches.length > 0) {
+          throw new IotrailError(
+            "REGISTERED_DIFFERENTLY",
+            `${mismatches.length} key(s) are registered already, but not as ${file} says (registered ${todo.length} new device(s) in ${transactions.length} transaction(s)):\n  ${mismatches.join("\n  ")}\n` +
+              "a registration is never redone: the owner hands a device over with `iotrail devices transfer start`",
+            { details: { mismatches, registered: todo.length, transactions } },
+          );
         }
         ctx.out.result({ registered: todo.length, skipped, transactions }, [
           `registered ${todo.length} devices in ${transactions.length} transactions (${skipped} were registered already)`,

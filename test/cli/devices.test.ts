@@ -144,6 +144,53 @@ describe("iotrail devices / roles (CLI, end to end on the in-process chain)", fu
       }
     });
 
+    it("security (P-L2): a re-run whose rows name another owner or metadata reports each mismatch and exits non-zero", async function () {
+      const { on, registry } = await loadFixture(cliFixture);
+      const dir = tempDir();
+      const [, , , , , wrong, right] = await ethers.getSigners();
+      for (const name of ["a", "b", "c"]) await iotrailOk(["devices", "keygen", "-o", join(dir, `${name}.json`)]);
+      // The first run registered a and b with the wrong owner (a typo in the file).
+      writeFileSync(
+        join(dir, "first.json"),
+        JSON.stringify([
+          { keyFile: "a.json", owner: wrong!.address, metadata: "doc" },
+          { keyFile: "b.json", owner: wrong!.address, metadata: "doc" },
+        ]),
+      );
+      await iotrailOk([...on, "--account", "0", "devices", "register-batch", join(dir, "first.json")]);
+      // The corrected file: a's owner fixed, b's metadata changed too, and a new row c.
+      writeFileSync(
+        join(dir, "fixed.json"),
+        JSON.stringify([
+          { keyFile: "a.json", owner: right!.address, metadata: "doc" },
+          { keyFile: "b.json", owner: wrong!.address, metadata: "other doc" },
+          { keyFile: "c.json", owner: right!.address, metadata: "doc" },
+        ]),
+      );
+      const rerun = await iotrail([...on, "--account", "0", "devices", "register-batch", join(dir, "fixed.json")]);
+      expect(rerun.code, rerun.stdout).to.not.equal(0);
+      expect(rerun.stderr).to.contain("2 key(s) are registered already, but not as");
+      expect(rerun.stderr).to.contain(
+        `a.json: ${(await DeviceKey.load(join(dir, "a.json"))).address} is registered with owner ${wrong!.address}, the file says ${right!.address}`,
+      );
+      expect(rerun.stderr).to.contain("b.json");
+      expect(rerun.stderr).to.contain("metadata");
+      expect(rerun.stderr).to.contain("iotrail devices transfer start");
+      // The new row was registered all the same; the same file again is only the mismatches.
+      const c = await DeviceKey.load(join(dir, "c.json"));
+      expect((await registry.getDevice(BigInt(c.address))).owner).to.equal(right!.address);
+      const same = await iotrailOk([
+        ...on,
+        "--account",
+        "0",
+        "--json",
+        "devices",
+        "register-batch",
+        join(dir, "first.json"),
+      ]);
+      expect(same.json()).to.include({ registered: 0, skipped: 2 });
+    });
+
     it("reads a JSON file with per-row owners, and reports a row without a key file", async function () {
       const { on, registry } = await loadFixture(cliFixture);
       const dir = tempDir();
