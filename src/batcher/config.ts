@@ -438,6 +438,13 @@ export function loadBatcherConfig(params: { file?: string; env?: NodeJS.ProcessE
     ...(top.publicUrl === undefined ? {} : { publicUrl: str(top, "publicUrl", "publicUrl") }),
     logLevel: str(top, "logLevel", "logLevel", "info"),
   };
+  if (config.mqtt.enabled && !config.mqtt.embedded && config.mqtt.receiveMaximum > config.ingest.queueLimit) {
+    // The broker may have this many QoS 1 messages in flight: all of them must fit the queue at once (P-H1).
+    throw new ConfigError(
+      `mqtt.receiveMaximum (${config.mqtt.receiveMaximum}) must be at most ingest.queueLimit (${config.ingest.queueLimit})`,
+      { details: { field: "mqtt.receiveMaximum" } },
+    );
+  }
   if (sales !== undefined) config.sales = salesConfig(sales, config.database);
   if (raw.lots !== undefined) config.lots = lotsConfig(raw.lots);
   const secrets: Record<string, string> = {

@@ -28,6 +28,12 @@ import type { IPublishPacket, Packet } from "mqtt-packet";
 import type { Logger } from "pino";
 import { ConfigError } from "../errors";
 import type { IngestOutcome, IngestPipeline } from "./pipeline";
+import { RateLimiter } from "./rate-limit";
+
+interface Received {
+  packet: IPublishPacket;
+  generation: number;
+}
 
 export interface ExternalSubscriberOptions {
   pipeline: IngestPipeline;
@@ -45,6 +51,15 @@ export interface ExternalSubscriberOptions {
   keepaliveSeconds?: number;
   /** Where the verdicts go: the reading's topic with `readings` replaced by `replies`. */
   replyTopic: (topic: string) => string;
+  /**
+   * QoS 0 messages a second each publisher (each readings topic) may have ingested, and the burst above it
+   * (default 100/s, burst 200): QoS 0 has no flow control (Receive Maximum bounds only QoS 1), so past this a
+   * publisher's QoS 0 messages are dropped, as "at most once" allows, before they can crowd out anyone's QoS 1.
+   */
+  qos0PerTopicPerSecond?: number;
+  qos0Burst?: number;
+  /** Largest packet accepted (MQTT 5 Maximum Packet Size, announced in CONNECT; default 64 KiB). */
+  maxPacketBytes?: number;
   logger?: Logger;
 }
 
@@ -52,6 +67,8 @@ export interface ExternalSubscriberOptions {
 const MQTT_5 = 5;
 const MQTT_3_1_1 = 4;
 const MAX_RECONNECT_DELAY_MS = 10_000;
+/** QoS 0 messages waiting at most, from all publishers together; past it they are dropped. */
+const MAX_PENDING_QOS0 = 10_000;
 
 /** The MQTT 5 CONNACK/SUBACK reason codes this subscriber names in its errors. */
 const REASONS: Record<number, string> = {
@@ -74,8 +91,16 @@ export class ExternalSubscriber {
   /** Increases with each connection: an acknowledgement belongs to the connection that received the message. */
   private generation = 0;
   private nextPacketId = 1;
-  private pending: { packet: IPublishPacket; generation: number }[] = [];
+  /** QoS 1 messages waiting for the pipeline (at most Receive Maximum: the broker's flow control). */
+  private pending: Received[] = [];
+  /** QoS 0 messages waiting, each publisher within its rate; they go after every waiting QoS 1 message. */
+  private pendingQos0: Received[] = [];
   private flushScheduled = false;
+  private flushing = false;
+  private readonly qos0Rates: RateLimiter;
+  /** QoS 0 messages dropped over their publisher's rate (logged once a second at most). */
+  private qos0Dropped = 0;
+  private qos0DropLogged = 0;
   private closing = false;
   private reconnectDelayMs = 500;
   private reconnectTimer: NodeJS.Timeout | undefined;
@@ -87,6 +112,8 @@ export class ExternalSubscriber {
 
   private constructor(private readonly options: ExternalSubscriberOptions) {
     this.filter = options.shareGroup === undefined ? options.topic : `$share/${options.shareGroup}/${options.topic}`;
+    const perSecond = options.qos0PerTopicPerSecond ?? 100;
+    this.qos0Rates = new RateLimiter(perSecond, (options.qos0Burst ?? 2 * perSecond) / perSecond);
   }
 
   /** Connects and subscribes; rejects when the broker refuses (wrong password, no shared subscriptions). */
@@ -157,6 +184,14 @@ export class ExternalSubscriber {
             const code =
               typeof granted === "number" ? granted : ((granted as { qos?: number } | undefined)?.qos ?? 0x80);
             if (code >= 0x80) return fail(new ConfigError(`the MQTT broker refused ${this.filter}: ${reason(code)}`));
+            if (code !== 1) {
+              // QoS 0 would mean readings delivered at most once, with no PUBACK after the write (P-I1).
+              return fail(
+                new ConfigError(
+                  `the MQTT broker granted ${this.filter} at QoS ${code}, not QoS 1: readings could be lost (check the broker's max_qos or ACL)`,
+                ),
+              );
+            }
             established = true;
             this.reconnectDelayMs = 500;
             this.startPings(generation);
@@ -209,6 +244,8 @@ export class ExternalSubscriber {
                 properties: {
                   sessionExpiryInterval: this.options.sessionExpirySeconds ?? 3_600,
                   receiveMaximum: this.options.receiveMaximum ?? 1_024,
+                  // The broker does not send a larger PUBLISH (it drops it for this subscriber instead).
+                  maximumPacketSize: this.options.maxPacketBytes ?? 65_536,
                 },
               }
             : {}),
@@ -262,26 +299,66 @@ export class ExternalSubscriber {
   }
 
   private received(packet: IPublishPacket, generation: number): void {
-    if (packet.qos > 0) this.inFlight++;
-    this.pending.push({ packet, generation });
-    if (!this.flushScheduled) {
-      this.flushScheduled = true;
-      setImmediate(() => this.flush());
+    if (packet.qos === 2) {
+      // This subscriber asked for QoS 1; a broker that sends QoS 2 anyway would need PUBREC, not PUBACK.
+      this.options.logger?.warn({ topic: packet.topic }, "QoS 2 PUBLISH from a QoS 1 subscription; disconnecting");
+      this.send(this.protocol === MQTT_5 ? { cmd: "disconnect", reasonCode: 0x9b } : { cmd: "disconnect" });
+      this.socket?.destroy();
+      return;
     }
+    if (packet.qos === 1) {
+      this.inFlight++;
+      this.pending.push({ packet, generation });
+    } else if (this.pendingQos0.length < MAX_PENDING_QOS0 && this.qos0Rates.admit(packet.topic)) {
+      this.pendingQos0.push({ packet, generation });
+    } else {
+      this.droppedQos0();
+      return;
+    }
+    this.scheduleFlush();
   }
 
-  /** Everything received since the last flush goes to the pipeline as one group. */
+  private droppedQos0(): void {
+    this.qos0Dropped++;
+    const now = Date.now();
+    if (now - this.qos0DropLogged < 1_000) return;
+    this.qos0DropLogged = now;
+    this.options.logger?.warn(
+      { dropped: this.qos0Dropped },
+      "QoS 0 messages over their publisher's rate dropped (QoS 0 is at most once)",
+    );
+  }
+
+  private scheduleFlush(delayMs = 0): void {
+    if (this.flushScheduled || this.flushing) return;
+    this.flushScheduled = true;
+    if (delayMs === 0) setImmediate(() => this.flush());
+    else setTimeout(() => this.flush(), delayMs).unref();
+  }
+
+  /**
+   * What waits goes to the pipeline as one group, never larger than the pipeline can admit (P-H1): QoS 1
+   * messages first (each holds one of the broker's in-flight slots), then QoS 0 with what room is left. One
+   * group is in the pipeline at a time; what did not fit goes in the next.
+   */
   private flush(): void {
     this.flushScheduled = false;
-    const group = this.pending;
-    this.pending = [];
+    const room = this.options.pipeline.room;
+    if (room === 0) {
+      if (this.pending.length + this.pendingQos0.length > 0) this.scheduleFlush(20);
+      return;
+    }
+    const group = this.pending.splice(0, room);
+    if (group.length < room) group.push(...this.pendingQos0.splice(0, room - group.length));
+    if (group.length === 0) return;
+    this.flushing = true;
     void this.options.pipeline
       .submit(
         group.map(({ packet }) => (Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload))),
         "mqtt",
       )
       .then((outcomes) => {
-        const retry: typeof group = [];
+        const retry: Received[] = [];
         // The group's verdicts and PUBACKs leave in one write (writev), not two system calls per reading.
         const socket = this.socket;
         socket?.cork();
@@ -291,21 +368,23 @@ export class ExternalSubscriber {
           else this.answered(message, outcome);
         });
         socket?.uncork();
+        this.flushing = false;
         if (retry.length > 0) {
-          const seconds = outcomes.find((outcome) => outcome.status === "busy")!;
-          setTimeout(
-            () => {
-              for (const message of retry) {
-                if (message.generation === this.generation) this.pending.push(message);
-                else if (message.packet.qos > 0) this.inFlight--; // the broker redelivers it on the new connection
-              }
-              if (!this.flushScheduled && this.pending.length > 0) {
-                this.flushScheduled = true;
-                setImmediate(() => this.flush());
-              }
-            },
-            (seconds as Extract<IngestOutcome, { status: "busy" }>).retryAfterSeconds * 1000,
-          );
+          // Busy now (the queue filled, or the store is down): these go first when the pipeline has room again.
+          const busy = outcomes.find((outcome) => outcome.status === "busy") as Extract<
+            IngestOutcome,
+            { status: "busy" }
+          >;
+          const live = retry.filter((message) => {
+            if (message.generation === this.generation) return true;
+            if (message.packet.qos > 0) this.inFlight--; // the broker redelivers it on the new connection
+            return false;
+          });
+          this.pending = live.filter((m) => m.packet.qos > 0).concat(this.pending);
+          this.pendingQos0 = live.filter((m) => m.packet.qos === 0).concat(this.pendingQos0);
+          this.scheduleFlush(busy.reason === "queue-full" ? 20 : busy.retryAfterSeconds * 1000);
+        } else if (this.pending.length + this.pendingQos0.length > 0) {
+          this.scheduleFlush();
         }
       });
   }

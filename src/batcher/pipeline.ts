@@ -59,22 +59,35 @@ export class IngestPipeline {
     return this.inFlight;
   }
 
-  /** Ingests raw messages (one per element); one outcome each, in order, after their durable write. */
+  /** Messages the queue can take now: a group larger than this gets `busy` for the rest. */
+  get room(): number {
+    return Math.max(0, this.options.queueLimit - this.inFlight);
+  }
+
+  /**
+   * Ingests raw messages (one per element); one outcome each, in order, after their durable write. "Busy" is
+   * per message, never all-or-nothing (P-H1): the messages that fit the queue are admitted, and only those
+   * past its room are answered `busy`, so one sender's huge group cannot hold others' messages hostage.
+   */
   submit(messages: readonly Uint8Array[], transport = "api"): Promise<IngestOutcome[]> {
     const { queueLimit, retryAfterSeconds = 1, metrics } = this.options;
-    if (this.inFlight + messages.length > queueLimit) {
-      metrics?.messages.inc({ transport, outcome: "busy" }, messages.length);
-      const busy: IngestOutcome = {
-        status: "busy",
-        reason: "queue-full",
-        retryAfterSeconds,
-        message: `the ingest queue is full (${this.inFlight} of ${queueLimit} in flight)`,
-      };
-      return Promise.resolve(messages.map(() => busy));
-    }
-    this.inFlight += messages.length;
+    const admitted = Math.min(messages.length, this.room);
+    const refused = messages.length - admitted;
+    const busy: IngestOutcome | undefined =
+      refused === 0
+        ? undefined
+        : {
+            status: "busy",
+            reason: "queue-full",
+            retryAfterSeconds,
+            message: `the ingest queue is full (${this.inFlight + admitted} of ${queueLimit} in flight)`,
+          };
+    if (busy !== undefined) metrics?.messages.inc({ transport, outcome: "busy" }, refused);
+    if (admitted === 0) return Promise.resolve(messages.map(() => busy!));
+    const admit = refused === 0 ? messages : messages.slice(0, admitted);
+    this.inFlight += admit.length;
     metrics?.queueDepth.set(this.inFlight);
-    const answers = messages.map(
+    const answers = admit.map(
       (message) =>
         new Promise<IngestOutcome>((resolve) => {
           this.inbox.push({ message, resolve });
@@ -93,6 +106,7 @@ export class IngestPipeline {
         if (outcome.status === "rejected") metrics?.rejections.inc({ code: outcome.code });
         else if (outcome.status !== "busy") metrics?.activity.seen(outcome.device, outcome.sequence);
       }
+      if (busy !== undefined) for (let i = 0; i < refused; i++) outcomes.push(busy);
       return outcomes;
     });
   }

@@ -374,6 +374,7 @@ export class BatcherService {
               clientId: config.mqtt.clientId,
               ...(config.mqtt.shareGroup === undefined ? {} : { shareGroup: config.mqtt.shareGroup }),
               receiveMaximum: config.mqtt.receiveMaximum,
+              maxPacketBytes: config.http.maxMessageBytes + 1_024,
               logger,
             });
       }
