@@ -199,7 +199,7 @@ export async function createApi(options: ApiOptions): Promise<FastifyInstance> {
 
   const busy = (reply: FastifyReply, outcome: Extract<IngestOutcome, { status: "busy" }>) =>
     reply
-      .code(outcome.reason === "queue-full" ? 429 : 503)
+      .code(outcome.reason === "internal" ? 503 : 429)
       .header("retry-after", String(outcome.retryAfterSeconds))
       .send(outcome);
 
@@ -233,7 +233,7 @@ export async function createApi(options: ApiOptions): Promise<FastifyInstance> {
         message: `the body holds ${messages.length} messages; at most ${options.queueLimit} fit the ingest queue`,
       });
     }
-    const outcomes = await pipeline.submit(messages, "http");
+    const outcomes = await pipeline.submit(messages, "http", request.ip);
     if (!many) {
       const outcome = outcomes[0]!;
       if (outcome.status === "busy") return busy(reply, outcome);

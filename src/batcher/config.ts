@@ -74,6 +74,11 @@ export interface BatcherConfig {
     threads: number;
     window: { pastSeconds: number; futureSeconds: number };
     retryAfterSeconds: number;
+    /**
+     * Registry lookups of unknown device keys one HTTP client (by address) may cause: per second, and burst.
+     * Past it, its readings of unknown keys are answered 429 (M-6: an anonymous sender's cost to the node).
+     */
+    lookupsPerClient: { perSecond: number; burst: number };
   };
   sealing: { maxReadings: number; maxAgeMs: number; intervalMs: number };
   anchoring: {
@@ -219,7 +224,8 @@ const KNOWN_FIELDS: Record<string, readonly string[]> = {
     "loginSkewSeconds",
     "operatorUsername",
   ],
-  ingest: ["queueLimit", "threads", "window", "retryAfterSeconds"],
+  ingest: ["queueLimit", "threads", "window", "retryAfterSeconds", "lookupsPerClient"],
+  "ingest.lookupsPerClient": ["perSecond", "burst"],
   "ingest.window": ["pastSeconds", "futureSeconds"],
   sealing: ["maxReadings", "maxAgeMs", "intervalMs"],
   anchoring: [
@@ -351,6 +357,7 @@ export function loadBatcherConfig(params: { file?: string; env?: NodeJS.ProcessE
     throw new ConfigError("BATCHER_ADMIN_TOKEN must be at least 16 characters");
   }
   const window = section(ingest, "window");
+  const lookups = section(ingest, "lookupsPerClient");
   rejectUnknownFields(raw);
   const topic = str(mqtt, "topic", "mqtt.topic", "iotrail/v1/readings/#");
   const chainId = top.chainId === undefined ? undefined : BigInt(int(top, "chainId", "chainId", 0, 1));
@@ -417,6 +424,10 @@ export function loadBatcherConfig(params: { file?: string; env?: NodeJS.ProcessE
         futureSeconds: int(window, "futureSeconds", "ingest.window.futureSeconds", 300),
       },
       retryAfterSeconds: int(ingest, "retryAfterSeconds", "ingest.retryAfterSeconds", 1, 1),
+      lookupsPerClient: {
+        perSecond: int(lookups, "perSecond", "ingest.lookupsPerClient.perSecond", 50, 1),
+        burst: int(lookups, "burst", "ingest.lookupsPerClient.burst", 500, 1),
+      },
     },
     sealing: {
       maxReadings: int(sealing, "maxReadings", "sealing.maxReadings", 10_000, 1),

@@ -10,11 +10,17 @@ import type { CheckPool } from "./check-pool";
 import type { AppendItem, ReadingStore } from "./store";
 import { sequenceConflict } from "./validate";
 import type { Checked, IngestErrorCode, ReadingValidator, Rejection } from "./validate";
+import { RateLimiter } from "./rate-limit";
 
 export type IngestOutcome =
   | { status: "accepted" | "duplicate"; device: string; sequence: string }
   | { status: "rejected"; code: IngestErrorCode; message: string; device?: string; sequence?: string }
-  | { status: "busy"; reason: "queue-full" | "internal"; retryAfterSeconds: number; message: string };
+  | {
+      status: "busy";
+      reason: "queue-full" | "internal" | "lookup-budget";
+      retryAfterSeconds: number;
+      message: string;
+    };
 
 /** Learns device states before the synchronous device checks (a registry-backed directory looks keys up). */
 export interface DevicePreparer {
@@ -35,6 +41,12 @@ export interface PipelineOptions {
   retryAfterSeconds?: number;
   metrics?: BatcherMetrics;
   logger?: Logger;
+  /**
+   * Registry lookups of keys not known yet that one client (an HTTP sender's address) may cause, per second
+   * and as a burst (M-6): past it, its messages of unknown keys are answered busy (`lookup-budget`, HTTP 429),
+   * so an anonymous sender of fresh keys costs the node a bounded number of calls per second.
+   */
+  lookupsPerClient?: { perSecond: number; burst: number };
 }
 
 interface Waiting {
@@ -45,14 +57,21 @@ interface Waiting {
 /** Largest number of messages sent to a worker at once. */
 const CHUNK = 512;
 
+type Judged = { result: Checked; resolve: Waiting["resolve"]; client?: string | undefined };
+
 export class IngestPipeline {
   private inFlight = 0;
-  private inbox: { message: Uint8Array; resolve: (outcome: IngestOutcome) => void }[] = [];
+  private inbox: { message: Uint8Array; resolve: (outcome: IngestOutcome) => void; client?: string | undefined }[] = [];
+  private readonly lookupBudget: RateLimiter | undefined;
   private inboxScheduled = false;
   private writes: Waiting[] = [];
   private writeScheduled = false;
 
-  constructor(private readonly options: PipelineOptions) {}
+  constructor(private readonly options: PipelineOptions) {
+    const budget = options.lookupsPerClient;
+    this.lookupBudget =
+      budget === undefined ? undefined : new RateLimiter(budget.perSecond, budget.burst / budget.perSecond);
+  }
 
   /** Messages received and not yet answered. */
   get queued(): number {
@@ -69,7 +88,7 @@ export class IngestPipeline {
    * per message, never all-or-nothing (P-H1): the messages that fit the queue are admitted, and only those
    * past its room are answered `busy`, so one sender's huge group cannot hold others' messages hostage.
    */
-  submit(messages: readonly Uint8Array[], transport = "api"): Promise<IngestOutcome[]> {
+  submit(messages: readonly Uint8Array[], transport = "api", client?: string): Promise<IngestOutcome[]> {
     const { queueLimit, retryAfterSeconds = 1, metrics } = this.options;
     const admitted = Math.min(messages.length, this.room);
     const refused = messages.length - admitted;
@@ -90,7 +109,7 @@ export class IngestPipeline {
     const answers = admit.map(
       (message) =>
         new Promise<IngestOutcome>((resolve) => {
-          this.inbox.push({ message, resolve });
+          this.inbox.push({ message, resolve, client });
         }),
     );
     if (!this.inboxScheduled) {
@@ -119,7 +138,9 @@ export class IngestPipeline {
       const chunk = taken.slice(start, start + CHUNK);
       this.options.pool
         .check(chunk.map(({ message }) => message))
-        .then((results) => this.admit(chunk.map(({ resolve }, i) => ({ result: results[i]!, resolve }))))
+        .then((results) =>
+          this.admit(chunk.map(({ resolve, client }, i) => ({ result: results[i]!, resolve, client }))),
+        )
         .catch((error: unknown) => {
           // Answers already given stand (a promise resolves once); the others are told to retry.
           this.options.logger?.error({ err: error }, "checking messages failed");
@@ -133,22 +154,49 @@ export class IngestPipeline {
    * lookup wait for it; the others (known devices) go on at once, so a flood of fresh keys cannot hold up
    * registered devices' readings that arrived with it.
    */
-  private async admit(checked: { result: Checked; resolve: Waiting["resolve"] }[]): Promise<void> {
+  private async admit(checked: Judged[]): Promise<void> {
     const { devices } = this.options;
     if (devices === undefined) return this.judge(checked, new Set());
     const keyOf = (result: Checked) => (result.status === "checked" ? result.item.reading.device.toLowerCase() : "");
     const keys = checked.flatMap(({ result }) => (result.status === "checked" ? [keyOf(result)] : []));
     const pending = devices.pending(keys);
-    const waiting = checked.filter(({ result }) => pending.has(keyOf(result)));
+    let waiting = checked.filter(({ result }) => pending.has(keyOf(result)));
     this.judge(
       checked.filter(({ result }) => !pending.has(keyOf(result))),
       new Set(),
     );
-    const unreachable = await devices.prepare(keys);
+    if (this.lookupBudget !== undefined && waiting.length > 0) waiting = this.withinBudget(waiting);
+    // Known keys go along too (their expired states are refreshed in the background); unknown keys only
+    // within their senders' budgets.
+    const looked = new Set(waiting.map(({ result }) => keyOf(result)));
+    const unreachable = await devices.prepare(keys.filter((key) => !pending.has(key) || looked.has(key)));
     if (waiting.length > 0) this.judge(waiting, unreachable);
   }
 
-  private judge(checked: { result: Checked; resolve: Waiting["resolve"] }[], unreachable: Set<string>): void {
+  /** Each client's unknown keys take a lookup each from its budget; messages past it are answered busy. */
+  private withinBudget(waiting: Judged[]): Judged[] {
+    const charged = new Map<string, Set<string>>();
+    return waiting.filter((entry) => {
+      if (entry.client === undefined || entry.result.status !== "checked") return true;
+      const key = entry.result.item.reading.device.toLowerCase();
+      const seen = charged.get(entry.client) ?? new Set<string>();
+      charged.set(entry.client, seen);
+      if (seen.has(key)) return true;
+      if (this.lookupBudget!.admit(entry.client)) {
+        seen.add(key);
+        return true;
+      }
+      entry.resolve({
+        status: "busy",
+        reason: "lookup-budget",
+        retryAfterSeconds: 1,
+        message: "too many readings of device keys the batcher does not know yet from this client; retry later",
+      });
+      return false;
+    });
+  }
+
+  private judge(checked: Judged[], unreachable: Set<string>): void {
     const { validator } = this.options;
     for (const { result, resolve } of checked) {
       if (result.status === "rejected") {

@@ -253,6 +253,7 @@ export class BatcherService {
         devices: directory,
         queueLimit: config.ingest.queueLimit,
         retryAfterSeconds: config.ingest.retryAfterSeconds,
+        lookupsPerClient: config.ingest.lookupsPerClient,
         metrics,
         logger,
       });

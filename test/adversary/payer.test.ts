@@ -6,12 +6,11 @@
  */
 import { expect } from "chai";
 import { ethers } from "hardhat";
-import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import { channelsFixture } from "../helpers/payments";
 
 describe("adversary: a payer avoiding payment", function () {
   it("security (N-L2): a token whose fallback accepts any call cannot open (squat) a funder's channel id with no deposit", async function () {
-    const fx = await loadFixture(channelsFixture);
+    const fx = await channelsFixture();
     const token = await ethers.deployContract("FallbackToken");
     await token.mint(fx.owner.address, 1_000n);
     await token.connect(fx.owner).approve(await fx.channels.getAddress(), 1_000n);

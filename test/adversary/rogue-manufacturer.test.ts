@@ -6,7 +6,7 @@
  */
 import { expect } from "chai";
 import { ethers } from "hardhat";
-import { loadFixture, mine, time } from "@nomicfoundation/hardhat-network-helpers";
+import { mine, time } from "@nomicfoundation/hardhat-network-helpers";
 import { JsonRpcProvider } from "ethers";
 import { dirname, join } from "node:path";
 import type { BatcherService } from "../../src/batcher";
@@ -43,7 +43,7 @@ async function rogueLot(
 describe("adversary: a rogue manufacturer", function () {
   describe("DeviceRegistry.lotEntryValidAt", function () {
     it("security (N-M2): a lot committed after the owner revoked K does not vouch for K", async function () {
-      const fx = await loadFixture(registryFixture);
+      const fx = await registryFixture();
       const { key, deviceId } = await registeredDevice(fx);
       await fx.registry.connect(fx.owner).revoke(deviceId, 1);
       await time.increase(5);
@@ -58,7 +58,7 @@ describe("adversary: a rogue manufacturer", function () {
     });
 
     it("security (N-M2): a lot holding a key rotated away does not vouch for it after the rotation", async function () {
-      const fx = await loadFixture(registryFixture);
+      const fx = await registryFixture();
       const { key, deviceId } = await registeredDevice(fx);
       const rogue = await rogueLot(fx, key.address);
       const beforeRotation = await time.latest();
@@ -79,7 +79,7 @@ describe("adversary: a rogue manufacturer", function () {
     });
 
     it("a key in lots of two manufacturers: each lot vouches on its own until a record exists, then the record decides for both", async function () {
-      const fx = await loadFixture(registryFixture);
+      const fx = await registryFixture();
       const key = DeviceKey.generate();
       const lotA = Lot.build([{ key: key.address, metadataHash: METADATA }]);
       await fx.registry.connect(fx.manufacturer).commitLot(lotA.root, fx.owner.address, 1, "");
@@ -112,7 +112,7 @@ describe("adversary: a rogue manufacturer", function () {
 
   describe("verifyBundle", function () {
     it("security (N-M2): a bundle naming a rogue lot for a revoked key fails device-valid", async function () {
-      const fx = await loadFixture(anchorFixture);
+      const fx = await anchorFixture();
       await fx.registry.connect(fx.owner).revoke(fx.deviceId, 1);
       const rogue = await rogueLot(fx, fx.device.address);
       await time.increase(5);
@@ -133,7 +133,7 @@ describe("adversary: a rogue manufacturer", function () {
     });
 
     it("a genuine lot entry: the verdict names the lot and the manufacturer that vouched", async function () {
-      const fx = await loadFixture(anchorFixture);
+      const fx = await anchorFixture();
       const key = DeviceKey.generate();
       const rogue = await rogueLot(fx, key.address); // manufacturer2's lot, honest this time
       await time.increase(5);

@@ -1,5 +1,4 @@
 import { ethers } from "hardhat";
-import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import { telemetryDomain } from "../../src/eip712";
 import { DeviceKey } from "../../src/device";
 import { buildProofBundle } from "../../src/proof";
@@ -63,7 +62,8 @@ export function pinned(fx: AnchorFixture, extra: Record<string, unknown> = {}) {
 
 /** A bundle of invented readings by a revoked key, "anchored" by a look-alike contract that says yes to all. */
 export async function lookAlikeBundle() {
-  const fx = await loadFixture(bundleFixture);
+  // A fresh fixture, not a cached snapshot: reverting to an old snapshot moves the chain's clock for later suites.
+  const fx = await bundleFixture();
   const fake = await ethers.deployContract("LookAlikeAnchor");
   const fakeAddress = await fake.getAddress();
   await fx.registry.connect(fx.owner).revoke(fx.deviceId, 2);
