@@ -7,8 +7,9 @@
  * database's: it ends when that connection ends, however the process dies (SIGKILL included), and another
  * shard, which asks for it every `pollMs`, takes over within about `pollMs` of the database noticing. A
  * leader whose connection breaks (a database restart, a network cut) steps down at once, before it could
- * know whether another shard holds the lock. Two leaders can overlap only between a partition and that
- * step-down; what they could then do twice is guarded elsewhere: sealing takes rows `FOR UPDATE SKIP LOCKED`
+ * know whether another shard holds the lock; a liveness query that hangs fails after `queryTimeoutMs`, and
+ * the leader steps down then too. Two leaders can overlap only between a partition and that step-down (at most
+ * `pollMs + queryTimeoutMs` after the cut); what they could then do twice is guarded elsewhere: sealing takes rows `FOR UPDATE SKIP LOCKED`
  * (a reading never lands in two batches), and the anchor contract refuses a root anchored before.
  *
  * With SQLite there is one batcher process, and it always leads.
@@ -47,7 +48,20 @@ export class PostgresLeader implements Leadership {
   /** Transitions run one after the other: a lead taken again never overlaps the step-down before it. */
   private transitions: Promise<void> = Promise.resolve();
 
-  constructor(private readonly options: { connectionString: string; pollMs: number; shard: string; logger?: Logger }) {}
+  constructor(
+    private readonly options: {
+      connectionString: string;
+      pollMs: number;
+      shard: string;
+      /** How long a leadership query may take before the connection counts as lost (default: 2 × pollMs, ≥ 1 s). */
+      queryTimeoutMs?: number;
+      logger?: Logger;
+    },
+  ) {}
+
+  private get queryTimeoutMs(): number {
+    return this.options.queryTimeoutMs ?? Math.max(1_000, 2 * this.options.pollMs);
+  }
 
   start(onChange: (leader: boolean) => void | Promise<void>): void {
     this.onChange = onChange;
@@ -70,6 +84,10 @@ export class PostgresLeader implements Leadership {
           connectionString: this.options.connectionString,
           application_name: `iotrail-leader-${shard}`,
           connectionTimeoutMillis: 5_000,
+          // A liveness query that hangs (a network cut with no reset) fails within the timeout, and the leader
+          // steps down (P-I3): the overlap with a successor is bounded by pollMs + queryTimeoutMs.
+          query_timeout: this.queryTimeoutMs,
+          keepAlive: true,
         });
         // A broken connection loses the lock with it: step down at once.
         client.on("error", (error) => this.lost(client, error.message));

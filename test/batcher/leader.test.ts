@@ -1,4 +1,6 @@
 import { expect } from "chai";
+import { createServer, connect } from "node:net";
+import type { AddressInfo } from "node:net";
 import { Client } from "pg";
 import { PostgresLeader, SoleLeader } from "../../src/batcher";
 import { postgresAvailable, testDatabase } from "../../src/tooling/postgres";
@@ -78,6 +80,47 @@ describe("Leadership", function () {
       expect(shard.events.slice(0, 3)).to.deep.equal(["lead", "step down", "lead"]);
       expect(shard.overlaps(), "transitions overlapped").to.equal(0);
       expect(shard.leader.isLeader).to.equal(true);
+    });
+
+    it("security (P-I3): a leader whose connection hangs (a cut with no reset) steps down within pollMs + queryTimeoutMs", async function () {
+      // A TCP relay to PostgreSQL that can freeze: bytes stop flowing both ways, and no socket closes.
+      const target = new URL(database);
+      let frozen = false;
+      const relay = createServer((inbound) => {
+        const outbound = connect(Number(target.port || 5432), target.hostname);
+        inbound.on("data", (chunk) => {
+          if (!frozen) outbound.write(chunk);
+        });
+        outbound.on("data", (chunk) => {
+          if (!frozen) inbound.write(chunk);
+        });
+        inbound.on("error", () => outbound.destroy());
+        outbound.on("error", () => inbound.destroy());
+        inbound.on("close", () => outbound.destroy());
+      });
+      await new Promise<void>((resolve) => relay.listen(0, "127.0.0.1", resolve));
+      const through = new URL(database);
+      through.hostname = "127.0.0.1";
+      through.port = String((relay.address() as AddressInfo).port);
+      const leader = new PostgresLeader({
+        connectionString: through.toString(),
+        pollMs: 50,
+        shard: "hang",
+        queryTimeoutMs: 500,
+      });
+      const events: boolean[] = [];
+      leader.start((leads) => void events.push(leads));
+      started.push(leader);
+      try {
+        await waitFor(() => (leader.isLeader ? true : undefined), 5_000, "the lead");
+        frozen = true;
+        const cut = Date.now();
+        await waitFor(() => (leader.isLeader ? undefined : true), 5_000, "the step-down after the hang");
+        console.log(`      stepped down ${Date.now() - cut} ms after the connection froze`);
+        expect(events).to.deep.equal([true, false]);
+      } finally {
+        relay.close();
+      }
     });
   });
 });
