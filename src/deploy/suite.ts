@@ -53,8 +53,10 @@ export async function deploySuite(
   const admin = options.admin === undefined ? deployer : getAddress(options.admin);
   const suite: SuiteOptions = {
     ...(admin === deployer ? {} : { admin }),
-    manufacturers: (options.manufacturers ?? [deployer]).map((a) => getAddress(a)),
-    anchorers: (options.anchorers ?? [deployer]).map((a) => getAddress(a)),
+    // With another admin named, everything is handed over by default (P-I2): the deployer keeps no role
+    // that nobody named; roles stay with the deployer only when it stays admin.
+    manufacturers: (options.manufacturers ?? [admin]).map((a) => getAddress(a)),
+    anchorers: (options.anchorers ?? [admin]).map((a) => getAddress(a)),
     challengePeriod: options.challengePeriod ?? 86_400n,
     demoToken: options.demoToken ?? DEVELOPMENT_CHAIN_IDS.includes(chainId),
   };

@@ -68,6 +68,27 @@ describe("deploySuite (Ignition, whole suite)", function () {
     });
   });
 
+  it("security (P-I2): --admin alone hands every role over: the deployer keeps no manufacturer or anchorer role", async function () {
+    const [deployer, , , , , , admin] = await ethers.getSigners();
+    const { record } = await deploySuite(hre, { dir: tempDir(), admin: admin!.address, demoToken: false });
+    const registry = await ethers.getContractAt("DeviceRegistry", record.contracts.DeviceRegistry.address);
+    const anchor = await ethers.getContractAt("TelemetryAnchor", record.contracts.TelemetryAnchor.address);
+    for (const [contract, role] of [
+      [registry, await registry.MANUFACTURER_ROLE()],
+      [anchor, await anchor.ANCHORER_ROLE()],
+      [registry, await registry.DEFAULT_ADMIN_ROLE()],
+      [anchor, await anchor.DEFAULT_ADMIN_ROLE()],
+    ] as const) {
+      expect(await contract.hasRole(role, deployer!.address), `deployer keeps ${role}`).to.equal(false);
+      expect(await contract.hasRole(role, admin!.address)).to.equal(true);
+    }
+    expect(record.roles).to.deep.equal({
+      admin: admin!.address,
+      manufacturers: [admin!.address],
+      anchorers: [admin!.address],
+    });
+  });
+
   it("verifies each contract's source with hardhat-verify, with the recorded constructor arguments", async function () {
     const calls: { address: string; constructorArguments: string[] }[] = [];
     const task = hre.tasks["verify:verify"]!;
