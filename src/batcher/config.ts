@@ -130,6 +130,8 @@ export interface SalesConfig {
   watchIntervalMs: number;
   /** The watcher claims a channel this long before its expiry (s); a started close it claims at once. */
   claimMarginSeconds: number;
+  /** Bind the payee's sales to this voucher store even though another one sold for it before (N-I1). */
+  rebindVoucherStore?: boolean;
 }
 
 /** The embedded broker's authentication and resource limits (see `MqttGuard`). */
@@ -205,7 +207,16 @@ const KNOWN_FIELDS: Record<string, readonly string[]> = {
     "sales",
     "lots",
   ],
-  sales: ["pricePerReading", "token", "payee", "vouchers", "paymentChannels", "watchIntervalMs", "claimMarginSeconds"],
+  sales: [
+    "pricePerReading",
+    "token",
+    "payee",
+    "vouchers",
+    "paymentChannels",
+    "watchIntervalMs",
+    "claimMarginSeconds",
+    "rebindVoucherStore",
+  ],
   http: ["host", "port", "maxMessageBytes", "maxBodyBytes", "getsPerSecond"],
   mqtt: [
     "enabled",
@@ -536,6 +547,7 @@ function salesConfig(sales: Json, database: string): SalesConfig {
       ? {}
       : { paymentChannels: address(sales.paymentChannels, "sales.paymentChannels") }),
     watchIntervalMs: int(sales, "watchIntervalMs", "sales.watchIntervalMs", 30_000, 100),
+    ...(sales.rebindVoucherStore === true ? { rebindVoucherStore: true } : {}),
     claimMarginSeconds: int(sales, "claimMarginSeconds", "sales.claimMarginSeconds", 3_600, 0),
   };
 }

@@ -2,7 +2,7 @@
  * The batcher service: MQTT and HTTP ingest → checks → durable store → sealing → anchoring, plus the API
  * that serves proof bundles. `iotrail batcher` runs one; tests start it in-process.
  */
-import { Wallet, parseUnits } from "ethers";
+import { Wallet, ZeroAddress, getAddress, parseUnits } from "ethers";
 import type { JsonRpcProvider } from "ethers";
 import type { FastifyInstance } from "fastify";
 import type { AddressInfo } from "node:net";
@@ -62,6 +62,7 @@ async function listening<T>(
  */
 async function openSales(
   config: BatcherConfig,
+  readings: ReadingStore,
   provider: JsonRpcProvider,
   chainId: bigint,
   startTimeoutMs: number,
@@ -85,6 +86,23 @@ async function openSales(
     address = record.contracts.PaymentChannels.address;
   }
   const store = await openVoucherStore(sales.vouchers);
+  // One payee and token, one voucher store (N-I1): charged state lives in the store, so two sellers of one payee
+  // on separate stores would each serve the same cumulative voucher. The batcher's own database (the one every
+  // shard shares) binds the payee to the first store that sold for it; a seller on another store refuses.
+  const storeId = await store.identity();
+  const bindingKey = `sales:${chainId}:${getAddress(address)}:${sales.payee}:${sales.token}`;
+  const bound = await readings.binding(bindingKey, storeId, sales.rebindVoucherStore);
+  if (bound !== storeId) {
+    await store.close();
+    throw new ConfigError(
+      `payee ${sales.payee} already sells ${sales.token === ZeroAddress ? "for ETH" : `for token ${sales.token}`} from another voucher store (id ${bound}); this one (${sales.vouchers}) is ${storeId}. ` +
+        "Sellers of one payee must share one voucher store, or each seller could serve the same voucher again: " +
+        'point "sales.vouchers" at the store the others use. If that store is gone for good, set "sales.rebindVoucherStore": true once (what it charged is lost).',
+      { details: { payee: sales.payee, token: sales.token, bound, storeId } },
+    );
+  }
+  if (sales.rebindVoucherStore === true)
+    logger.warn({ storeId }, "the payee's sales are bound to this voucher store now");
   const channels = PaymentChannelsClient.connect({ address, runner: provider });
   const seller = new ChannelSeller({
     chainId,
@@ -287,7 +305,9 @@ export class BatcherService {
         });
       }
       const sales =
-        config.sales === undefined ? undefined : await openSales(config, provider, chainId, startTimeoutMs, logger);
+        config.sales === undefined
+          ? undefined
+          : await openSales(config, store, provider, chainId, startTimeoutMs, logger);
       if (sales !== undefined) undo.push(() => sales.close());
       // The leader seals and anchors (with SQLite, this process; with PostgreSQL, the shard holding the lock).
       const leadership: Leadership =

@@ -213,6 +213,22 @@ export class PostgresReadingStore implements ReadingStore {
     return row.digest.toString("hex") === digest.slice(2).toLowerCase() ? "duplicate" : "conflict";
   }
 
+  async binding(key: string, value: string, replace = false): Promise<string> {
+    const [row] = await this.rows<{ value: string }>(
+      replace
+        ? `INSERT INTO iotrail_meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = $2 RETURNING value`
+        : `WITH inserted AS (INSERT INTO iotrail_meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING RETURNING value)
+           SELECT value FROM inserted UNION ALL SELECT value FROM iotrail_meta WHERE key = $1 LIMIT 1`,
+      [`binding:${key}`, value],
+    );
+    if (row !== undefined) return row.value;
+    // Another shard bound it in the same moment (after this statement's snapshot): read what it bound.
+    const [bound] = await this.rows<{ value: string }>("SELECT value FROM iotrail_meta WHERE key = $1", [
+      `binding:${key}`,
+    ]);
+    return bound!.value;
+  }
+
   async unsealed(): Promise<{ count: number; oldestReceivedAt?: number }> {
     const [row] = await this.rows<{ count: number; oldest: string | null }>(
       "SELECT count(*)::int AS count, min(received_at) AS oldest FROM readings WHERE batch_id IS NULL",

@@ -196,6 +196,15 @@ export class SqliteReadingStore implements ReadingStore {
     return Buffer.compare(row.digest, Buffer.from(getBytes(digest))) === 0 ? "duplicate" : "conflict";
   }
 
+  async binding(key: string, value: string, replace = false): Promise<string> {
+    this.statement(
+      replace
+        ? "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value"
+        : "INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)",
+    ).run(`binding:${key}`, value);
+    return (this.statement("SELECT value FROM meta WHERE key = ?").get(`binding:${key}`) as { value: string }).value;
+  }
+
   async unsealed(): Promise<{ count: number; oldestReceivedAt?: number }> {
     if (this.unsealedCache === undefined) {
       const row = this.statement(

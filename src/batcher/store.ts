@@ -99,6 +99,11 @@ export interface ReadingPlacement {
 export interface ReadingStore extends SequenceLedger {
   /** Which engine holds the data ("sqlite" or "postgres"). */
   readonly engine: StoreEngine;
+  /**
+   * The value bound to `key` in this store (the shared database of every shard): `value` when the key was
+   * free (it is bound now), or with `replace` (it replaces what was bound), else what was bound before.
+   */
+  binding(key: string, value: string, replace?: boolean): Promise<string>;
   /** Stores new readings durably, in one transaction; one status per item, in order. */
   append(items: readonly AppendItem[], receivedAt?: number): Promise<AppendStatus[]>;
   /** Number of readings not yet in a batch, and when the oldest arrived (ms). */

@@ -6,6 +6,7 @@
  *
  * SQLite is the default; a `postgres://` URL selects PostgreSQL (the batcher's database can hold it).
  */
+import { randomBytes } from "node:crypto";
 import Database from "better-sqlite3";
 import { Pool } from "pg";
 import type { PoolClient } from "pg";
@@ -38,6 +39,11 @@ export interface VoucherStore {
    * durable. Two charges racing on one channel: one stores, the other gets `conflict` with the state.
    */
   charge(voucher: StoredVoucher, previousCharged: bigint): Promise<ChargeResult>;
+  /**
+   * This store's identity: a random id kept in the store itself (N-I1). Two sellers of one payee share charged
+   * state only when they share this id; a deleted and recreated store has a new one.
+   */
+  identity(): Promise<string>;
   /** Every stored channel (for the watcher). */
   list(): Promise<StoredVoucher[]>;
   close(): Promise<void>;
@@ -117,6 +123,12 @@ export class SqliteVoucherStore implements VoucherStore {
       token TEXT NOT NULL, cap TEXT NOT NULL, expiry TEXT NOT NULL, salt TEXT NOT NULL,
       amount TEXT NOT NULL, signature TEXT NOT NULL, charged TEXT NOT NULL, updated_at INTEGER NOT NULL
     ) STRICT`);
+    this.db.exec("CREATE TABLE IF NOT EXISTS payee_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT");
+    this.db.prepare("INSERT OR IGNORE INTO payee_meta (key, value) VALUES ('store-id', ?)").run(newStoreId());
+  }
+
+  async identity(): Promise<string> {
+    return (this.db.prepare("SELECT value FROM payee_meta WHERE key = 'store-id'").get() as { value: string }).value;
   }
 
   async get(channelId: bigint): Promise<StoredVoucher | undefined> {
@@ -238,6 +250,15 @@ export class PostgresVoucherStore implements VoucherStore {
     }
   }
 
+  async identity(): Promise<string> {
+    await this.pool.query(
+      `CREATE TABLE IF NOT EXISTS payee_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+       INSERT INTO payee_meta (key, value) VALUES ('store-id', '${newStoreId()}') ON CONFLICT (key) DO NOTHING`,
+    );
+    const { rows } = await this.pool.query<{ value: string }>("SELECT value FROM payee_meta WHERE key = 'store-id'");
+    return rows[0]!.value;
+  }
+
   async list(): Promise<StoredVoucher[]> {
     const { rows } = await this.pool.query(`SELECT ${PG_COLUMNS} FROM payee_vouchers ORDER BY channel_id`);
     return (rows as Row[]).map(fromRow);
@@ -247,6 +268,9 @@ export class PostgresVoucherStore implements VoucherStore {
     await this.pool.end();
   }
 }
+
+/** A new store id: 128 random bits, hex (only ever put in SQL as hex digits). */
+const newStoreId = () => randomBytes(16).toString("hex");
 
 /** Opens the voucher store at `database`: a SQLite file path, or a `postgres://` URL. */
 export async function openVoucherStore(database: string): Promise<VoucherStore> {

@@ -1,12 +1,20 @@
 /**
- * A payer avoiding payment, or a griefer in the payer's place (N-L2): with a token that accepts any call,
+ * A payer avoiding payment. N-L2, a griefer in the payer's place: with a token that accepts any call,
  * anyone could "open by authorization" the funder's deterministic channel id with nothing deposited, and the
  * funder's own open then reverts ChannelExists. A channel opened by authorization holds exactly what was
- * authorized, more than nothing, or it does not open.
+ * authorized, more than nothing, or it does not open. N-I1: a payer whose one voucher two sellers of one payee
+ * would each serve, were their charged state in two stores.
  */
 import { expect } from "chai";
 import { ethers } from "hardhat";
+import { join } from "node:path";
+import type { BatcherService } from "../../src/batcher";
+import { ConfigError } from "../../src/errors";
+import { postgresAvailable, testDatabase } from "../../src/tooling/postgres";
+import { contractsTestConfig, startBatcher, startRpcServer, tempDatabase } from "../helpers/batcher";
+import { tempDir } from "../helpers/cli";
 import { channelsFixture } from "../helpers/payments";
+import { suiteFixture } from "../helpers/suite";
 
 describe("adversary: a payer avoiding payment", function () {
   it("security (N-L2): a token whose fallback accepts any call cannot open (squat) a funder's channel id with no deposit", async function () {
@@ -34,5 +42,73 @@ describe("adversary: a payer avoiding payment", function () {
     }
     // The funder's own open with the same terms (the same id) still works.
     await expect(fx.channels.connect(fx.owner).open({ ...params, amount: 500n })).to.emit(fx.channels, "ChannelOpened");
+  });
+});
+
+describe("adversary: a payer who pays one seller and is served by two (N-I1)", function () {
+  this.timeout(120_000);
+  let rpc: { url: string; close: () => Promise<void> };
+  let fx: Awaited<ReturnType<typeof suiteFixture>>;
+  before(async function () {
+    rpc = await startRpcServer();
+    fx = await suiteFixture();
+  });
+  after(async function () {
+    await rpc.close();
+  });
+
+  /** A selling batcher of the suite's payee on `database` with the voucher store `vouchers`. */
+  const seller = (database: string, vouchers: string, extra: Record<string, unknown> = {}) => {
+    const base = contractsTestConfig(rpc.url, { chainId: 31337n, deployments: fx.dir });
+    return startBatcher({
+      ...base,
+      database,
+      anchoring: { ...base.anchoring, enabled: false },
+      sales: {
+        pricePerReading: 1_000n,
+        token: ethers.ZeroAddress,
+        payee: fx.record.deployer,
+        vouchers,
+        watchIntervalMs: 60_000,
+        claimMarginSeconds: 3_600,
+        ...extra,
+      },
+    });
+  };
+
+  it("security (N-I1): a seller of the same payee and token on a separate voucher store refuses to start (SQLite, a restart)", async function () {
+    const database = tempDatabase();
+    const a = join(tempDir(), "a.vouchers.sqlite");
+    const first = await seller(database, a);
+    await first.stop();
+    const refused = await seller(database, join(tempDir(), "b.vouchers.sqlite")).catch((error: unknown) => error);
+    if (!(refused instanceof Error)) await (refused as BatcherService).stop();
+    expect(refused).to.be.instanceOf(ConfigError);
+    expect((refused as Error).message).to.contain("must share one voucher store");
+    // The same store again is fine; a deliberate rebind moves the binding (with a warning).
+    const again = await seller(database, a);
+    await again.stop();
+    const rebound = await seller(database, join(tempDir(), "c.vouchers.sqlite"), { rebindVoucherStore: true });
+    await rebound.stop();
+  });
+
+  it("security (N-I1): two shards of one PostgreSQL database with separate voucher stores: the second refuses to start", async function () {
+    if (!postgresAvailable()) {
+      if (process.env.CI === "true") throw new Error("PostgreSQL is required in CI");
+      this.skip();
+    }
+    const database = await testDatabase();
+    const shared = await seller(database, database); // the default: the shards' own database
+    try {
+      const separate = await seller(database, join(tempDir(), "shard-b.vouchers.sqlite")).catch(
+        (error: unknown) => error,
+      );
+      if (!(separate instanceof Error)) await (separate as BatcherService).stop();
+      expect(separate).to.be.instanceOf(ConfigError);
+      const alongside = await seller(database, database); // a second shard on the shared store starts
+      await alongside.stop();
+    } finally {
+      await shared.stop();
+    }
   });
 });
