@@ -20,7 +20,7 @@ import { DeviceRegistryClient } from "../src/registry";
 import { loadLotIndex, writeLotEntries } from "../src/registry/lot-entries";
 import { encodeIngestMessage, metricId, ZERO_HASH } from "../src/telemetry";
 import { startAnvil } from "../src/tooling/anvil";
-import { verifyBundle } from "../src/verify";
+import { pinTrust, verifyBundle } from "../src/verify";
 import { devAccountKey, deployRegistryAndAnchor } from "../test/helpers/node";
 import { cpuSeconds, peakRssMiB, shardNodeArgs, startShard, stopShard, storedFigures } from "./processes";
 import { QUICK, record } from "./report";
@@ -215,7 +215,10 @@ async function main(): Promise<void> {
       const response = await fetch(`${shard.httpUrl}/v1/readings/${addressOf(i)}/1/bundle`);
       const report = await verifyBundle(await response.text(), {
         provider,
-        trusted: { anchor: await anchor.getAddress(), registry: await registry.getAddress(), source: "bench" },
+        trusted: pinTrust(
+          { anchor: await anchor.getAddress(), registry: await registry.getAddress() },
+          { kind: "program", what: "bench" },
+        ),
       });
       if (report.verdict === "verified") verified++;
       else console.log(`device ${i}: ${report.verdict} ${JSON.stringify(report.reasons)}`);

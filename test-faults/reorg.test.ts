@@ -6,7 +6,7 @@ import { DeviceRegistryClient, registerDeviceKeys } from "../src/registry";
 import { anvilBinary, startAnvil } from "../src/tooling/anvil";
 import type { AnvilNode } from "../src/tooling/anvil";
 import { telemetryDomain } from "../src/eip712";
-import { verifyBundle } from "../src/verify";
+import { pinTrust, verifyBundle } from "../src/verify";
 import {
   hardhatKey,
   liveReadings,
@@ -93,7 +93,7 @@ describe("batcher on anvil: a reorg before finality", function () {
     expect(final.headers.get("x-iotrail-batch-status")).to.equal("final");
     const report = await verifyBundle(await final.text(), {
       provider: new JsonRpcProvider(node.url),
-      trusted: { anchor: await anchor.getAddress(), source: "test" },
+      trusted: pinTrust({ anchor: await anchor.getAddress() }, { kind: "program", what: "test" }),
       minConfirmations: 4,
     });
     expect(report.ok, JSON.stringify(report.checks.filter((c) => c.status === "fail"))).to.equal(true);

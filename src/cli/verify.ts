@@ -9,7 +9,15 @@ import { InvalidInputError } from "../errors";
 import { deploymentPath, deploymentsDir, networkUrl, readDeployment, trustFromDeployment } from "../deployments";
 import { parseRange } from "./bundle";
 import { Output } from "./context";
-import { bundleChainId, formatReport, verdictLine, parseTrustConfig, trustedFor, verifyBundle } from "../verify";
+import {
+  bundleChainId,
+  formatReport,
+  parseTrustConfig,
+  pinTrust,
+  trustedFor,
+  verdictLine,
+  verifyBundle,
+} from "../verify";
 import type { TrustedContracts, VerificationReport, Verdict } from "../verify";
 
 export const VERIFY_EXIT_CODES: Record<Verdict, number> = { verified: 0, failed: 1, "not-verified": 3 };
@@ -140,11 +148,7 @@ export function verifyCommand(): Command {
 /** The pin: `--anchor` (with `--registry`), else the trust file's entry for the bundle's chain id. */
 async function trustedContracts(bundleText: string, opts: VerifyFlags): Promise<TrustedContracts | undefined> {
   if (opts.anchor !== undefined) {
-    return {
-      anchor: opts.anchor,
-      ...(opts.registry === undefined ? {} : { registry: opts.registry }),
-      source: "--anchor",
-    };
+    return pinTrust({ anchor: opts.anchor, registry: opts.registry }, { kind: "flag", flag: "--anchor" });
   }
   if (opts.registry !== undefined)
     throw new InvalidInputError("--registry pins a registry only together with --anchor");

@@ -14,7 +14,7 @@ import type { ProofBundle } from "../proof";
 import { DeviceRegistryClient, registerDeviceKeys } from "../registry";
 import { metricId, ReadingBatch, ZERO_HASH } from "../telemetry";
 import type { SignedReading } from "../telemetry";
-import { verifyBundle } from "../verify";
+import { pinTrust, verifyBundle } from "../verify";
 import type { VerificationReport } from "../verify";
 
 export interface AnchoringDemoResult {
@@ -117,7 +117,10 @@ export async function runAnchoringDemo(params: {
     sources,
   });
   // The partner pins the anchor it trusts (here: the one this demo deployed); the bundle's claim never counts.
-  const trust = { provider, trusted: { anchor: domain.verifyingContract, source: "the demo's deployment" } };
+  const trust = {
+    provider,
+    trusted: pinTrust({ anchor: domain.verifyingContract }, { kind: "program", what: "the demo's deployment" }),
+  };
   const report = await verifyBundle(JSON.stringify(bundle), trust);
   log(`bundle of ${bundle.readings.length} readings of ${device.address}: ${report.ok ? "VERIFIED" : "NOT VERIFIED"}`);
 

@@ -23,7 +23,7 @@ import { Lot, claimLotDevice } from "../registry";
 import { simulate } from "../simulator";
 import type { SimulationSummary } from "../simulator";
 import { metricId, parseReading } from "../telemetry";
-import { verifyBundle } from "../verify";
+import { pinTrust, verifyBundle } from "../verify";
 import type { VerificationReport } from "../verify";
 
 export interface ColdChainResult {
@@ -158,11 +158,10 @@ export async function runColdChainStory(params: {
     const text = await response.text();
     if (response.status !== 200) throw new Error(`the trip bundle: ${response.status} ${text}`);
     const trip = JSON.parse(text) as ProofBundle;
-    const trusted = {
-      anchor: record.contracts.TelemetryAnchor.address,
-      registry: record.contracts.DeviceRegistry.address,
-      source: `the deployment record of chain ${record.chainId}`,
-    };
+    const trusted = pinTrust(
+      { anchor: record.contracts.TelemetryAnchor.address, registry: record.contracts.DeviceRegistry.address },
+      { kind: "program", what: `the deployment record of chain ${record.chainId}` },
+    );
     const tripReport = await verifyBundle(text, { provider, trusted });
     log(`logger 1's trip (${trip.readings.length} readings in ${trip.batches.length} batches): ${tripReport.verdict}`);
     const tampered = JSON.parse(text) as ProofBundle;

@@ -5,12 +5,13 @@
  */
 import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { getAddress, isAddress } from "ethers";
+import { isAddress } from "ethers";
 import type { Provider } from "ethers";
 import { lazyValidator } from "../json-schema";
 import { parseConfigJson } from "../json-schema-core";
 import schema from "../../schemas/deployments.v1.schema.json";
 import { ConfigError } from "../errors";
+import { pinTrust } from "../verify/verify";
 import type { TrustedContracts } from "../verify/verify";
 
 export const DEPLOYMENT_RECORD_VERSION = 1;
@@ -124,9 +125,9 @@ export async function resolveDeployment(provider: Provider, dir?: string): Promi
 
 /** A deployment record as the verifier's trust configuration: its anchor and registry are pinned. */
 export function trustFromDeployment(record: DeploymentRecord, source: string): TrustedContracts {
-  return {
-    anchor: getAddress(record.contracts.TelemetryAnchor.address),
-    registry: getAddress(record.contracts.DeviceRegistry.address),
-    source: `${source} (chain ${record.chainId}, ${record.network})`,
-  };
+  return pinTrust(
+    { anchor: record.contracts.TelemetryAnchor.address, registry: record.contracts.DeviceRegistry.address },
+    { kind: "deployment-record", path: source },
+    `chain ${record.chainId}, ${record.network}`,
+  );
 }

@@ -2,11 +2,12 @@
  * The verifier's trust configuration: which anchor (and registry) a partner trusts on which chain. It comes
  * from the partner's side (a flag or a trust file, `schemas/trust.v1.schema.json`), never from the bundle.
  */
-import { getAddress, isAddress } from "ethers";
+import { isAddress } from "ethers";
 import { lazyValidator } from "../json-schema";
 import { parseConfigJson } from "../json-schema-core";
 import schema from "../../schemas/trust.v1.schema.json";
 import { ConfigError } from "../errors";
+import { pinTrust } from "./verify";
 import type { TrustedContracts } from "./verify";
 
 export const TRUST_CONFIG_VERSION = 1;
@@ -41,11 +42,11 @@ export function trustedFor(
 ): TrustedContracts | undefined {
   const entry = config.chains[chainId.toString()];
   if (entry === undefined) return undefined;
-  return {
-    anchor: getAddress(entry.anchor),
-    ...(entry.registry === undefined ? {} : { registry: getAddress(entry.registry) }),
-    source: `${source} (chain ${chainId}${entry.name === undefined ? "" : `, ${entry.name}`})`,
-  };
+  return pinTrust(
+    { anchor: entry.anchor, registry: entry.registry },
+    { kind: "trust-file", path: source.replace(/^trust file /, "") },
+    `chain ${chainId}${entry.name === undefined ? "" : `, ${entry.name}`}`,
+  );
 }
 
 /**

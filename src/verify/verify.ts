@@ -18,7 +18,7 @@ import type { TelemetryAnchor } from "../contracts";
 import { TelemetryAnchor__factory, DeviceRegistry__factory } from "../contracts";
 import { registryMoment } from "../anchor/client";
 import { telemetryDomain } from "../eip712";
-import { withDeadline } from "../errors";
+import { InvalidInputError, withDeadline } from "../errors";
 import { MerkleTree } from "../merkle";
 import { PROOF_BUNDLE_VERSION, proofBundleSchemaErrors } from "../proof";
 import type { BundleBatch, ProofBundle } from "../proof";
@@ -65,14 +65,78 @@ export interface VerificationReport {
   checks: CheckResult[];
 }
 
-/** Contracts the verifier trusts, from its own configuration (a flag, a trust file, a recorded deployment). */
+/** Marks a trust context made by {@link pinTrust}: nothing else is accepted as one. */
+const USER_TRUST: unique symbol = Symbol("iotrail.user-trust");
+
+/**
+ * Where trust comes from: always the user's own configuration, never the artifact being judged (a bundle, a
+ * link, a seller's answer, a lot). One kind per way a user can say what it trusts.
+ */
+export type TrustOrigin =
+  | { kind: "flag"; flag: string }
+  | { kind: "trust-file"; path: string }
+  | { kind: "deployment-record"; path: string }
+  | { kind: "browser"; what: string }
+  | { kind: "program"; what: string };
+
+/**
+ * The trust context of a verdict, a purchase or a device check: contracts the user trusts, from its own
+ * configuration (a flag, a trust file, a recorded deployment, the browser's saved settings, or an embedding
+ * program's own settings). Made only by {@link pinTrust}, which names where it came from; an API that judges
+ * an artifact accepts nothing else, so no address an artifact carries can become trust by accident.
+ */
 export interface TrustedContracts {
   /** The TelemetryAnchor address. */
-  anchor: string;
+  readonly anchor: string;
   /** The DeviceRegistry address; by default the one the trusted anchor was deployed with (`registry()`). */
-  registry?: string;
+  readonly registry?: string;
   /** Where the pin came from, for the report ("--anchor", "trust file ./trust.json", ...). */
-  source: string;
+  readonly source: string;
+  readonly origin: TrustOrigin;
+  readonly [USER_TRUST]: true;
+}
+
+/** Describes an origin for reports. */
+function describeOrigin(origin: TrustOrigin): string {
+  switch (origin.kind) {
+    case "flag":
+      return origin.flag;
+    case "trust-file":
+      return `trust file ${origin.path}`;
+    case "deployment-record":
+      return `deployment record ${origin.path}`;
+    case "browser":
+    case "program":
+      return origin.what;
+  }
+}
+
+/**
+ * The one way to make a trust context: contracts the user named, and where it named them. Addresses are
+ * checked and checksummed; `detail` is added to the report's source (the chain and network, say).
+ */
+export function pinTrust(
+  contracts: { anchor: string; registry?: string | undefined },
+  origin: TrustOrigin,
+  detail?: string,
+): TrustedContracts {
+  for (const address of [contracts.anchor, contracts.registry]) {
+    if (address !== undefined && !isAddress(address)) {
+      throw new InvalidInputError(`a trusted contract must be an address (EIP-55 if mixed case): ${address}`);
+    }
+  }
+  return {
+    anchor: getAddress(contracts.anchor),
+    ...(contracts.registry === undefined ? {} : { registry: getAddress(contracts.registry) }),
+    source: `${describeOrigin(origin)}${detail === undefined ? "" : ` (${detail})`}`,
+    origin,
+    [USER_TRUST]: true,
+  };
+}
+
+/** Whether `value` is a trust context made by {@link pinTrust}. */
+export function isTrustContext(value: unknown): value is TrustedContracts {
+  return typeof value === "object" && value !== null && (value as Partial<TrustedContracts>)[USER_TRUST] === true;
 }
 
 /**
@@ -140,11 +204,15 @@ class Report {
 export async function verifyBundle(input: string | unknown, options: VerifyOptions = {}): Promise<VerificationReport> {
   const report = new Report();
   const mode = options.provider === undefined ? "offline" : "online";
+  if (options.trusted !== undefined && !isTrustContext(options.trusted)) {
+    // Trust is made only by pinTrust, from the user's configuration: never a plain object an artifact filled.
+    throw new InvalidInputError("verifyBundle: `trusted` must be a trust context made by pinTrust(...)");
+  }
   if (options.trusted !== undefined) {
     report.trust = { pinned: true, source: options.trusted.source, anchor: options.trusted.anchor };
     if (options.trusted.registry !== undefined) report.trust.registry = options.trusted.registry;
   } else {
-    report.reasons.push("no pinned anchor: the bundle's own addresses were used (pin one with --anchor or --trust)");
+    report.reasons.push("no pinned anchor: the bundle's own addresses were used, and they prove nothing");
   }
   const later: CheckName[] = [
     "schema",

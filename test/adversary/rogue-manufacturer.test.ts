@@ -14,7 +14,7 @@ import { DeviceKey } from "../../src/device";
 import { Lot, claimLotDevice } from "../../src/registry";
 import { writeLotEntries } from "../../src/registry/lot-entries";
 import { ReadingBatch } from "../../src/telemetry";
-import { verifyBundle } from "../../src/verify";
+import { pinTrust, verifyBundle } from "../../src/verify";
 import { anchorFixture, readingsOf, sign } from "../helpers/anchor";
 import type { AnchorFixture } from "../helpers/anchor";
 import { anchorBatch, bundleOf } from "../helpers/bundle";
@@ -124,7 +124,7 @@ describe("adversary: a rogue manufacturer", function () {
       });
       const report = await verifyBundle(bundle, {
         provider: ethers.provider,
-        trusted: { anchor: fx.telemetry.verifyingContract, source: "test" },
+        trusted: pinTrust({ anchor: fx.telemetry.verifyingContract }, { kind: "program", what: "test" }),
       });
       expect(report.verdict).to.equal("failed");
       const device = report.checks.find((c) => c.check === "device-valid")!;
@@ -144,7 +144,7 @@ describe("adversary: a rogue manufacturer", function () {
       });
       const report = await verifyBundle(bundle, {
         provider: ethers.provider,
-        trusted: { anchor: fx.telemetry.verifyingContract, source: "test" },
+        trusted: pinTrust({ anchor: fx.telemetry.verifyingContract }, { kind: "program", what: "test" }),
       });
       expect(report.verdict).to.equal("verified");
       const device = report.checks.find((c) => c.check === "device-valid")!;

@@ -9,7 +9,7 @@ import { DeviceKey } from "../../src/device";
 import { Lot, claimLotDevice } from "../../src/registry";
 import { writeLotEntries } from "../../src/registry/lot-entries";
 import { readingDigest } from "../../src/eip712";
-import { verifyBundle } from "../../src/verify";
+import { pinTrust, verifyBundle } from "../../src/verify";
 import { anchorFixture } from "../helpers/anchor";
 import type { AnchorFixture } from "../helpers/anchor";
 import {
@@ -107,7 +107,10 @@ describe("batcher: lots held by the batcher", function () {
       expect(bundle.device.lot?.proof).to.deep.equal(l.lot.proof(key.address));
       const report = await verifyBundle(text, {
         provider,
-        trusted: { anchor: l.fx.telemetry.verifyingContract, registry: String(l.fx.registry.target), source: "test" },
+        trusted: pinTrust(
+          { anchor: l.fx.telemetry.verifyingContract, registry: String(l.fx.registry.target) },
+          { kind: "program", what: "test" },
+        ),
       });
       expect(report.verdict, JSON.stringify(report.reasons)).to.equal("verified");
     });

@@ -1,3 +1,4 @@
+import { pinTrust } from "../../src/verify";
 import { ethers } from "hardhat";
 import { telemetryDomain } from "../../src/eip712";
 import { DeviceKey } from "../../src/device";
@@ -57,7 +58,11 @@ export const provider = () => ethers.provider;
 
 /** Verify options of a partner that pins the fixture's anchor and asks the in-process chain. */
 export function pinned(fx: AnchorFixture, extra: Record<string, unknown> = {}) {
-  return { provider: ethers.provider, trusted: { anchor: fx.telemetry.verifyingContract, source: "test" }, ...extra };
+  return {
+    provider: ethers.provider,
+    trusted: pinTrust({ anchor: fx.telemetry.verifyingContract }, { kind: "program", what: "test" }),
+    ...extra,
+  };
 }
 
 /** A bundle of invented readings by a revoked key, "anchored" by a look-alike contract that says yes to all. */

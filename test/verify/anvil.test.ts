@@ -13,7 +13,7 @@ import { DeviceRegistryClient, registerDeviceKeys } from "../../src/registry";
 import { ReadingBatch, metricId, ZERO_HASH } from "../../src/telemetry";
 import { anvilBinary, startAnvil } from "../../src/tooling/anvil";
 import type { AnvilNode } from "../../src/tooling/anvil";
-import { verifyBundle } from "../../src/verify";
+import { pinTrust, verifyBundle } from "../../src/verify";
 import type { VerificationReport } from "../../src/verify";
 import { deployRegistryAndAnchor } from "../helpers/node";
 
@@ -83,7 +83,7 @@ describe("verifyBundle against anvil (an independent JSON-RPC node)", function (
       sources: [{ batch, anchored: { ...anchored, anchoredAt }, indices: [0, 1, 2, 3] }],
     });
 
-    const trusted = { anchor: domain.verifyingContract, source: "test" };
+    const trusted = pinTrust({ anchor: domain.verifyingContract }, { kind: "program", what: "test" });
     const report = await verifyBundle(JSON.stringify(bundle), { provider, trusted });
     expect(report.ok, JSON.stringify(report.checks.filter((c) => c.status !== "pass"))).to.equal(true);
     expect(report.checks.every((c) => c.status === "pass")).to.equal(true);

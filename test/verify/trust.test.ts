@@ -10,7 +10,7 @@ import fc from "fast-check";
 import { JsonRpcProvider, FetchRequest } from "ethers";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import type { ProofBundle } from "../../src/proof";
-import { formatReport, parseTrustConfig, trustedFor, verifyBundle } from "../../src/verify";
+import { pinTrust, formatReport, parseTrustConfig, trustedFor, verifyBundle } from "../../src/verify";
 import type { VerificationReport } from "../../src/verify";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -35,7 +35,10 @@ describe("verifyBundle: trust", function () {
 
     it("security (M-3): pinning the look-alike's address by mistake still needs its registry to be the trusted one", async function () {
       const { fx, bundle, fakeAddress } = await lookAlikeBundle();
-      const trusted = { anchor: fakeAddress, registry: String(fx.registry.target), source: "test" };
+      const trusted = pinTrust(
+        { anchor: fakeAddress, registry: String(fx.registry.target) },
+        { kind: "program", what: "test" },
+      );
       const report = await verifyBundle(bundle, { provider: ethers.provider, trusted });
       expect(report.verdict).to.equal("failed");
       expect(failedChecks(report)).to.deep.equal(["anchor-contract"]);
@@ -80,11 +83,15 @@ describe("verifyBundle: trust", function () {
     it("parses the golden version-1 trust file and pins per chain id", function () {
       const path = join(__dirname, "..", "fixtures", "trust.v1.json");
       const config = parseTrustConfig(readFileSync(path, "utf8"), "fixture");
-      expect(trustedFor(config, 31337n, "fixture")).to.deep.equal({
-        anchor: "0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512",
-        registry: "0x5FbDB2315678afecb367f032d93F642f64180aa3",
-        source: "fixture (chain 31337, hardhat)",
-      });
+      expect(trustedFor(config, 31337n, "fixture")).to.deep.equal(
+        pinTrust(
+          {
+            anchor: "0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512",
+            registry: "0x5FbDB2315678afecb367f032d93F642f64180aa3",
+          },
+          { kind: "program", what: "fixture (chain 31337, hardhat)" },
+        ),
+      );
       expect(trustedFor(config, 1n, "fixture")).to.equal(undefined);
     });
 

@@ -4,7 +4,7 @@ import { loadFixture, mine } from "@nomicfoundation/hardhat-network-helpers";
 import { DeviceKey } from "../../src/device";
 import { Lot } from "../../src/registry";
 import { ReadingBatch } from "../../src/telemetry";
-import { formatReport, verifyBundle } from "../../src/verify";
+import { pinTrust, formatReport, verifyBundle } from "../../src/verify";
 import type { CheckName, VerificationReport } from "../../src/verify";
 import { readingsOf, sign } from "../helpers/anchor";
 import { anchorBatch, bundleFixture, bundleOf, clone, pinned } from "../helpers/bundle";
@@ -199,7 +199,7 @@ describe("verifyBundle", function () {
 
     it("an anchor address other than the one the partner trusts fails anchor-contract", async function () {
       const fx = await loadFixture(bundleFixture);
-      const trusted = { anchor: fx.other.address, source: "test" };
+      const trusted = pinTrust({ anchor: fx.other.address }, { kind: "program", what: "test" });
       const report = await verifyBundle(fx.bundle, { provider: ethers.provider, trusted });
       expect(failed(report)).to.deep.equal(["anchor-contract"]);
       expect((await verifyBundle(fx.bundle, pinned(fx))).ok).to.equal(true);

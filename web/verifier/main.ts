@@ -13,6 +13,7 @@ import knownDeployments from "./known-deployments.json";
 import {
   bundleChainId,
   bundleFromFragment,
+  pinTrust,
   readingSeries,
   reportRows,
   shareFragment,
@@ -111,11 +112,10 @@ function trustFor(chainId: string | undefined): { trusted?: TrustedContracts; no
       `the TelemetryAnchor ${getAddress(anchor.value)} (${anchor.from})` +
       (registry.value === "" ? "" : ` and the DeviceRegistry ${getAddress(registry.value)} (${registry.from})`);
     return {
-      trusted: {
-        anchor: getAddress(anchor.value),
-        ...(registry.value === "" ? {} : { registry: getAddress(registry.value) }),
-        source: `${pinned}${through}`,
-      },
+      trusted: pinTrust(
+        { anchor: anchor.value, ...(registry.value === "" ? {} : { registry: registry.value }) },
+        { kind: "browser", what: `${pinned}${through}` },
+      ),
       note: `Pinned: ${pinned}${through}.`,
     };
   }
@@ -123,7 +123,10 @@ function trustFor(chainId: string | undefined): { trusted?: TrustedContracts; no
   if (known !== undefined) {
     const pinned = `the recorded deployment of chain ${chainId} (${known.network}) built into this page: anchor ${known.anchor}, registry ${known.registry}`;
     return {
-      trusted: { anchor: known.anchor, registry: known.registry, source: `${pinned}${through}` },
+      trusted: pinTrust(
+        { anchor: known.anchor, registry: known.registry },
+        { kind: "browser", what: `${pinned}${through}` },
+      ),
       note: `Pinned: ${pinned}${through}.`,
     };
   }
