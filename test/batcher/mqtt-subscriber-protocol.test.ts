@@ -49,7 +49,12 @@ async function fakeBroker(grantedQos: number) {
   };
 }
 
-const pipeline = { room: 1_000, submit: async () => [] } as unknown as IngestPipeline;
+/** A pipeline that accepts everything: a subscriber that took a QoS 2 PUBLISH would acknowledge it. */
+const pipeline = {
+  room: 1_000,
+  submit: async (messages: readonly Uint8Array[]) =>
+    messages.map(() => ({ status: "accepted", device: "0x0000000000000000000000000000000000000abc", sequence: "1" })),
+} as unknown as IngestPipeline;
 const options = (url: string) => ({
   pipeline,
   url,
@@ -88,7 +93,17 @@ describe("ExternalSubscriber: protocol (P-I1)", function () {
     try {
       const subscriber = await ExternalSubscriber.start(options(broker.url));
       const socket = broker.sockets[0]!;
-      const closed = new Promise<void>((resolve) => socket.once("close", () => resolve()));
+      // Whichever comes first: the subscriber hangs up, or it acknowledges (the defect).
+      const closed = new Promise<void>((resolve) => {
+        socket.once("close", () => resolve());
+        const poll = setInterval(() => {
+          if (broker.seen.some((p) => p.cmd === "puback")) {
+            clearInterval(poll);
+            resolve();
+          }
+        }, 10);
+        socket.once("close", () => clearInterval(poll));
+      });
       socket.write(
         mqttPacket.generate(
           {
