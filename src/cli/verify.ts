@@ -158,7 +158,7 @@ async function trustedContracts(bundleText: string, opts: VerifyFlags): Promise<
   const chainId = bundleChainId(bundleText);
   if (chainId === undefined) return undefined;
   // A chain the file pins nothing for is an unpinned run: the verdict says so (exit 3).
-  return trustedFor(config, chainId, `trust file ${file}`);
+  return trustedFor(config, chainId, file);
 }
 
 /**

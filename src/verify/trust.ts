@@ -34,17 +34,16 @@ export function parseTrustConfig(text: string, source: string): TrustConfig {
   return value;
 }
 
-/** The pinned contracts of `chainId`, or undefined when the configuration trusts nothing on that chain. */
-export function trustedFor(
-  config: TrustConfig,
-  chainId: bigint | string,
-  source: string,
-): TrustedContracts | undefined {
+/**
+ * The pinned contracts of `chainId`, or undefined when the configuration trusts nothing on that chain; `path`
+ * names the trust file in the report.
+ */
+export function trustedFor(config: TrustConfig, chainId: bigint | string, path: string): TrustedContracts | undefined {
   const entry = config.chains[chainId.toString()];
   if (entry === undefined) return undefined;
   return pinTrust(
     { anchor: entry.anchor, registry: entry.registry },
-    { kind: "trust-file", path: source.replace(/^trust file /, "") },
+    { kind: "trust-file", path },
     `chain ${chainId}${entry.name === undefined ? "" : `, ${entry.name}`}`,
   );
 }

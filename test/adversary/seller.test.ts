@@ -14,7 +14,9 @@ import { ethers } from "hardhat";
 import { DeviceKey } from "../../src/device";
 import { ChannelBuyerScheme, PaymentChannelsClient, SqliteVoucherStore } from "../../src/payments";
 import { startRpcServer, waitFor } from "../helpers/batcher";
-import { iotrail } from "../helpers/cli";
+import { iotrail, tempDir } from "../helpers/cli";
+import { bundleFixture } from "../helpers/bundle";
+import { existsSync } from "node:fs";
 import { publish, salesFixtureOn, withSeller } from "../helpers/sales";
 
 /**
@@ -175,6 +177,45 @@ describe("adversary: a seller serving the wrong data", function () {
       expect(opened, "no channel was even opened").to.deep.equal([]);
       await store.close();
     });
+  });
+
+  it("security (N-M1): iotrail bundle writes nothing when the batcher answers with another device's or range's bundle", async function () {
+    const fx = await bundleFixture();
+    const served = JSON.stringify(fx.bundle); // fx.device's readings 1..12, genuine
+    const batcher = createServer((_request, response) => {
+      response.writeHead(200, { "content-type": "application/json" });
+      response.end(served);
+    });
+    await new Promise<void>((resolve) => batcher.listen(0, "127.0.0.1", resolve));
+    const from = `http://127.0.0.1:${(batcher.address() as AddressInfo).port}`;
+    try {
+      const out = join(tempDir(), "trip.json");
+      for (const asked of [
+        ["--device", DeviceKey.generate().address, "--range", "1..12"],
+        ["--device", fx.device.address, "--range", "1..20"],
+        ["--device", fx.device.address, "--sequence", "3"],
+      ]) {
+        const result = await iotrail(["bundle", "--from", from, ...asked, "-o", out]);
+        expect(result.code, result.stderr).to.equal(2);
+        expect(result.stderr).to.contain("expected-subject");
+        expect(existsSync(out), "nothing written").to.equal(false);
+      }
+      const right = await iotrail([
+        "bundle",
+        "--from",
+        from,
+        "--device",
+        fx.device.address,
+        "--range",
+        "1..12",
+        "-o",
+        out,
+      ]);
+      expect(right.code, right.stderr).to.equal(0);
+      expect(existsSync(out)).to.equal(true);
+    } finally {
+      batcher.close();
+    }
   });
 
   it("security (N-M1): a buyer scheme that was told a seller served a mismatch never pays it again", async function () {

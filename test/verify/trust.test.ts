@@ -89,7 +89,8 @@ describe("verifyBundle: trust", function () {
             anchor: "0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512",
             registry: "0x5FbDB2315678afecb367f032d93F642f64180aa3",
           },
-          { kind: "program", what: "fixture (chain 31337, hardhat)" },
+          { kind: "trust-file", path: "fixture" },
+          "chain 31337, hardhat",
         ),
       );
       expect(trustedFor(config, 1n, "fixture")).to.equal(undefined);
