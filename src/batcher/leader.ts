@@ -26,15 +26,22 @@ export interface Leadership {
   stop(): Promise<void>;
 }
 
-/** The only process: always the leader. */
+/** The only process: always the leader, until it stops. */
 export class SoleLeader implements Leadership {
   isLeader = false;
+  private onChange: (leader: boolean) => void | Promise<void> = () => undefined;
+  private started: Promise<void> = Promise.resolve();
   start(onChange: (leader: boolean) => void | Promise<void>): void {
+    this.onChange = onChange;
     this.isLeader = true;
-    void onChange(true);
+    this.started = Promise.resolve(onChange(true));
   }
+  /** Gives the lead up: the loops the lead started are stopped (and waited for) before this resolves. */
   async stop(): Promise<void> {
+    if (!this.isLeader) return;
     this.isLeader = false;
+    await this.started;
+    await this.onChange(false);
   }
 }
 

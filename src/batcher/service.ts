@@ -159,7 +159,11 @@ export class BatcherService {
     private readonly bundleServer: BundleServer | undefined,
     /** Whether this process seals and anchors now (one shard of several on PostgreSQL). */
     readonly leadership: Leadership,
+    /** What start opened, in order: stop() closes it in reverse (the same steps as a failed start). */
+    private readonly opened: ReadonlyArray<() => unknown>,
   ) {}
+
+  private stopping: Promise<void> | undefined;
 
   /** The HTTP routes this service serves. */
   get routes(): Array<{ method: string; url: string }> {
@@ -230,6 +234,7 @@ export class BatcherService {
     // What was started so far, stopped in reverse order when a later step fails (a port in use, say).
     const undo: Array<() => unknown> = [];
     try {
+      undo.push(() => provider.destroy()); // last but the store: the anchorer and sales use it until they stop
       const store = await openStore(config.database, { logger, exclusive: true });
       undo.push(() => store.close());
       const pool = await CheckPool.start({
@@ -399,6 +404,10 @@ export class BatcherService {
               logger,
             });
       }
+      if (mqttIngest !== undefined) {
+        const ingest = mqttIngest;
+        undo.push(() => ingest.close());
+      }
       logger.info({ anchor, registry, chainId: chainId.toString(), database: config.database }, "batcher started");
       return new BatcherService(
         config,
@@ -415,6 +424,7 @@ export class BatcherService {
         mqttIngest,
         bundleServer,
         leadership,
+        undo,
       );
     } catch (error) {
       for (const step of undo.reverse())
@@ -425,15 +435,23 @@ export class BatcherService {
     }
   }
 
-  /** Stops taking messages, finishes what is in flight, and closes the store. */
-  async stop(): Promise<void> {
-    await this.mqtt?.close();
-    await this.api.close();
-    await this.bundleServer?.close();
-    this.directory.stop();
-    await this.leadership.stop();
-    await this.pool.close();
-    await this.store.close();
-    this.logger.info("batcher stopped");
+  /**
+   * Stops taking messages, finishes what is in flight, and closes everything start opened, in reverse: the
+   * ingest listeners, the bundle threads, the lead (its sealing, anchoring and claiming loops, each waited for
+   * in the middle of a pass), the sales, the directory's watcher, the check threads, the store, and the chain
+   * provider. Nothing of the service runs after it resolves, so an embedding program exits on its own.
+   */
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      for (const step of [...this.opened].reverse()) {
+        try {
+          await step();
+        } catch (error) {
+          this.logger.warn({ err: error }, "a part of the batcher did not stop cleanly");
+        }
+      }
+      this.logger.info("batcher stopped");
+    })();
+    return this.stopping;
   }
 }

@@ -40,14 +40,15 @@ describe("Leadership", function () {
   });
 
   describe("SoleLeader", function () {
-    it("leads at once (one SQLite process) and steps down on stop", async function () {
+    it("leads at once (one SQLite process) and steps down on stop, telling its loops to stop", async function () {
       const sole = new SoleLeader();
       const seen: boolean[] = [];
       sole.start((leads) => void seen.push(leads));
       expect(sole.isLeader).to.equal(true);
       await sole.stop();
       expect(sole.isLeader).to.equal(false);
-      expect(seen).to.deep.equal([true]);
+      // Before, stop() never said false, so the sealer's and anchorer's loops outlived the service (issue 24).
+      expect(seen).to.deep.equal([true, false]);
     });
   });
 
