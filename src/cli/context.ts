@@ -178,8 +178,15 @@ export class Context {
     return BigInt(block!.timestamp);
   }
 
-  close(): void {
-    for (const provider of this.opened) provider.destroy();
+  /**
+   * Stops the providers' listeners (a transaction's receipt is awaited through block polling on a chain with a
+   * block time), then destroys them, so that the process can exit once the work is done.
+   */
+  async close(): Promise<void> {
+    for (const provider of this.opened) {
+      await provider.removeAllListeners().catch(() => undefined);
+      provider.destroy();
+    }
   }
 }
 

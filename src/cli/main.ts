@@ -65,8 +65,28 @@ export function program(): Command {
     .addCommand(escrowCommand());
 }
 
+/**
+ * A request that ethers cancelled because the command closed its provider after its work was done (a poll for
+ * blocks or receipts still in flight on a chain with a block time): its answer is no longer wanted.
+ */
+function cancelledByClose(reason: unknown): boolean {
+  const error = reason as { code?: unknown; message?: unknown } | undefined;
+  return (
+    error?.code === "UNSUPPORTED_OPERATION" &&
+    typeof error.message === "string" &&
+    error.message.startsWith("provider destroyed; cancelled request")
+  );
+}
+
 export async function main(argv: string[]): Promise<void> {
   loadDotenv();
+  // Issue 24 (2): on a chain with a block time, ethers' receipt polling could still be asking for a block when
+  // the command closed its provider; the rejection went unhandled and crashed a command that had succeeded.
+  process.on("unhandledRejection", (reason) => {
+    if (cancelledByClose(reason)) return;
+    process.stderr.write(`iotrail: internal error: ${String((reason as Error)?.stack ?? reason)}\n`);
+    process.exitCode = 1;
+  });
   const cli = program();
   cli.exitOverride();
   cli.configureOutput({ outputError: (text, write) => write(text) });

@@ -16,7 +16,7 @@ export function run<A extends any[]>(
     try {
       await fn(ctx, ...(args.slice(0, -1) as A));
     } finally {
-      ctx.close();
+      await ctx.close();
     }
   };
 }
