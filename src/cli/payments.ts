@@ -7,7 +7,6 @@ import { Command, InvalidArgumentError } from "commander";
 import { Contract, getAddress } from "ethers";
 import type { Signer } from "ethers";
 import { DeviceKey } from "../device";
-import { voucherDigest } from "../eip712";
 import { InvalidInputError } from "../errors";
 import { ChannelStatus, ETH, EscrowStatus, NO_CONDITION, conditionHash, formatChannelId } from "../payments";
 import type { EscrowCondition } from "../payments";
@@ -138,37 +137,54 @@ export function channelCommand(): Command {
     .requiredOption("--amount <amount>", "the total paid over the channel's life (vouchers are cumulative)")
     .requiredOption("--device <key file>", "the signer device's key file")
     .option("-o, --out <file>", "write the voucher to a file (default: standard output)")
+    .option("--allow-above-deposit", "sign a voucher above the deposit (redeemable once the channel is topped up)")
     .option(...raw)
     .action(
-      run(async (ctx, channelId: bigint, flags: { amount: string; device: string; out?: string; raw?: boolean }) => {
-        const channels = await ctx.channels();
-        const record = await channels.getChannel(channelId);
-        const unit = await unitOf(await ctx.provider(), record.token);
-        const amount = parseAmount(flags.amount, unit, flags.raw === true);
-        const key = await DeviceKey.load(flags.device);
-        if (key.address !== getAddress(record.signer)) {
-          throw new InvalidInputError(`channel ${channelId} takes vouchers from ${record.signer}, not ${key.address}`);
-        }
-        const domain = await channels.domain();
-        const voucher: VoucherFile = {
-          version: 1,
-          kind: "iotrail.voucher",
-          chainId: domain.chainId.toString(),
-          channels: domain.verifyingContract,
-          channelId: formatChannelId(channelId),
-          amount: amount.toString(),
-          signature: key.signDigest(voucherDigest(domain, channelId, amount)),
-        };
-        if (flags.out !== undefined) await writeFile(flags.out, `${JSON.stringify(voucher, null, 2)}\n`);
-        ctx.out.result(
-          voucher,
-          flags.out === undefined
-            ? [JSON.stringify(voucher)]
-            : [
-                `voucher for ${formatAmount(amount, unit, flags.raw === true)} on channel ${channelId} written to ${flags.out}`,
-              ],
-        );
-      }),
+      run(
+        async (
+          ctx,
+          channelId: bigint,
+          flags: { amount: string; device: string; out?: string; raw?: boolean; allowAboveDeposit?: boolean },
+        ) => {
+          const channels = await ctx.channels();
+          const record = await channels.getChannel(channelId);
+          const unit = await unitOf(await ctx.provider(), record.token);
+          const amount = parseAmount(flags.amount, unit, flags.raw === true);
+          const key = await DeviceKey.load(flags.device);
+          if (key.address !== getAddress(record.signer)) {
+            throw new InvalidInputError(
+              `channel ${channelId} takes vouchers from ${record.signer}, not ${key.address}`,
+            );
+          }
+          const shown = (value: bigint) => formatAmount(value, unit, flags.raw === true);
+          if (amount > record.deposit && flags.allowAboveDeposit !== true) {
+            throw new InvalidInputError(
+              `a voucher for ${shown(amount)} exceeds the channel's deposit of ${shown(record.deposit)}: it would become redeemable as soon as anyone tops the channel up (top it up first, or pass --allow-above-deposit)`,
+            );
+          }
+          const domain = await channels.domain();
+          const voucher: VoucherFile = {
+            version: 1,
+            kind: "iotrail.voucher",
+            chainId: domain.chainId.toString(),
+            channels: domain.verifyingContract,
+            channelId: formatChannelId(channelId),
+            amount: amount.toString(),
+            signature: await channels.signVoucher(key, channelId, amount, {
+              allowAboveDeposit: flags.allowAboveDeposit === true,
+            }),
+          };
+          if (flags.out !== undefined) await writeFile(flags.out, `${JSON.stringify(voucher, null, 2)}\n`);
+          ctx.out.result(
+            voucher,
+            flags.out === undefined
+              ? [JSON.stringify(voucher)]
+              : [
+                  `voucher for ${formatAmount(amount, unit, flags.raw === true)} on channel ${formatChannelId(channelId)} written to ${flags.out}`,
+                ],
+          );
+        },
+      ),
     );
 
   channel

@@ -382,6 +382,38 @@ export class PaymentChannelsClient {
     return this.record(channelId, await this.terms(channelId));
   }
 
+  /**
+   * Signs a voucher for the cumulative `amount` on `channelId` with the channel's signer `key`, after checking
+   * the channel: the key must be its signer, and the amount within its deposit and cap. A voucher above the
+   * deposit cannot be redeemed now, but becomes redeemable the moment anyone tops the channel up, so it is a
+   * promise the device did not mean to make: refused unless `allowAboveDeposit` (the cap is never exceeded).
+   */
+  async signVoucher(
+    key: { address: string; signVoucher(domain: Eip712Domain, channelId: bigint, amount: bigint): string },
+    channelId: bigint,
+    amount: bigint,
+    options: { allowAboveDeposit?: boolean } = {},
+  ): Promise<string> {
+    const record = await this.getChannel(channelId);
+    if (key.address.toLowerCase() !== record.signer.toLowerCase()) {
+      throw new InvalidInputError(
+        `channel ${formatChannelId(channelId)} takes vouchers from ${record.signer}, not ${key.address}`,
+      );
+    }
+    if (record.cap !== 0n && amount > record.cap) {
+      throw new InvalidInputError(`a voucher for ${amount} exceeds the channel's cap of ${record.cap}`, {
+        details: { amount: amount.toString(), cap: record.cap.toString() },
+      });
+    }
+    if (amount > record.deposit && options.allowAboveDeposit !== true) {
+      throw new InvalidInputError(
+        `a voucher for ${amount} exceeds the channel's deposit of ${record.deposit}: it would become redeemable as soon as anyone tops the channel up`,
+        { details: { amount: amount.toString(), deposit: record.deposit.toString(), code: "ABOVE_DEPOSIT" } },
+      );
+    }
+    return key.signVoucher(await this.domain(), channelId, amount);
+  }
+
   private async record(channelId: bigint, terms: ChannelTerms): Promise<ChannelRecord> {
     const c = await this.call(() => this.contract.getChannel(channelId));
     return {
