@@ -2,6 +2,8 @@
  * `iotrail devices ...` and `iotrail roles ...`: key files, registration (one, or a resumable batch from a
  * CSV or JSON file), lots, transfers, status changes, rotation and the registry's answers about a device.
  */
+import { spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
 import { readFile, mkdir, writeFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { Command, InvalidArgumentError } from "commander";
@@ -75,8 +77,12 @@ export function devicesCommand(): Command {
     .description("generate device keys into key files (mode 0600, never printed)")
     .requiredOption("-o, --out <path>", "the key file, or with --count a folder (keys and a devices.csv)")
     .option("-n, --count <n>", "how many keys", (v) => Number(uint(v)))
+    .option("--force", "write keys inside a git work tree even where git would not ignore them")
     .action(
-      run(async (ctx, opts: { out: string; count?: number }) => {
+      run(async (ctx, opts: { out: string; count?: number; force?: boolean }) => {
+        // One `git add -A` must never commit device keys (issue 24, 13).
+        const first = opts.count === undefined ? opts.out : join(opts.out, "device-1.json");
+        if (opts.force !== true) refuseUnignoredInGit(first);
         if (opts.count === undefined) {
           const key = DeviceKey.generate();
           await key.save(opts.out);
@@ -613,4 +619,23 @@ export function rolesCommand(): Command {
       );
   }
   return roles;
+}
+
+/**
+ * Refuses to write a key file where git would track it: inside a git work tree and not ignored. Outside a
+ * work tree, or without git, nothing is checked.
+ */
+function refuseUnignoredInGit(path: string): void {
+  const target = resolve(path);
+  let dir = dirname(target);
+  while (!existsSync(dir) && dirname(dir) !== dir) dir = dirname(dir);
+  const inside = spawnSync("git", ["-C", dir, "rev-parse", "--is-inside-work-tree"], { encoding: "utf8" });
+  if (inside.error !== undefined || inside.status !== 0 || inside.stdout.trim() !== "true") return;
+  const ignored = spawnSync("git", ["-C", dir, "check-ignore", "-q", target]);
+  if (ignored.status === 0) return;
+  throw new InvalidInputError(
+    `${path} is inside a git work tree and git would not ignore it: one \`git add -A\` would commit device keys. ` +
+      "Write them outside the repository, add the folder to .gitignore, or pass --force",
+    { details: { path: target } },
+  );
 }
