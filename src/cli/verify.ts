@@ -116,6 +116,7 @@ export function verifyCommand(): Command {
               : formatReport(report, { verbose: opts.verbose === true }),
           );
           process.exitCode = VERIFY_EXIT_CODES[report.verdict];
+          if (!report.trust.pinned && opts.json !== true) process.stderr.write(`${PIN_HINT}\n`);
           return;
         }
         // Many bundles: one line each, a progress bar, and the worst verdict as the exit status.
@@ -161,13 +162,17 @@ async function trustedContracts(bundleText: string, opts: VerifyFlags): Promise<
   return trustedFor(config, chainId, file);
 }
 
+/** Every way to pin what `verify` trusts, for a run that pinned nothing (exit 3). */
+const PIN_HINT =
+  "iotrail: nothing pinned: give --anchor <address> (and --registry), a trust file (--trust <file> or IOTRAIL_TRUST), " +
+  "or a deployment record of the bundle's chain in ./deployments (or --deployments <dir>, IOTRAIL_DEPLOYMENTS)";
+
 /**
- * Without an anchor or trust file: the deployment record of the bundle's chain, when the verifier names a
- * folder of records (`--deployments` or IOTRAIL_DEPLOYMENTS). The folder is the verifier's own; a record a
- * bundle brings along is never looked at.
+ * Without an anchor or trust file: the deployment record of the bundle's chain in the verifier's folder of
+ * records, as every command finds it: `--deployments`, else IOTRAIL_DEPLOYMENTS, else `./deployments` (issue 24,
+ * 5). The folder is the verifier's own; a record a bundle brings along is never looked at.
  */
 async function trustedFromDeployments(bundleText: string, opts: VerifyFlags): Promise<TrustedContracts | undefined> {
-  if (opts.deployments === undefined && !process.env.IOTRAIL_DEPLOYMENTS) return undefined;
   const chainId = bundleChainId(bundleText);
   if (chainId === undefined) return undefined;
   const dir = deploymentsDir(opts.deployments);
