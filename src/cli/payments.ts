@@ -11,7 +11,7 @@ import { InvalidInputError } from "../errors";
 import { ChannelStatus, ETH, EscrowStatus, NO_CONDITION, conditionHash, formatChannelId } from "../payments";
 import type { EscrowCondition } from "../payments";
 import { parseProofBundle } from "../proof";
-import { metricId, parseReading } from "../telemetry";
+import { metricId, metricName, parseReading } from "../telemetry";
 import { Context, parseAddress } from "./context";
 import { parseTime } from "./devices";
 import { run } from "./run";
@@ -429,7 +429,7 @@ export function escrowCommand(): Command {
     .option("--metric <name>", "condition: the reading's metric (e.g. temperature.mC)")
     .option("--min <value>", "condition: lowest value (inclusive)")
     .option("--max <value>", "condition: highest value (inclusive)")
-    .option("--after <time>", "condition: the reading's earliest time", "0")
+    .option("--after <time>", "condition: the reading's earliest time (default: now, the escrow's creation)")
     .option("--before <time>", "condition: the reading's latest time (default: the deadline)")
     .option("-o, --out <file>", "write the escrow file (its condition, needed to release by reading)")
     .option("--raw", "amounts in base units")
@@ -450,7 +450,8 @@ export function escrowCommand(): Command {
             metric: metricId(flags.metric),
             minValue: BigInt(flags.min),
             maxValue: BigInt(flags.max),
-            fromTimestamp: await timeArg(ctx, flags.after ?? "0"),
+            // Readings from before the escrow existed never release it, unless the payer asks (issue 24, 11).
+            fromTimestamp: flags.after === undefined ? await ctx.chainTime() : await timeArg(ctx, flags.after),
             toTimestamp: flags.before === undefined ? deadline : await timeArg(ctx, flags.before),
           };
         }
@@ -543,23 +544,54 @@ export function escrowCommand(): Command {
 
   escrow
     .command("show")
-    .description("an escrow's terms and status")
+    .description("an escrow's terms and status (its condition in words with --escrow-file)")
     .argument("<escrow-id>", "the escrow", uint)
+    .option("--escrow-file <file>", "the escrow file from `escrow create --out`: shows the condition in words")
     .option("--raw", "amounts in base units")
     .action(
-      run(async (ctx, escrowId: bigint, flags: { raw?: boolean }) =>
-        showEscrow(ctx, escrowId, undefined, flags.raw === true),
-      ),
+      run(async (ctx, escrowId: bigint, flags: { raw?: boolean; escrowFile?: string }) => {
+        const condition =
+          flags.escrowFile === undefined ? undefined : await readEscrowFile(ctx, flags.escrowFile, escrowId);
+        await showEscrow(ctx, escrowId, undefined, flags.raw === true, condition);
+      }),
     );
   return escrow;
 }
 
-async function showEscrow(ctx: Context, escrowId: bigint, transactionHash?: string, raw = false): Promise<void> {
+/** The condition an escrow file holds, checked against the escrow's condition hash on the chain. */
+async function readEscrowFile(ctx: Context, path: string, escrowId: bigint): Promise<EscrowCondition> {
+  const file = JSON.parse(await readFile(path, "utf8")) as EscrowFile;
+  if (file.kind !== "iotrail.escrow" || file.version !== 1) throw new InvalidInputError(`${path}: not an escrow file`);
+  const condition = conditionFromJson(file.condition);
+  const record = await (await ctx.escrow()).getEscrow(escrowId);
+  if (file.escrowId !== escrowId.toString() || conditionHash(condition) !== record.conditionHash) {
+    throw new InvalidInputError(`${path} is not the condition of escrow ${escrowId}`);
+  }
+  return condition;
+}
+
+/** A condition in words: device, metric, value range and the window of reading times. */
+function conditionInWords(condition: EscrowCondition): string {
+  const when = (t: bigint) => new Date(Number(t) * 1000).toISOString();
+  return (
+    `a reading of ${condition.device}, metric ${metricName(condition.metric) ?? condition.metric}, ` +
+    `value ${condition.minValue}..${condition.maxValue}, taken ${when(condition.fromTimestamp)} .. ${when(condition.toTimestamp)}`
+  );
+}
+
+async function showEscrow(
+  ctx: Context,
+  escrowId: bigint,
+  transactionHash?: string,
+  raw = false,
+  condition?: EscrowCondition,
+): Promise<void> {
   const record = await (await ctx.escrow()).getEscrow(escrowId);
   const unit = await unitOf(await ctx.provider(), record.token);
   ctx.out.result(
     {
       ...record,
+      ...(condition === undefined ? {} : { condition: conditionToJson(condition) }),
       escrowId: escrowId.toString(),
       status: EscrowStatus[record.status],
       ...(transactionHash === undefined ? {} : { transactionHash }),
@@ -570,7 +602,13 @@ async function showEscrow(ctx: Context, escrowId: bigint, transactionHash?: stri
       `payee     ${record.payee}`,
       `amount    ${formatAmount(record.amount, unit, raw)}`,
       `deadline  ${new Date(Number(record.deadline) * 1000).toISOString()}`,
-      `condition ${record.conditionHash === NO_CONDITION_HASH ? "none" : record.conditionHash}`,
+      `condition ${
+        record.conditionHash === NO_CONDITION_HASH
+          ? "none"
+          : condition === undefined
+            ? `${record.conditionHash} (pass --escrow-file to see it in words)`
+            : conditionInWords(condition)
+      }`,
       ...(transactionHash === undefined ? [] : [`transaction ${transactionHash}`]),
     ],
   );
