@@ -28,6 +28,7 @@ import { readFileSync } from "node:fs";
 import { ZeroAddress, isAddress, isHexString } from "ethers";
 import { isPostgresUrl } from "../database";
 import { envSource } from "../env";
+import { jsonSyntaxProblem } from "../json-schema-core";
 import { ConfigError } from "../errors";
 
 export interface BatcherConfig {
@@ -313,7 +314,10 @@ export function loadBatcherConfig(params: { file?: string; env?: NodeJS.ProcessE
     try {
       raw = JSON.parse(text) as Json;
     } catch (cause) {
-      throw new ConfigError(`config file ${params.file} is not valid JSON`, { cause, details: { file: params.file } });
+      // Where, without --verbose (issue 24, 14); the text itself is not quoted.
+      throw new ConfigError(`config file ${params.file} is not valid JSON: ${jsonSyntaxProblem(text, cause)}`, {
+        details: { file: params.file },
+      });
     }
     if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
       throw new ConfigError(`config file ${params.file} must hold a JSON object`);

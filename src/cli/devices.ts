@@ -16,6 +16,7 @@ import { DeviceStatus, Lot, LotStatus, claimLotDevice } from "../registry";
 import type { DeviceRegistryClient, RegisterParams } from "../registry";
 import { writeLotEntries } from "../registry/lot-entries";
 import { Context, parseAddress } from "./context";
+import { plural } from "./files";
 import { run } from "./run";
 
 /** A device id as shown to people: 0x + 40 hex digits (a device's id is its first key as a number). */
@@ -221,7 +222,7 @@ export function devicesCommand(): Command {
           );
         }
         ctx.out.result({ registered: todo.length, skipped, transactions }, [
-          `registered ${todo.length} devices in ${transactions.length} transactions (${skipped} were registered already)`,
+          `registered ${plural(todo.length, "device")} in ${plural(transactions.length, "transaction")} (${skipped} were registered already)`,
         ]);
       }),
     );

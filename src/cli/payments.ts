@@ -14,6 +14,7 @@ import { parseProofBundle } from "../proof";
 import { metricId, metricName, parseReading } from "../telemetry";
 import { Context, parseAddress } from "./context";
 import { parseTime } from "./devices";
+import { readJsonFile } from "./files";
 import { run } from "./run";
 import { formatAmount, parseAmount, unitOf } from "./units";
 import type { Unit } from "./units";
@@ -73,8 +74,8 @@ interface VoucherFile {
 }
 
 async function readVoucher(path: string): Promise<VoucherFile> {
-  const voucher = JSON.parse(await readFile(path, "utf8")) as VoucherFile;
-  if (voucher.version !== 1 || voucher.kind !== "iotrail.voucher")
+  const voucher = (await readJsonFile(path, "voucher file")) as VoucherFile;
+  if (voucher?.version !== 1 || voucher.kind !== "iotrail.voucher")
     throw new InvalidInputError(`${path}: not a version-1 voucher file`);
   return voucher;
 }
@@ -496,8 +497,8 @@ export function escrowCommand(): Command {
           return;
         }
         if (flags.escrowFile === undefined) throw new InvalidInputError("--bundle needs --escrow-file (the condition)");
-        const file = JSON.parse(await readFile(flags.escrowFile, "utf8")) as EscrowFile;
-        if (file.kind !== "iotrail.escrow" || file.version !== 1)
+        const file = (await readJsonFile(flags.escrowFile, "escrow file")) as EscrowFile;
+        if (file?.kind !== "iotrail.escrow" || file.version !== 1)
           throw new InvalidInputError(`${flags.escrowFile}: not an escrow file`);
         const condition = conditionFromJson(file.condition);
         const record = await client.getEscrow(escrowId);
@@ -560,8 +561,8 @@ export function escrowCommand(): Command {
 
 /** The condition an escrow file holds, checked against the escrow's condition hash on the chain. */
 async function readEscrowFile(ctx: Context, path: string, escrowId: bigint): Promise<EscrowCondition> {
-  const file = JSON.parse(await readFile(path, "utf8")) as EscrowFile;
-  if (file.kind !== "iotrail.escrow" || file.version !== 1) throw new InvalidInputError(`${path}: not an escrow file`);
+  const file = (await readJsonFile(path, "escrow file")) as EscrowFile;
+  if (file?.kind !== "iotrail.escrow" || file.version !== 1) throw new InvalidInputError(`${path}: not an escrow file`);
   const condition = conditionFromJson(file.condition);
   const record = await (await ctx.escrow()).getEscrow(escrowId);
   if (file.escrowId !== escrowId.toString() || conditionHash(condition) !== record.conditionHash) {

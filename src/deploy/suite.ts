@@ -122,8 +122,7 @@ export async function deploySuite(
     contracts: contracts as DeploymentRecord["contracts"],
     roles: { admin, manufacturers: [...suite.manufacturers], anchorers: [...suite.anchorers] },
   };
-  const path = await writeDeployment(options.dir, record);
-  log(`recorded in ${path}`);
+  const path = await writeDeployment(options.dir, record); // the caller says where (one "recorded in" line)
 
   const verified: string[] = [];
   const verifySources =
