@@ -518,7 +518,7 @@ contract DeviceRegistry is IDeviceRegistry, AccessControl, EIP712, Nonces {
         uint64 at
     ) private view returns (bool) {
         Lots.Lot storage lot = _lots[lotId];
-        if (!lot.contains(key, metadataHash, proof) || at < lot.committed) return false;
+        if (!lot.contains(key, metadataHash, proof) || lot.isBeforeCommit(at)) return false;
         // The key's own record decides over any lot from the moment it names the key (a claim from this or
         // another lot, a registration, a rotation to it): no lot vouches for a key its owner revoked.
         uint256 deviceId = _deviceOf(key);

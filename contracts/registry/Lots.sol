@@ -44,12 +44,16 @@ library Lots {
         return MerkleProof.verifyCalldata(proof, self.root, leaf(key, metadataHash));
     }
 
-    /// @dev Whether an unclaimed, unrevoked entry counts at `moment`: from the commit until the lot's
-    /// revocation. Only meaningful for a lot that exists: callers check membership first, and no proof
-    /// verifies against the zero root of an unknown lot.
+    /// @dev Whether an entry counts at `moment` (not before the commit: callers check {isBeforeCommit} first)
+    /// as far as the lot is concerned: until the lot's revocation. Only meaningful for a lot that exists:
+    /// callers check membership first, and no proof verifies against the zero root of an unknown lot.
     function entryCountsAt(Lot storage self, uint64 moment) internal view returns (bool) {
-        if (moment < self.committed) return false;
         return self.status != IDeviceRegistry.LotStatus.Revoked || moment < self.ended;
+    }
+
+    /// @dev Whether `moment` is before the lot's commit (no entry of the lot counts then, whatever else holds).
+    function isBeforeCommit(Lot storage self, uint64 moment) internal view returns (bool) {
+        return moment < self.committed;
     }
 
     /// @dev Ends an existing lot (Closed or Revoked) at `moment`: Active -> Closed, Active | Closed -> Revoked.

@@ -142,6 +142,43 @@ async function openSales(
   };
 }
 
+/**
+ * Issue 24 (4): a store holds final batches anchored on some chain; after a node reset and a fresh deploy at
+ * the same addresses, serving them would hand out bundles that fail `root-anchored`. At start, the newest final
+ * batches must be anchored on this chain, by this anchor, in the blocks recorded; otherwise the batcher refuses
+ * to start and says why and what to do.
+ */
+async function checkFinalBatchesOnChain(
+  store: ReadingStore,
+  anchor: string,
+  provider: JsonRpcProvider,
+  chainId: bigint,
+  database: string,
+): Promise<void> {
+  const finals = await store.listBatches({ status: "final", before: Number.MAX_SAFE_INTEGER, limit: 3 });
+  const contract = TelemetryAnchor__factory.connect(anchor, provider);
+  for (const batch of finals) {
+    const placement = batch.anchor;
+    if (placement === undefined) continue;
+    const block = await provider.getBlock(placement.blockNumber);
+    const record = await contract.getAnchor(batch.root).catch(() => undefined);
+    const problem =
+      block === null || block.hash !== placement.blockHash
+        ? `block ${placement.blockNumber} of chain ${chainId} is ${block === null ? "missing" : block.hash}, not ${placement.blockHash}`
+        : record === undefined || record.batchId !== placement.chainBatchId
+          ? `the anchor ${anchor} has no batch ${placement.chainBatchId} with root ${batch.root}`
+          : undefined;
+    if (problem === undefined) continue;
+    throw new ConfigError(
+      `${database} holds final batch ${batch.localId}, anchored in transaction ${placement.transactionHash}, but ${problem}: ` +
+        "this database was filled on another chain, a node that was reset since, or another deployment, and every " +
+        "bundle it served would fail root-anchored. Start with a new database (a new \"database\" file), or point the " +
+        "batcher at the chain and anchor it was anchored on",
+      { details: { database, localId: batch.localId, placement, anchor, chainId: chainId.toString() } },
+    );
+  }
+}
+
 export class BatcherService {
   private constructor(
     readonly config: BatcherConfig,
@@ -237,6 +274,11 @@ export class BatcherService {
       undo.push(() => provider.destroy()); // last but the store: the anchorer and sales use it until they stop
       const store = await openStore(config.database, { logger, exclusive: true });
       undo.push(() => store.close());
+      await withDeadline(
+        checkFinalBatchesOnChain(store, anchor, provider, chainId, config.database),
+        startTimeoutMs,
+        "checking the newest final batches on the chain",
+      );
       const pool = await CheckPool.start({
         domain,
         maxBytes: config.http.maxMessageBytes,
