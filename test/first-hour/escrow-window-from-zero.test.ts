@@ -8,16 +8,11 @@ import { ethers } from "hardhat";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { time } from "@nomicfoundation/hardhat-network-helpers";
-import { TelemetryAnchorClient } from "../../src/anchor";
-import { DeviceKey } from "../../src/device";
-import { telemetryDomain } from "../../src/eip712";
 import { EscrowClient, EscrowStatus } from "../../src/payments";
-import { buildProofBundle } from "../../src/proof";
-import { DeviceRegistryClient, registerDeviceKeys } from "../../src/registry";
-import { ReadingBatch, ZERO_HASH, metricId } from "../../src/telemetry";
+import { ZERO_HASH, metricId } from "../../src/telemetry";
 import { startRpcServer } from "../helpers/batcher";
 import { iotrail, iotrailOk, tempDir } from "../helpers/cli";
-import { suiteFixture } from "../helpers/suite";
+import { suiteBundle, suiteDevice, suiteFixture } from "../helpers/suite";
 
 describe("first hour (issue 24): an escrow's reading window starts at its creation", function () {
   let rpc: { url: string; close: () => Promise<void> };
@@ -30,48 +25,22 @@ describe("first hour (issue 24): an escrow's reading window starts at its creati
 
   it("readings anchored before the escrow existed do not release it; escrow show says the condition in words", async function () {
     const fx = await suiteFixture();
-    const [deployer, payee] = await ethers.getSigners();
-    const device = DeviceKey.generate();
-    await registerDeviceKeys({
-      registry: DeviceRegistryClient.connect({
-        address: fx.record.contracts.DeviceRegistry.address,
-        runner: deployer!,
-      }),
-      registrant: deployer!.address,
-      keys: [device],
-      owner: deployer!.address,
-      metadataHash: () => ZERO_HASH,
-      deadline: BigInt(await time.latest()) + 3600n,
-    });
+    const [, payee] = await ethers.getSigners();
+    const device = await suiteDevice(fx);
     // A delivery reading in range, taken and anchored before the escrow.
     const taken = BigInt(await time.latest());
-    const domain = telemetryDomain(31337n, fx.record.contracts.TelemetryAnchor.address);
-    const reading = {
-      device: device.address,
-      sequence: 1n,
-      timestamp: taken,
-      metric: metricId("temperature.mC"),
-      value: 4_200n,
-      payloadHash: ZERO_HASH,
-    };
-    const batch = await ReadingBatch.build([{ reading, signature: device.signReading(domain, reading) }]);
-    const anchors = TelemetryAnchorClient.connect({
-      address: fx.record.contracts.TelemetryAnchor.address,
-      runner: deployer!,
-    });
-    const anchored = await anchors.anchor(batch.header());
+    const bundle = await suiteBundle(fx, device, [
+      {
+        device: device.address,
+        sequence: 1n,
+        timestamp: taken,
+        metric: metricId("temperature.mC"),
+        value: 4_200n,
+        payloadHash: ZERO_HASH,
+      },
+    ]);
     const files = tempDir();
-    writeFileSync(
-      join(files, "bundle.json"),
-      JSON.stringify(
-        buildProofBundle({
-          chainId: 31337n,
-          anchor: fx.record.contracts.TelemetryAnchor.address,
-          registry: fx.record.contracts.DeviceRegistry.address,
-          sources: [{ batch, anchored, indices: [0] }],
-        }),
-      ),
-    );
+    writeFileSync(join(files, "bundle.json"), JSON.stringify(bundle));
     await time.increase(120);
 
     const on = ["--rpc", rpc.url, "--deployments", fx.dir];

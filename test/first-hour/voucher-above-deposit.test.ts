@@ -7,14 +7,11 @@ import { expect } from "chai";
 import { ethers } from "hardhat";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { time } from "@nomicfoundation/hardhat-network-helpers";
 import { DeviceKey } from "../../src/device";
 import { PaymentChannelsClient } from "../../src/payments";
-import { DeviceRegistryClient, registerDeviceKeys } from "../../src/registry";
-import { ZERO_HASH } from "../../src/telemetry";
 import { startRpcServer } from "../helpers/batcher";
 import { iotrail, iotrailOk, tempDir } from "../helpers/cli";
-import { suiteFixture } from "../helpers/suite";
+import { suiteDevice, suiteFixture } from "../helpers/suite";
 
 describe("first hour (issue 24): no voucher above the deposit unless asked for", function () {
   let rpc: { url: string; close: () => Promise<void> };
@@ -27,21 +24,10 @@ describe("first hour (issue 24): no voucher above the deposit unless asked for",
 
   it("channel pay refuses 5 ETH on a 1 ETH channel (nothing written); --allow-above-deposit signs it; the SDK's signer does the same", async function () {
     const fx = await suiteFixture();
-    const [deployer, payee] = await ethers.getSigners();
+    const [, payee] = await ethers.getSigners();
     const files = tempDir();
-    const device = DeviceKey.generate();
+    const device = await suiteDevice(fx);
     await device.save(join(files, "device.json"));
-    await registerDeviceKeys({
-      registry: DeviceRegistryClient.connect({
-        address: fx.record.contracts.DeviceRegistry.address,
-        runner: deployer!,
-      }),
-      registrant: deployer!.address,
-      keys: [device],
-      owner: deployer!.address,
-      metadataHash: () => ZERO_HASH,
-      deadline: BigInt(await time.latest()) + 3600n,
-    });
     const on = ["--rpc", rpc.url, "--deployments", fx.dir];
     const opened = await iotrailOk([
       ...on,
