@@ -172,7 +172,7 @@ async function checkFinalBatchesOnChain(
     throw new ConfigError(
       `${database} holds final batch ${batch.localId}, anchored in transaction ${placement.transactionHash}, but ${problem}: ` +
         "this database was filled on another chain, a node that was reset since, or another deployment, and every " +
-        "bundle it served would fail root-anchored. Start with a new database (a new \"database\" file), or point the " +
+        'bundle it served would fail root-anchored. Start with a new database (a new "database" file), or point the ' +
         "batcher at the chain and anchor it was anchored on",
       { details: { database, localId: batch.localId, placement, anchor, chainId: chainId.toString() } },
     );
