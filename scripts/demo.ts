@@ -2,12 +2,16 @@
 // localhost): cold chain (a lot of loggers, readings through the batcher over MQTT, anchoring, an escrow
 // released by a proven reading, a trip verified from a range bundle) and energy trading (meters paying each
 // other per kWh over channels). Files go to demo-output/: the deployment record, the trip's bundles, report.html.
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join, relative, resolve } from "node:path";
 import hre, { ethers } from "hardhat";
 import { demoReportHtml, runColdChainStory, runEnergyStory } from "../src/demo";
 import { deploySuite } from "../src/deploy";
 import { serveInProcessChain } from "../src/tooling/rpc-server";
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { buildStandaloneVerifier } = require("./verifier-standalone.js") as {
+  buildStandaloneVerifier: (outFile: string) => Promise<number>;
+};
 import { shareFragment } from "../src/verify";
 
 const OUT = resolve("demo-output");
@@ -52,19 +56,16 @@ async function main(): Promise<void> {
     const tampered = join(OUT, "cold-chain", "tampered.json");
     writeFileSync(trip, `${JSON.stringify(coldChain.trip, null, 2)}\n`);
     writeFileSync(tampered, `${JSON.stringify(coldChain.tampered, null, 2)}\n`);
-    const page = resolve("dist", "web", "index.html");
-    let verifierLinks: { trip: string; tampered: string } | undefined;
-    if (existsSync(page)) {
-      const link = async (bundle: unknown) =>
-        `${relative(OUT, page)}?anchor=${record.contracts.TelemetryAnchor.address}#${(await shareFragment(JSON.stringify(bundle))) ?? ""}`;
-      verifierLinks = { trip: await link(coldChain.trip), tampered: await link(coldChain.tampered) };
-    }
+    // The verifier page as one file next to the report, so that its links work from disk (file://) after
+    // exactly the Quickstart's commands. A link carries the bundle only, never what to trust: the page
+    // checks against what its user pinned in it (or, with nothing pinned, says it could not fully verify).
+    const page = join(OUT, "verifier.html");
+    await buildStandaloneVerifier(page);
+    const link = async (bundle: unknown) => `verifier.html#${(await shareFragment(JSON.stringify(bundle))) ?? ""}`;
+    const verifierLinks = { trip: await link(coldChain.trip), tampered: await link(coldChain.tampered) };
     const report = join(OUT, "report.html");
-    const files = [path, trip, tampered, report];
-    writeFileSync(
-      report,
-      demoReportHtml({ coldChain, energy, ...(verifierLinks === undefined ? {} : { verifierLinks }), files }),
-    );
+    const files = [path, trip, tampered, report, page];
+    writeFileSync(report, demoReportHtml({ coldChain, energy, verifierLinks, files }));
 
     console.log("\n== report");
     console.log(

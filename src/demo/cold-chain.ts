@@ -8,7 +8,7 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { id, parseEther } from "ethers";
+import { formatEther, id, parseEther } from "ethers";
 import type { Provider, Signer } from "ethers";
 import { BatcherService, loadBatcherConfig } from "../batcher";
 import type { BatcherConfig } from "../batcher";
@@ -184,7 +184,7 @@ export async function runColdChainStory(params: {
     const { status } = await shipper.escrow.getEscrow(escrowId);
     const carrierPaid = (await provider.getBalance(carrier)) - before;
     log(
-      `the delivery reading (${Number(delivery.reading.value) / 1000} °C) released escrow ${escrowId}: the carrier got ${carrierPaid} wei`,
+      `the delivery reading (${Number(delivery.reading.value) / 1000} °C) released escrow ${escrowId}: the carrier got ${formatEther(carrierPaid)} ETH`,
     );
     return {
       lotId,

@@ -4,7 +4,7 @@
  * voucher for every kWh it draws; the neighbour checks each voucher off-chain and settles with one
  * transaction. Thousands of payments, a few transactions.
  */
-import { id, parseEther } from "ethers";
+import { formatEther, id, parseEther } from "ethers";
 import type { Signer } from "ethers";
 import { suiteClients } from "../deployments";
 import type { DeploymentRecord } from "../deployments";
@@ -52,7 +52,9 @@ export async function runEnergyStory(params: {
       deadline,
     });
   }
-  log(`${meters.length} smart meters registered; each buys from its neighbour at ${KWH_PRICE} wei per kWh`);
+  log(
+    `${meters.length} smart meters registered; each buys from its neighbour at ${formatEther(KWH_PRICE)} ETH per kWh`,
+  );
 
   let gas = 0n;
   let transactions = 0;

@@ -3,7 +3,7 @@
  * channel (thousands of signed vouchers, two transactions on-chain), and a shipper pays a carrier through an
  * escrow that a proven, anchored thermometer reading releases, relayed for devices that hold no ETH.
  */
-import { id, parseEther } from "ethers";
+import { formatEther, id, parseEther } from "ethers";
 import type { Signer } from "ethers";
 import { ConditionalEscrow__factory, PaymentChannels__factory } from "../contracts";
 import { TelemetryAnchorClient } from "../anchor";
@@ -85,7 +85,7 @@ export async function runPaymentsDemo(params: {
   const closed = await channels.connect(params.payee).close({ ...best });
   const channelTransactions = closed.blockNumber - firstBlock;
   const { paid } = await channels.getChannel(channelId);
-  log(`settled with ${channelTransactions} transactions: the station got ${paid} wei, the owner the rest`);
+  log(`settled with ${channelTransactions} transactions: the station got ${formatEther(paid)} ETH, the owner the rest`);
 
   // 2. Cold-chain escrow released by a proven reading, relayed (the thermometer holds no ETH).
   const escrow = new EscrowClient({ contract: escrowContract.connect(params.owner) });

@@ -3,6 +3,7 @@
  * story's figures, the trip's verification verdicts check by check, a chart of the trip's readings with
  * the anchored batches marked, and links that open each bundle in the verifier page.
  */
+import { formatEther } from "ethers";
 import type { ProofBundle } from "../proof";
 import { readingSeries, reportRows } from "../verify";
 import type { VerificationReport } from "../verify";
@@ -56,7 +57,7 @@ function checksTable(report: VerificationReport): string {
 export function demoReportHtml(params: {
   coldChain: ColdChainResult;
   energy: EnergyResult;
-  /** Links to the verifier page with each bundle in the fragment, when the page is built. */
+  /** Links to the verifier page with each bundle in the fragment (the bundle only, never what to trust). */
   verifierLinks?: { trip: string; tampered: string };
   files: string[];
 }): string {
@@ -77,9 +78,14 @@ svg{width:100%;height:auto;background:#f9fafb}
 <li>${c.loggers.length} loggers onboarded as lot ${c.lotId} with one transaction</li>
 <li>${c.simulation.acknowledged} of ${c.simulation.sent} readings acknowledged over MQTT (p50 ${c.simulation.latencyMs.p50} ms, p99 ${c.simulation.latencyMs.p99} ms)</li>
 <li>${c.batches} batches anchored in ${c.anchorTransactions} transaction${c.anchorTransactions === 1 ? "" : "s"}: ${c.gasPerReading.toFixed(0)} gas per anchored reading</li>
-<li>escrow released by the delivery reading: the carrier got ${c.carrierPaid} wei</li>
+<li>escrow released by the delivery reading: the carrier got ${formatEther(c.carrierPaid)} ETH</li>
 <li>logger 1's trip (${c.trip.readings.length} readings): ${verdict(c.tripReport)}${params.verifierLinks === undefined ? "" : ` (<a href="${escape(params.verifierLinks.trip)}">open in the verifier</a>)`}; a tampered copy: ${verdict(c.tamperedReport)}${params.verifierLinks === undefined ? "" : ` (<a href="${escape(params.verifierLinks.tampered)}">open</a>)`}</li>
 </ul>
+${
+  params.verifierLinks === undefined
+    ? ""
+    : `<p>The links open each bundle in <code>verifier.html</code>, a copy of the verifier page next to this report that works from disk. A link carries the bundle only, never what to trust: the page checks what needs no chain at once (so the tampered copy fails there too), and checks the chain once you enter, in the page, an RPC URL and the TelemetryAnchor you trust (<code>demo-output/deployments/</code> records it). The in-process chain of <code>npm run demo</code> ends with the demo; run it with <code>--network localhost</code> to check against a node that stays up.</p>`
+}
 ${tripChart(c.trip)}
 <h3>The trip's checks</h3>
 ${checksTable(c.tripReport)}
@@ -88,7 +94,7 @@ ${checksTable(c.tamperedReport)}
 <h2>Energy trading</h2>
 <ul>
 <li>${e.meters} smart meters, ${e.vouchers} payments (one voucher per kWh), settled in ${e.transactions} transactions: ${e.gasPerPayment.toFixed(1)} gas per payment</li>
-<li>paid to each seller: ${e.paid.map((p) => `${p} wei`).join(", ")}</li>
+<li>paid to each seller: ${e.paid.map((p) => `${formatEther(p)} ETH`).join(", ")}</li>
 </ul>
 <h2>Files</h2>
 <ul>${params.files.map((f) => `<li>${escape(f)}</li>`).join("")}</ul>

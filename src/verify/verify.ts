@@ -689,7 +689,7 @@ async function confirmContracts(
       "bundle",
       "skip",
       `not pinned: the bundle names the anchor ${anchorAddress}, and any contract can answer like one; ` +
-        "the chain checks below show what that contract says, not proof (pin it with --anchor or --trust)",
+        "the chain checks below show what that contract says, not proof (pin the anchor you trust to make them proof)",
     );
   } else {
     report.add(
