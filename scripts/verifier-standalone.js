@@ -63,7 +63,7 @@ async function buildStandaloneVerifier(outFile) {
     if (left !== null) throw new Error(`verifier-standalone: ${left[0]} was not inlined`);
     mkdirSync(dirname(resolve(outFile)), { recursive: true });
     writeFileSync(outFile, html);
-    return Buffer.byteLength(html);
+    return require("node:buffer").Buffer.byteLength(html);
   } finally {
     rmSync(outDir, { recursive: true, force: true });
   }

@@ -42,7 +42,9 @@ export function rpcBatchProvider(
 export async function probeChainId(url: string, timeoutMs: number): Promise<bigint> {
   const request = new FetchRequest(url);
   request.timeout = timeoutMs;
-  const probe = new JsonRpcProvider(request, undefined, { staticNetwork: true, batchMaxCount: 1 });
+  // A placeholder network: the probe asks eth_chainId itself, and ethers' own network detection would print
+  // "failed to detect network … retry in 1s" on stdout before our error (issue 24, 14).
+  const probe = new JsonRpcProvider(request, undefined, { staticNetwork: new Network("probe", 0n), batchMaxCount: 1 });
   try {
     return BigInt(await withDeadline(probe.send("eth_chainId", []) as Promise<string>, timeoutMs, url));
   } catch (error) {

@@ -218,16 +218,20 @@ export class BatcherService {
       throw new ConfigError("anchoring needs BATCHER_PRIVATE_KEY (or set anchoring.enabled to false)");
     }
     const startTimeoutMs = Math.min(config.rpcTimeoutMs, MAX_START_WAIT_MS);
-    let chainId = config.chainId;
-    if (chainId === undefined) {
-      try {
-        chainId = await probeChainId(config.rpcUrl, startTimeoutMs);
-      } catch (cause) {
-        throw new ConfigError(`${(cause as Error).message}; the batcher needs the node's chain id (or set chainId)`, {
-          cause,
-        });
-      }
+    // The node is asked first, always: a node that is down or on another chain is named as such, not as
+    // whatever the first contract call happens to fail on.
+    let probed: bigint;
+    try {
+      probed = await probeChainId(config.rpcUrl, startTimeoutMs);
+    } catch (cause) {
+      throw new ConfigError(`${(cause as Error).message}; the batcher needs its node (rpcUrl, RPC_URL)`, { cause });
     }
+    if (config.chainId !== undefined && config.chainId !== probed) {
+      throw new ConfigError(
+        `the node at ${config.rpcUrl} is chain ${probed}, but the configuration says chainId ${config.chainId}`,
+      );
+    }
+    const chainId = probed;
     const provider = rpcProvider(config.rpcUrl, chainId, config.rpcTimeoutMs);
     let anchorAddress = config.anchor;
     let registry = config.registry;

@@ -15,6 +15,8 @@ import { probeChainId, rpcProvider } from "../rpc";
 import type { DeviceRegistryClient } from "../registry";
 import type { TelemetryAnchorClient } from "../anchor";
 import type { EscrowClient, PaymentChannelsClient } from "../payments";
+import { unitOf } from "./units";
+import type { Unit } from "./units";
 
 export const DEFAULT_CLI_TIMEOUT_S = 30;
 
@@ -87,6 +89,10 @@ export class Context {
   private providerPromise: Promise<JsonRpcProvider> | undefined;
   private deploymentPromise: Promise<DeploymentRecord> | undefined;
   private readonly opened: JsonRpcProvider[] = [];
+  /** The unit of the amounts this command deals in, once it asked (see {@link Context.unitOf}). */
+  unit: Unit | undefined;
+  /** Whether this command shows amounts in base units (`--raw`). */
+  rawAmounts = false;
 
   constructor(options: GlobalOptions) {
     this.options = options;
@@ -95,6 +101,13 @@ export class Context {
 
   static of(command: Command): Context {
     return new Context(globals(command));
+  }
+
+  /** The unit of `token` (ETH for the zero address), remembered as the unit of this command's amounts. */
+  async unitOf(token: string | undefined, raw = false): Promise<Unit> {
+    this.unit = await unitOf(await this.provider(), token);
+    this.rawAmounts = raw;
+    return this.unit;
   }
 
   get timeoutMs(): number {

@@ -15,7 +15,7 @@ import { formatReport, verdictLine, verifyBundle } from "../verify";
 import { parseRange } from "./bundle";
 import { parseAddress } from "./context";
 import { run } from "./run";
-import { formatAmount, parseAmount, unitOf } from "./units";
+import { formatAmount, parseAmount } from "./units";
 import type { Unit } from "./units";
 import { VERIFY_EXIT_CODES } from "./verify";
 
@@ -63,8 +63,10 @@ export function dataCommand(): Command {
           channels,
           key,
           limits: async (token) => {
-            unit = await unitOf(provider, token);
+            unit = await ctx.unitOf(token, raw);
+            const shown = unit;
             return {
+              format: (amount: bigint) => formatAmount(amount, shown, raw),
               ...(flags.deposit === undefined ? {} : { deposit: parseAmount(flags.deposit, unit, raw) }),
               ...(flags.maxPrice === undefined ? {} : { maxPrice: parseAmount(flags.maxPrice, unit, raw) }),
             };

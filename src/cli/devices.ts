@@ -196,22 +196,53 @@ export function devicesCommand(): Command {
         const transactions: string[] = [];
         const chunk = Math.max(1, opts.chunk);
         progress(0);
-        for (let start = 0; start < todo.length; start += chunk) {
-          const deadline = await deadlineFrom(ctx, opts.deadline);
-          const registrations: RegisterParams[] = todo.slice(start, start + chunk).map(({ row, key }) => {
-            const owner = ownerOf(row);
-            return {
-              key: key.address,
-              owner,
-              metadataHash: metadataHash(row.metadata),
-              metadataURI: row.metadataURI ?? "",
-              deadline,
-              signature: key.signRegistration({ domain, registrant, owner, deadline }),
-            };
-          });
-          const { receipt } = await registry.registerBatch({ registrations });
-          transactions.push(receipt.hash);
-          progress(Math.min(todo.length, start + chunk));
+        // Ctrl-C: the transaction in flight is waited for, then the run stops and says where it is; a second
+        // Ctrl-C stops at once. Either way a re-run resumes (the chain is the ledger).
+        let landed = 0;
+        let interrupted = false;
+        const where = () =>
+          `${plural(landed, "device")} of ${todo.length} registered in ${plural(transactions.length, "transaction")}`;
+        const onInterrupt = () => {
+          if (interrupted) {
+            process.stderr.write(
+              `\niotrail: stopped: ${where()}; a transaction may still land. Run the same command again to resume: registered keys are skipped\n`,
+            );
+            process.exit(130);
+          }
+          interrupted = true;
+          process.stderr.write(
+            "\niotrail: interrupted: waiting for the transaction in flight (Ctrl-C again to stop at once)\n",
+          );
+        };
+        process.on("SIGINT", onInterrupt);
+        try {
+          for (let start = 0; start < todo.length && !interrupted; start += chunk) {
+            const deadline = await deadlineFrom(ctx, opts.deadline);
+            const registrations: RegisterParams[] = todo.slice(start, start + chunk).map(({ row, key }) => {
+              const owner = ownerOf(row);
+              return {
+                key: key.address,
+                owner,
+                metadataHash: metadataHash(row.metadata),
+                metadataURI: row.metadataURI ?? "",
+                deadline,
+                signature: key.signRegistration({ domain, registrant, owner, deadline }),
+              };
+            });
+            const { receipt } = await registry.registerBatch({ registrations });
+            transactions.push(receipt.hash);
+            landed += registrations.length;
+            progress(landed);
+          }
+        } finally {
+          process.off("SIGINT", onInterrupt);
+        }
+        if (interrupted) {
+          throw new IotrailError(
+            "INTERRUPTED",
+            `interrupted: ${where()}; run the same command again to register the other ${todo.length - landed}: registered keys are skipped`,
+            { details: { registered: landed, remaining: todo.length - landed, transactions } },
+          );
         }
         if (mismatches.length > 0) {
           throw new IotrailError(

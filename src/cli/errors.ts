@@ -4,6 +4,9 @@
  */
 import { toBeHex } from "ethers";
 import { ContractRevertError, IotrailError } from "../errors";
+import { formatChannelId } from "../payments";
+import { formatAmount } from "./units";
+import type { Unit } from "./units";
 
 /** What to do next, per custom error of the contracts. */
 export const REVERT_HINTS: Readonly<Record<string, string>> = {
@@ -51,16 +54,37 @@ export const REVERT_HINTS: Readonly<Record<string, string>> = {
   DemoTokenMintTooLarge: "the demo faucet mints at most 1,000,000 tokens per call",
 };
 
+/** Revert arguments that are amounts of the command's token (shown in its units, unless --raw). */
+const AMOUNTS = new Set(["amount", "paid", "deposit", "cap", "expected", "received"]);
+/** Revert arguments that are moments (Unix seconds, shown with their UTC time as well). */
+const MOMENTS = new Set(["deadline", "timestamp", "expiry", "closesAt", "currentTime", "anchoredMoment"]);
+
+/** The unit of the amounts a command deals in, for the error it throws (see `run`). */
+const unitsOfErrors = new WeakMap<object, { unit: Unit; raw: boolean }>();
+
+export function noteErrorUnit(error: unknown, unit: Unit, raw: boolean): void {
+  if (typeof error === "object" && error !== null) unitsOfErrors.set(error, { unit, raw });
+}
+
+/** One revert argument as a person reads it: ids in hex, amounts in token units, moments with their time. */
+export function formatRevertArg(name: string, value: unknown, unit?: { unit: Unit; raw: boolean }): string {
+  if (typeof value !== "bigint") return String(value);
+  if (name === "deviceId") return toBeHex(value, 20);
+  if (name === "channelId") return formatChannelId(value);
+  if (AMOUNTS.has(name))
+    return unit === undefined || unit.raw ? `${value} (base units)` : formatAmount(value, unit.unit, false);
+  if (MOMENTS.has(name) && value > 0n && value < 1n << 40n)
+    return `${value} (${new Date(Number(value) * 1000).toISOString().replace(".000Z", "Z")})`;
+  return value.toString();
+}
+
 /** The lines to print for `error`. */
 export function describeError(error: unknown, verbose: boolean): string[] {
   const lines: string[] = [];
   if (error instanceof ContractRevertError) {
-    // Device ids are shown as hex (a device id is its first key as a number).
+    const unit = unitsOfErrors.get(error);
     const args = Object.entries(error.args)
-      .map(
-        ([name, value]) =>
-          `${name}=${name === "deviceId" && typeof value === "bigint" ? toBeHex(value, 20) : String(value)}`,
-      )
+      .map(([name, value]) => `${name}=${formatRevertArg(name, value, unit)}`)
       .join(", ");
     lines.push(`reverted: ${error.errorName}(${args})`);
     const hint = REVERT_HINTS[error.errorName];

@@ -100,7 +100,8 @@ export async function main(argv: string[]): Promise<void> {
     } else {
       const verbose = argv.includes("--verbose");
       for (const line of describeError(error, verbose)) process.stderr.write(`iotrail: ${line}\n`);
-      process.exitCode = 2;
+      // 130: stopped by Ctrl-C, as shells report it.
+      process.exitCode = (error as { code?: string }).code === "INTERRUPTED" ? 130 : 2;
     }
   }
   // A node that never answered can leave a socket open; it must not keep the process alive.

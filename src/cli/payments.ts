@@ -16,7 +16,7 @@ import { Context, parseAddress } from "./context";
 import { parseTime } from "./devices";
 import { readJsonFile } from "./files";
 import { run } from "./run";
-import { formatAmount, parseAmount, unitOf } from "./units";
+import { formatAmount, parseAmount } from "./units";
 import type { Unit } from "./units";
 
 /** A channel id: 0x and 64 hex digits (as shown), or its decimal value. */
@@ -112,7 +112,7 @@ export function channelCommand(): Command {
         ) => {
           const channels = await ctx.channels(true);
           const token = await tokenArg(ctx, flags.token);
-          const unit = await unitOf(await ctx.provider(), token);
+          const unit = await ctx.unitOf(token);
           const amount = parseAmount(flags.amount, unit, flags.raw === true);
           await ensureAllowance(await ctx.signer(), token, String(channels.contract.target), amount);
           const { channelId, receipt } = await channels.open({
@@ -149,7 +149,7 @@ export function channelCommand(): Command {
         ) => {
           const channels = await ctx.channels();
           const record = await channels.getChannel(channelId);
-          const unit = await unitOf(await ctx.provider(), record.token);
+          const unit = await ctx.unitOf(record.token);
           const amount = parseAmount(flags.amount, unit, flags.raw === true);
           const key = await DeviceKey.load(flags.device); // channels.signVoucher checks it is the signer
           const shown = (value: bigint) => formatAmount(value, unit, flags.raw === true);
@@ -191,13 +191,15 @@ export function channelCommand(): Command {
       run(async (ctx, path: string) => {
         const voucher = await readVoucher(path);
         const channels = await ctx.channels(true);
+        // The unit first, so that a revert's amounts print in it.
+        await ctx.unitOf((await channels.getChannel(BigInt(voucher.channelId))).token);
         const receipt = await channels.redeem({
           channelId: BigInt(voucher.channelId),
           amount: BigInt(voucher.amount),
           signature: voucher.signature,
         });
         const record = await channels.getChannel(BigInt(voucher.channelId));
-        const unit = await unitOf(await ctx.provider(), record.token);
+        const unit = await ctx.unitOf(record.token);
         ctx.out.result({ channelId: voucher.channelId, paid: record.paid.toString(), transactionHash: receipt.hash }, [
           `channel ${voucher.channelId}: ${formatAmount(record.paid, unit, false)} paid in all`,
         ]);
@@ -213,7 +215,9 @@ export function channelCommand(): Command {
       run(async (ctx, channelId: bigint, flags: { voucher?: string }) => {
         const voucher = flags.voucher === undefined ? undefined : await readVoucher(flags.voucher);
         if (voucher !== undefined && BigInt(voucher.channelId) !== channelId) {
-          throw new InvalidInputError(`the voucher is for channel ${voucher.channelId}, not ${channelId}`);
+          throw new InvalidInputError(
+            `the voucher is for channel ${voucher.channelId}, not ${formatChannelId(channelId)}`,
+          );
         }
         const channels = await ctx.channels(true);
         const receipt = await channels.close({
@@ -306,7 +310,7 @@ export function channelCommand(): Command {
           `${found.length} channel(s) ${flags.payee === true ? "paying" : "paid by"} ${address}`,
         ];
         for (const record of found) {
-          const unit = await unitOf(await ctx.provider(), record.token);
+          const unit = await ctx.unitOf(record.token);
           const fmt = (v: bigint) => formatAmount(v, unit, flags.raw === true);
           lines.push(
             `${formatChannelId(record.channelId)}  ${ChannelStatus[record.status].padEnd(7)}  deposit ${fmt(record.deposit)}, paid ${fmt(record.paid)}  ${flags.payee === true ? `payer ${record.payer}` : `payee ${record.payee}`}`,
@@ -339,7 +343,7 @@ export function channelCommand(): Command {
 
 async function showChannel(ctx: Context, channelId: bigint, transactionHash?: string, raw = false): Promise<void> {
   const record = await (await ctx.channels()).getChannel(channelId);
-  const unit = await unitOf(await ctx.provider(), record.token);
+  const unit = await ctx.unitOf(record.token);
   const fmt = (v: bigint) => formatAmount(v, unit, raw);
   ctx.out.result(
     {
@@ -433,7 +437,7 @@ export function escrowCommand(): Command {
       run(async (ctx, flags: CreateFlags) => {
         const client = await ctx.escrow(true);
         const token = await tokenArg(ctx, flags.token);
-        const unit: Unit = await unitOf(await ctx.provider(), token);
+        const unit: Unit = await ctx.unitOf(token);
         const amount = parseAmount(flags.amount, unit, flags.raw === true);
         const deadline = await timeArg(ctx, flags.deadline);
         let condition = NO_CONDITION;
@@ -583,7 +587,7 @@ async function showEscrow(
   condition?: EscrowCondition,
 ): Promise<void> {
   const record = await (await ctx.escrow()).getEscrow(escrowId);
-  const unit = await unitOf(await ctx.provider(), record.token);
+  const unit = await ctx.unitOf(record.token);
   ctx.out.result(
     {
       ...record,

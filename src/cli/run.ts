@@ -4,6 +4,7 @@
  */
 import type { Command } from "commander";
 import { Context } from "./context";
+import { noteErrorUnit } from "./errors";
 
 // Commander passes the positional arguments, then the options, then the command itself.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -15,6 +16,10 @@ export function run<A extends any[]>(
     const ctx = Context.of(command);
     try {
       await fn(ctx, ...(args.slice(0, -1) as A));
+    } catch (error) {
+      // The unit of the command's amounts, so that a revert's amounts print in it.
+      if (ctx.unit !== undefined) noteErrorUnit(error, ctx.unit, ctx.rawAmounts);
+      throw error;
     } finally {
       await ctx.close();
     }

@@ -10,6 +10,7 @@ import { recoverSignerBytes } from "../crypto";
 import { IotrailError } from "../errors";
 import { voucherDigestBytes } from "../eip712";
 import type { Eip712Domain } from "../eip712";
+import { formatChannelId } from "./channels";
 import type { ChannelRecord } from "./channels";
 
 export interface Voucher {
@@ -81,9 +82,13 @@ export class VoucherBook {
   accept(voucher: Voucher, now: bigint = this.clock()): Voucher {
     const { channel } = this;
     if (voucher.channelId !== channel.channelId) {
-      throw new VoucherRejectedError("wrong-channel", `the voucher is for channel ${voucher.channelId}`, {
-        expected: channel.channelId.toString(),
-      });
+      throw new VoucherRejectedError(
+        "wrong-channel",
+        `the voucher is for channel ${formatChannelId(voucher.channelId)}`,
+        {
+          expected: formatChannelId(channel.channelId),
+        },
+      );
     }
     if (channel.expiry !== 0n && now > channel.expiry) {
       throw new VoucherRejectedError("expired", `the channel stopped accepting vouchers at ${channel.expiry}`);

@@ -345,9 +345,10 @@ export interface BuyerOptions {
   key: DeviceKey;
   /**
    * The buyer's limits in the seller's token (known from the first 402): the deposit of a channel it opens
-   * (default: 10 times the first price), and the most one answer may cost (default: no limit).
+   * (default: 10 times the first price), and the most one answer may cost (default: no limit); `format`
+   * shows an amount in the token's units in errors.
    */
-  limits?: (token: string) => Promise<{ deposit?: bigint; maxPrice?: bigint }>;
+  limits?: (token: string) => Promise<{ deposit?: bigint; maxPrice?: bigint; format?: (amount: bigint) => string }>;
   /** Called before a channel is opened (progress for the CLI). */
   onOpen?: (terms: { payee: string; token: string; deposit: bigint }) => void;
 }
@@ -388,9 +389,14 @@ export class ChannelBuyerScheme {
     const token = getAddress(requirements.asset);
     const limits = (await this.options.limits?.(token)) ?? {};
     if (limits.maxPrice !== undefined && price > limits.maxPrice) {
-      throw new IotrailError("PRICE_TOO_HIGH", `the seller asks ${price}, more than the ${limits.maxPrice} allowed`, {
-        details: { price: price.toString(), maxPrice: limits.maxPrice.toString() },
-      });
+      const shown = limits.format ?? ((amount: bigint) => `${amount} (base units of ${token})`);
+      throw new IotrailError(
+        "PRICE_TOO_HIGH",
+        `the seller asks ${shown(price)}, more than the ${shown(limits.maxPrice)} allowed`,
+        {
+          details: { price: price.toString(), maxPrice: limits.maxPrice.toString() },
+        },
+      );
     }
     const payee = getAddress(requirements.payTo);
     const state = requirements.extra?.channelState as ChannelState | undefined;

@@ -288,7 +288,29 @@ describe("iotrail data buy (readings sold over HTTP 402, end to end)", function 
         "--raw",
       ]);
       expect(refused.code).to.not.equal(0);
-      expect(refused.stderr).to.contain("more than the 1000 allowed");
+      expect(refused.stderr).to.contain("the seller asks 2000 (base units), more than the 1000 (base units) allowed");
+      // Without --raw, both amounts in the token's units (issue 24, defect 10: the error was in wei).
+      const inEth = await iotrail([
+        ...fx.on,
+        "--account",
+        "2",
+        "data",
+        "buy",
+        "--from",
+        service.httpUrl,
+        "--device",
+        seller,
+        "--range",
+        "1..2",
+        "--signer",
+        join(fx.fleet, "device-2.json"),
+        "--max-price",
+        "0.000000000000001",
+      ]);
+      expect(inEth.code).to.not.equal(0);
+      expect(inEth.stderr).to.contain(
+        "the seller asks 0.000000000000002 ETH, more than the 0.000000000000001 ETH allowed",
+      );
     });
   });
 });

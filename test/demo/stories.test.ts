@@ -57,6 +57,9 @@ describe("the demo's stories", function () {
         expect(html).to.contain('<strong class="verified">VERIFIED</strong>');
         expect(html).to.contain('<strong class="failed">FAILED</strong>');
         expect(html).to.contain("<svg");
+        // Amounts in ETH, never raw wei (issue 24, defect 10).
+        expect(html).to.contain(`the carrier got ${ethers.formatEther(coldChain.carrierPaid)} ETH`);
+        expect(html).not.to.match(/\bwei\b/);
         expect(html).not.to.match(/<script|https?:\/\/(?!www\.w3\.org)/);
       } finally {
         await rpc.close();

@@ -77,4 +77,30 @@ describe("first hour (issue 24): commands end cleanly on a chain with a block ti
     expect(opened.stderr).to.not.contain("provider destroyed");
     expect(opened.json<{ channelId: string }>().channelId).to.match(/^0x[0-9a-f]{64}$/);
   });
+
+  it("(14) Ctrl-C during register-batch waits for the transaction in flight, says how many landed and that a re-run resumes; the re-run does", async function () {
+    const on = ["--network", "sepolia", "--deployments", join(dir, "deployments")];
+    const fleet = join(dir, "fleet-interrupted");
+    await iotrailOk(["devices", "keygen", "--count", "6", "--out", fleet]);
+    const args = [...on, "devices", "register-batch", join(fleet, "devices.csv"), "--chunk", "1"];
+    // One registration per transaction and a block every 2 s: Ctrl-C after 3 s lands mid-run.
+    const interrupted = await iotrail(args, {
+      env,
+      onSpawn: (child) => setTimeout(() => child.kill("SIGINT"), 3_000),
+    });
+    expect(interrupted.code, interrupted.stderr).to.equal(130);
+    expect(interrupted.stderr).to.contain("waiting for the transaction in flight");
+    const landed =
+      /interrupted: ([0-9]+) devices? of 6 registered in [0-9]+ transactions?; run the same command again to register the other ([0-9]+): registered keys are skipped/.exec(
+        interrupted.stderr,
+      );
+    expect(landed, interrupted.stderr).to.not.equal(null);
+    const count = Number(landed![1]);
+    expect(count).to.be.within(1, 5);
+    expect(Number(landed![2])).to.equal(6 - count);
+    const resumed = await iotrail(args, { env });
+    expect(resumed.code, resumed.stderr).to.equal(0);
+    expect(resumed.stderr + resumed.stdout).to.contain(`${count} of 6 keys are registered already`);
+    expect(resumed.stdout).to.contain(`registered ${6 - count} device`);
+  });
 });

@@ -3,6 +3,7 @@
  * `npm test` builds first). Asynchronous, because the JSON-RPC server answering it lives in the test process.
  */
 import { execFile } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -19,7 +20,13 @@ export interface CliResult {
 
 export function iotrail(
   args: readonly string[],
-  options: { env?: Record<string, string | undefined>; cwd?: string; timeoutMs?: number } = {},
+  options: {
+    env?: Record<string, string | undefined>;
+    cwd?: string;
+    timeoutMs?: number;
+    /** Called with the running process (to signal it, as a user's Ctrl-C does). */
+    onSpawn?: (child: ChildProcess) => void;
+  } = {},
 ): Promise<CliResult> {
   // Nothing of the developer's environment (.env values, keys) leaks into a test run.
   const env: Record<string, string | undefined> = {
@@ -31,7 +38,7 @@ export function iotrail(
     ...options.env,
   };
   return new Promise((resolve) => {
-    execFile(
+    const child = execFile(
       process.execPath,
       [CLI, ...args],
       { env, cwd: options.cwd ?? tmpdir(), timeout: options.timeoutMs ?? 120_000, maxBuffer: 64 * 1024 * 1024 },
@@ -51,6 +58,7 @@ export function iotrail(
         });
       },
     );
+    options.onSpawn?.(child);
   });
 }
 
