@@ -282,10 +282,12 @@ export class Anchorer {
 
   private async followAnchoredBatches(): Promise<void> {
     const { store, provider, confirmations, metrics, logger } = this.options;
-    const anchored = await store.batchesWith("anchored");
-    if (anchored.length === 0) return;
+    // The head is read on every pass, batches to follow or not: the views' confirmations keep counting after
+    // the last batch turned final (issue 24, 14: they froze at finality).
     const head = await provider.getBlockNumber();
     this.lastHead = head;
+    const anchored = await store.batchesWith("anchored");
+    if (anchored.length === 0) return;
     const canonical = new Map<number, string | undefined>();
     for (const batch of anchored) {
       const placement = batch.anchor!;

@@ -233,6 +233,19 @@ function link(href: string, text: string): HTMLAnchorElement {
 
 let plots: uPlot[] = [];
 
+/** Tick steps of the time axis, in whole seconds (1 s up to a year). */
+const SECOND_STEPS = [
+  1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400, 172800, 604800, 2592000,
+  31536000,
+];
+
+/** A tick of the time axis in UTC: the time of day, with the date when the span crosses days. */
+function timeLabel(t: number, splits: number[]): string {
+  const iso = new Date(t * 1000).toISOString();
+  const span = (splits[splits.length - 1] ?? t) - (splits[0] ?? t);
+  return span >= 86400 ? `${iso.slice(5, 10)} ${iso.slice(11, 16)}` : iso.slice(11, 19);
+}
+
 function drawCharts(bundle: ProofBundle | undefined, report: VerificationReport): void {
   for (const plot of plots) plot.destroy();
   plots = [];
@@ -270,7 +283,34 @@ function drawCharts(bundle: ProofBundle | undefined, report: VerificationReport)
             { label: s.metric, stroke: "#2563eb" },
             { label: "out of range", stroke: "transparent", points: { show: true, size: 8, fill: "#dc2626" } },
           ],
-          axes: [{}, {}],
+          axes: [
+            {
+              // Readings carry whole seconds: ticks never fall between them (uPlot's default steps go to 1/4 s).
+              incrs: SECOND_STEPS,
+              values: (_u, splits) => {
+                figure.dataset.xTicks = JSON.stringify(splits);
+                return splits.map((t) => timeLabel(t, splits));
+              },
+            },
+            {
+              values: (_u, splits) => {
+                const labels = splits.map((v) => String(Number(v.toPrecision(6))));
+                figure.dataset.yLabels = JSON.stringify(labels);
+                return labels;
+              },
+              // As wide as its widest tick label, so none is clipped (uPlot's default is a fixed 50 px).
+              size: (u, values, axisIdx) => {
+                const axis = u.axes[axisIdx]!;
+                const widest = (values ?? []).reduce((a, v) => (v.length > a.length ? v : a), "");
+                u.ctx.font = (axis.font as unknown as [string])?.[0] ?? u.ctx.font;
+                const size = Math.ceil(
+                  (axis.ticks?.size ?? 10) + (axis.gap ?? 5) + u.ctx.measureText(widest).width / devicePixelRatio + 4,
+                );
+                figure.dataset.ySize = String(size);
+                return size;
+              },
+            },
+          ],
           hooks: {
             draw: [
               (u) => {
