@@ -60,7 +60,9 @@ describe("first hour (issue 24): the chart's axes and the operator view", functi
       await page.fill("#paste", JSON.stringify(bundle));
       await page.click("#verify-paste");
       await page.waitForSelector("#charts figure[data-x-ticks]", { state: "attached" });
-      const figure = await page.$eval("#charts figure", (f) => ({ ...(f as HTMLElement).dataset }));
+      const figure = await page.$eval("#charts figure", (f) => ({
+        ...(f as unknown as { dataset: Record<string, string> }).dataset,
+      }));
       const ticks = JSON.parse(figure.xTicks!) as number[];
       expect(ticks.length).to.be.greaterThan(1);
       for (const t of ticks) expect(Number.isInteger(t), `tick ${t}`).to.equal(true);
@@ -112,7 +114,9 @@ describe("first hour (issue 24): the chart's axes and the operator view", functi
         "confirmations counting on",
       );
       // Every header on one line: as tall as the one-word "Batch".
-      const heights = await page.$$eval("th", (ths) => ths.map((th) => (th as HTMLElement).offsetHeight));
+      const heights = await page.$$eval("th", (ths) =>
+        ths.map((th) => (th as unknown as { offsetHeight: number }).offsetHeight),
+      );
       expect(new Set(heights).size, `header heights ${heights.join(", ")}`).to.equal(1);
       await page.close();
     } finally {
