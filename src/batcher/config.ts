@@ -187,7 +187,7 @@ function address(value: unknown, path: string): string {
 }
 
 /** Every field the file may hold, by section (the secrets are refused with their own message first). */
-const KNOWN_FIELDS: Record<string, readonly string[]> = {
+export const KNOWN_FIELDS: Record<string, readonly string[]> = {
   "": [
     "rpcUrl",
     "chainId",

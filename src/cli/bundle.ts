@@ -5,7 +5,7 @@
  */
 import { mkdir, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { Command } from "commander";
+import { Command, InvalidArgumentError } from "commander";
 import { getAddress, isAddress } from "ethers";
 import { ChainUnreachableError, InvalidInputError, IotrailError } from "../errors";
 import { verifyBundle } from "../verify";
@@ -18,6 +18,7 @@ interface BundleFlags {
   range?: string;
   batch?: string;
   out?: string;
+  wait: number;
 }
 
 /** `a..b` as two sequence numbers. */
@@ -58,6 +59,25 @@ async function fetchJson(base: string, path: string, timeoutMs: number): Promise
   return { body, text };
 }
 
+/** {@link fetchJson}, asking again every second while the batcher answers 202 (not anchored yet), up to `waitMs`. */
+async function fetchWhenReady(
+  base: string,
+  path: string,
+  timeoutMs: number,
+  waitMs: number,
+): Promise<{ body: unknown; text: string }> {
+  const until = Date.now() + waitMs;
+  for (;;) {
+    try {
+      return await fetchJson(base, path, timeoutMs);
+    } catch (error) {
+      const status = ((error as IotrailError).details as { status?: number } | undefined)?.status;
+      if (status !== 202 || Date.now() + 1_000 > until) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+    }
+  }
+}
+
 export function bundleCommand(): Command {
   return new Command("bundle")
     .description("fetch proof bundles from a batcher: one reading, a device's range, or a whole batch")
@@ -67,6 +87,15 @@ export function bundleCommand(): Command {
     .option("--range <from..to>", "the readings of --device with sequences from..to, in one bundle")
     .option("--batch <id>", "every device's bundle of a batch (a folder of files with --out)")
     .option("-o, --out <path>", "where to write (a file; a folder for --batch); default: standard output")
+    .option(
+      "--wait <seconds>",
+      "while the readings are not anchored yet (202), ask again every second for this long",
+      (v) => {
+        if (!/^[0-9]+$/.test(v)) throw new InvalidArgumentError(`${v}: expected a whole number of seconds`);
+        return Number(v);
+      },
+      0,
+    )
     .action(
       run(async (ctx, flags: BundleFlags) => {
         const base = flags.from ?? (process.env.IOTRAIL_BATCHER_URL || "http://127.0.0.1:8080");
@@ -77,7 +106,7 @@ export function bundleCommand(): Command {
           const bundles: unknown[] = [];
           let next: string | undefined = `/v1/batches/${flags.batch}/bundles?offset=0&limit=100`;
           while (next !== undefined) {
-            const { body } = await fetchJson(base, next, ctx.timeoutMs);
+            const { body } = await fetchWhenReady(base, next, ctx.timeoutMs, flags.wait * 1000);
             const page = body as { bundles: unknown[]; next?: string };
             bundles.push(...page.bundles);
             next = page.next;
@@ -116,7 +145,7 @@ export function bundleCommand(): Command {
           asked = parseRange(flags.range!);
           path = `/v1/devices/${device}/bundle?from=${asked.from}&to=${asked.to}`;
         }
-        const { text, body } = await fetchJson(base, path, ctx.timeoutMs);
+        const { text, body } = await fetchWhenReady(base, path, ctx.timeoutMs, flags.wait * 1000);
         // Nothing is written that is not about what was asked (N-M1): the device and exactly this range.
         const offline = await verifyBundle(text, {
           expected: { device, range: { fromSequence: asked.from, toSequence: asked.to } },

@@ -2,8 +2,6 @@
  * `iotrail devices ...` and `iotrail roles ...`: key files, registration (one, or a resumable batch from a
  * CSV or JSON file), lots, transfers, status changes, rotation and the registry's answers about a device.
  */
-import { spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
 import { readFile, mkdir, writeFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { Command, InvalidArgumentError } from "commander";
@@ -16,7 +14,7 @@ import { DeviceStatus, Lot, LotStatus, claimLotDevice } from "../registry";
 import type { DeviceRegistryClient, RegisterParams } from "../registry";
 import { writeLotEntries } from "../registry/lot-entries";
 import { Context, parseAddress } from "./context";
-import { plural } from "./files";
+import { plural, refuseUnignoredInGit } from "./files";
 import { run } from "./run";
 
 /** A device id as shown to people: 0x + 40 hex digits (a device's id is its first key as a number). */
@@ -651,23 +649,4 @@ export function rolesCommand(): Command {
       );
   }
   return roles;
-}
-
-/**
- * Refuses to write a key file where git would track it: inside a git work tree and not ignored. Outside a
- * work tree, or without git, nothing is checked.
- */
-function refuseUnignoredInGit(path: string): void {
-  const target = resolve(path);
-  let dir = dirname(target);
-  while (!existsSync(dir) && dirname(dir) !== dir) dir = dirname(dir);
-  const inside = spawnSync("git", ["-C", dir, "rev-parse", "--is-inside-work-tree"], { encoding: "utf8" });
-  if (inside.error !== undefined || inside.status !== 0 || inside.stdout.trim() !== "true") return;
-  const ignored = spawnSync("git", ["-C", dir, "check-ignore", "-q", target]);
-  if (ignored.status === 0) return;
-  throw new InvalidInputError(
-    `${path} is inside a git work tree and git would not ignore it: one \`git add -A\` would commit device keys. ` +
-      "Write them outside the repository, add the folder to .gitignore, or pass --force",
-    { details: { path: target } },
-  );
 }

@@ -1,5 +1,8 @@
 /** Reading the JSON files a user hands to a command, with errors that say which file and what is wrong. */
+import { spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
+import { dirname, resolve } from "node:path";
 import { InvalidInputError } from "../errors";
 import { jsonSyntaxProblem } from "../json-schema-core";
 
@@ -29,3 +32,22 @@ export async function readJsonFile(path: string, what: string): Promise<unknown>
 
 /** "1 transaction", "2 transactions". */
 export const plural = (count: number, noun: string): string => `${count} ${noun}${count === 1 ? "" : "s"}`;
+
+/**
+ * Refuses to write a secret (`what`: device keys, broker passwords) where git would track it: inside a git
+ * work tree and not ignored. Outside a work tree, or without git, nothing is checked.
+ */
+export function refuseUnignoredInGit(path: string, what = "device keys"): void {
+  const target = resolve(path);
+  let dir = dirname(target);
+  while (!existsSync(dir) && dirname(dir) !== dir) dir = dirname(dir);
+  const inside = spawnSync("git", ["-C", dir, "rev-parse", "--is-inside-work-tree"], { encoding: "utf8" });
+  if (inside.error !== undefined || inside.status !== 0 || inside.stdout.trim() !== "true") return;
+  const ignored = spawnSync("git", ["-C", dir, "check-ignore", "-q", target]);
+  if (ignored.status === 0) return;
+  throw new InvalidInputError(
+    `${path} is inside a git work tree and git would not ignore it: one \`git add -A\` would commit ${what}. ` +
+      "Write them outside the repository, add the folder to .gitignore, or pass --force",
+    { details: { path: target } },
+  );
+}

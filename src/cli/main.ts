@@ -11,6 +11,7 @@ import { channelCommand, escrowCommand } from "./payments";
 import { dataCommand } from "./data";
 import { DEFAULT_CLI_TIMEOUT_S } from "./context";
 import { deployCommand, deploymentCommand } from "./deploy";
+import { mqttPasswordsCommand } from "./broker";
 import { devicesCommand, rolesCommand } from "./devices";
 import { loadDotenv } from "../env";
 import { describeError } from "./errors";
@@ -54,7 +55,7 @@ export function program(): Command {
     .option("--verbose", "print details of errors (stack, causes)")
     .addCommand(deployCommand())
     .addCommand(deploymentCommand())
-    .addCommand(devicesCommand())
+    .addCommand(devicesCommand().addCommand(mqttPasswordsCommand()))
     .addCommand(rolesCommand())
     .addCommand(simulateCommand())
     .addCommand(batcherCommand())

@@ -10,7 +10,9 @@ import { DeviceKey } from "../device";
 import { telemetryDomain } from "../eip712";
 import { InvalidInputError } from "../errors";
 import { claimLotDevice, registerDeviceKeys } from "../registry";
+import { readMqttPasswords } from "./broker";
 import { readDeviceRows, readLotFile } from "./devices";
+import { plural } from "./files";
 import { run } from "./run";
 
 /** Registrations per transaction. */
@@ -36,6 +38,7 @@ interface SimulateFlags {
   httpBatch: number;
   register?: boolean;
   topicRoot: string;
+  mqttPasswords?: string;
 }
 
 export function simulateCommand(): Command {
@@ -56,6 +59,10 @@ export function simulateCommand(): Command {
     .option("--metric <name>", "metric name", "temperature.mC")
     .option("--http-batch <n>", "readings per HTTP request", (v) => Math.floor(positive(v)), 100)
     .option("--topic-root <root>", "MQTT topic root", "iotrail/v1")
+    .option(
+      "--mqtt-passwords <file>",
+      "log in to an external broker (Mosquitto) with these passwords (devices mqtt-passwords), not signed logins",
+    )
     .option("--register", "register the keys the registry does not know yet (you need the manufacturer role)")
     .action(
       run(async (ctx, flags: SimulateFlags) => {
@@ -105,6 +112,23 @@ export function simulateCommand(): Command {
           if (fresh.length > 0) ctx.out.note(`registered ${fresh.length} device keys`);
         }
         const domain = telemetryDomain(BigInt(deployment.chainId), deployment.contracts.TelemetryAnchor.address);
+        let credentials: ((key: DeviceKey) => { username: string; password: string }) | undefined;
+        if (flags.mqttPasswords !== undefined) {
+          const passwords = await readMqttPasswords(flags.mqttPasswords);
+          const missing = keys.filter((key) => !passwords.has(key.address.toLowerCase()));
+          if (missing.length > 0) {
+            throw new InvalidInputError(
+              `${flags.mqttPasswords} has no password for ${plural(missing.length, "device")}: ${missing
+                .slice(0, 3)
+                .map((k) => k.address)
+                .join(", ")}${missing.length > 3 ? ", …" : ""}`,
+            );
+          }
+          credentials = (key) => {
+            const username = key.address.toLowerCase();
+            return { username, password: passwords.get(username)! };
+          };
+        }
         const { simulate } = await import("../simulator");
         const total = flags.count === undefined ? 0 : flags.count * keys.length;
         const progress = ctx.out.progress("answered", total);
@@ -120,6 +144,7 @@ export function simulateCommand(): Command {
           metric: flags.metric,
           httpBatch: flags.httpBatch,
           topicRoot: flags.topicRoot,
+          ...(credentials === undefined ? {} : { credentials }),
           onProgress: (_sent, answered) => progress(answered),
         });
         const rejected = Object.entries(summary.rejected);

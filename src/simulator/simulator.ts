@@ -288,9 +288,16 @@ class Run {
           client.once("connect", () => resolve());
           client.once("error", (error) => {
             client.end(true);
+            // A refused login (CONNACK 4 or 5; MQTT 5: 0x86, 0x87) names its likely cause.
+            const refused = /not authori[sz]ed|bad user ?name or password/i.test(error.message);
+            const hint = !refused
+              ? ""
+              : this.options.credentials === undefined
+                ? ": the broker refused the device's signed login. An external broker such as Mosquitto takes a password per device instead: `iotrail devices mqtt-passwords` makes them, `simulate --mqtt-passwords <file>` uses them"
+                : ": the broker refused this device's username and password (is it in the broker's password file?)";
             reject(
               new InvalidInputError(
-                `device ${key.address} could not connect to ${this.options.url}: ${error.message}`,
+                `device ${key.address} could not connect to ${this.options.url}: ${error.message}${hint}`,
                 { cause: error },
               ),
             );
