@@ -7,9 +7,9 @@ import {IPullPayments} from "./IPullPayments.sol";
 /**
  * @title IPaymentChannels
  * @notice Unidirectional payment channels for machine-to-machine micro-payments, in ETH or any ERC-20.
- * A funder (the payer) deposits; a device key (the signer, an active registered device key when the channel
- * opens, fixed for the channel's life) signs EIP-712 vouchers for the **cumulative** amount owed to the
- * payee. The payee redeems the latest voucher at any time (anyone may submit it: the money always goes to
+ * A funder (the payer) deposits; a key (the signer: an active registered device key when the channel opens,
+ * or the payer itself, fixed for the channel's life) signs EIP-712 vouchers for the **cumulative** amount
+ * owed to the payee. The payee redeems the latest voucher at any time (anyone may submit it: the money always goes to
  * the payee), claims the latest vouchers of many channels in one transaction (`claimMany`), closes the
  * channel with it, or answers a close the payer started within the challenge period.
  *
@@ -42,7 +42,7 @@ interface IPaymentChannels is IPullPayments {
 
     /// @notice Parameters of a new channel.
     /// @param payee Who is paid.
-    /// @param signer Device key whose vouchers pay the payee; must be an active device key now.
+    /// @param signer Key whose vouchers pay the payee: an active device key now, or the payer itself.
     /// @param token ERC-20 token, or the zero address for ETH.
     /// @param amount Deposit (for ETH: msg.value).
     /// @param cap Most the signer may ever authorize in total (0: no cap but the deposit).

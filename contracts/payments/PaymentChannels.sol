@@ -317,7 +317,11 @@ contract PaymentChannels is IPaymentChannels, EIP712, Nonces, PullPayments {
     function _checkOpen(address payer, OpenParams calldata params) private view returns (ChannelTerms memory) {
         if (params.payee == address(0) || params.payee == payer) revert ChannelInvalidPayee(params.payee);
         if (params.expiry != 0 && params.expiry <= block.timestamp) revert ChannelInvalidExpiry(params.expiry);
-        if (!_registry.validAt(params.signer, Time.timestamp())) revert ChannelSignerNotValid(params.signer);
+        // The payer may sign its own vouchers: its money, its key, no registry standing needed. Any other signer
+        // must be an active device key, so that its owner can suspend or revoke it.
+        if (params.signer != payer && !_registry.validAt(params.signer, Time.timestamp())) {
+            revert ChannelSignerNotValid(params.signer);
+        }
         return ChannelTerms(payer, params.payee, params.signer, params.token, params.cap, params.expiry, params.salt);
     }
 

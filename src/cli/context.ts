@@ -15,6 +15,8 @@ import { probeChainId, rpcProvider } from "../rpc";
 import type { DeviceRegistryClient } from "../registry";
 import type { TelemetryAnchorClient } from "../anchor";
 import type { EscrowClient, PaymentChannelsClient } from "../payments";
+import { DryRunSigner } from "./dry-run";
+import { terminalPrompt } from "./files";
 import { unitOf } from "./units";
 import type { Unit } from "./units";
 
@@ -29,6 +31,7 @@ export interface GlobalOptions {
   json?: boolean;
   quiet?: boolean;
   verbose?: boolean;
+  dryRun?: boolean;
   timeout: number;
 }
 
@@ -45,9 +48,16 @@ export class Output {
     return this.options.json === true;
   }
 
+  /**
+   * A command's result: `value` with `--json`, else `lines`. Every transaction a command sent is named in
+   * both, written once here: a `transactionHash` or `transactions` in `value` that the lines do not show
+   * gets a line of its own.
+   */
   result(value: unknown, lines: readonly string[]): void {
     if (this.json) process.stdout.write(`${JSON.stringify(value, jsonReplacer, 2)}\n`);
-    else if (this.options.quiet !== true) for (const line of lines) process.stdout.write(`${line}\n`);
+    else if (this.options.quiet !== true) {
+      for (const line of [...lines, ...transactionLines(value, lines)]) process.stdout.write(`${line}\n`);
+    }
   }
 
   /** Progress and notes, on standard error, only for people (never with `--json` or `--quiet`). */
@@ -76,6 +86,18 @@ export class Output {
       }
     };
   }
+}
+
+/** The transactions in a result's `value` that none of its `lines` names. */
+export function transactionLines(value: unknown, lines: readonly string[]): string[] {
+  if (typeof value !== "object" || value === null) return [];
+  const { transactionHash, transactions } = value as { transactionHash?: unknown; transactions?: unknown };
+  const hashes = [
+    ...(typeof transactionHash === "string" ? [transactionHash] : []),
+    ...(Array.isArray(transactions) ? transactions.filter((t): t is string => typeof t === "string") : []),
+  ].filter((hash) => /^0x[0-9a-fA-F]{64}$/.test(hash) && !lines.some((line) => line.includes(hash)));
+  if (hashes.length === 0) return [];
+  return [hashes.length === 1 ? `transaction ${hashes[0]}` : `transactions ${hashes.join(", ")}`];
 }
 
 /** bigints as decimal strings in `--json` output. */
@@ -133,9 +155,30 @@ export class Context {
 
   /** The sending account: `--key <file>`, else `IOTRAIL_PRIVATE_KEY`, else `--account <n>` of the node. */
   async signer(): Promise<Signer> {
+    const signer = await this.sendingSigner();
+    if (this.options.dryRun !== true) return signer;
+    // The deployment's contracts by address, to name the called contract (none when there is no record).
+    const record = await this.deployment().catch(() => undefined);
+    const names = Object.fromEntries(
+      Object.entries(record?.contracts ?? {}).map(([name, c]) => [getAddress(c.address), name]),
+    );
+    return new DryRunSigner(signer, await this.provider(), names);
+  }
+
+  /** The sending account's own key, when it comes from a key file or IOTRAIL_PRIVATE_KEY (else undefined). */
+  async sendingKey(): Promise<DeviceKey | undefined> {
+    if (this.options.key !== undefined) {
+      return DeviceKey.load(this.options.key, { ...passwordPrompt(`password of ${this.options.key}: `) });
+    }
+    const fromEnv = process.env.IOTRAIL_PRIVATE_KEY;
+    return fromEnv ? DeviceKey.fromPrivateKey(fromEnv) : undefined;
+  }
+
+  private async sendingSigner(): Promise<Signer> {
     const provider = await this.provider();
     if (this.options.key !== undefined) {
-      return (await DeviceKey.load(this.options.key)).wallet(provider);
+      const key = this.options.key;
+      return (await DeviceKey.load(key, { ...passwordPrompt(`password of ${key}: `) })).wallet(provider);
     }
     const fromEnv = process.env.IOTRAIL_PRIVATE_KEY;
     if (fromEnv) return DeviceKey.fromPrivateKey(fromEnv).wallet(provider);
@@ -207,4 +250,10 @@ export class Context {
 export function parseAddress(value: string, what = "address"): string {
   if (!isAddress(value)) throw new InvalidInputError(`${what}: expected an address (0x + 40 hex digits), got ${value}`);
   return getAddress(value);
+}
+
+/** `{ password }` for {@link DeviceKey.load}: a prompt on a terminal, nothing elsewhere. */
+export function passwordPrompt(question: string): { password?: () => Promise<string> } {
+  const prompt = terminalPrompt(question);
+  return prompt === undefined ? {} : { password: prompt };
 }

@@ -14,6 +14,8 @@ import type { ChannelState } from "../payments";
 import { formatReport, verdictLine, verifyBundle } from "../verify";
 import { parseRange } from "./bundle";
 import { parseAddress } from "./context";
+import type { Context } from "./context";
+import { InvalidInputError } from "../errors";
 import { run } from "./run";
 import { formatAmount, parseAmount } from "./units";
 import type { Unit } from "./units";
@@ -23,7 +25,7 @@ interface BuyFlags {
   from: string;
   device: string;
   range: string;
-  signer: string;
+  signer?: string;
   deposit?: string;
   maxPrice?: string;
   out?: string;
@@ -38,7 +40,10 @@ export function dataCommand(): Command {
     .requiredOption("--from <url>", "the seller's API (a batcher with sales configured)")
     .requiredOption("--device <address>", "the device whose readings to buy")
     .requiredOption("--range <a..b>", "the sequences, first..last")
-    .requiredOption("--signer <key file>", "the device key that signs your vouchers (an active registered key)")
+    .option(
+      "--signer <key file>",
+      "the key that signs your vouchers: an active registered device key (default: your own account's key, --key)",
+    )
     .option("--deposit <amount>", "the deposit of a channel opened for this (default: ten times the price)")
     .option("--max-price <amount>", "refuse to pay more than this for the range")
     .option("-o, --out <file>", "write the bundle here")
@@ -50,7 +55,7 @@ export function dataCommand(): Command {
         const url = `${flags.from.replace(/\/$/, "")}/v1/devices/${device}/bundle?from=${from}&to=${to}`;
         const [channels, key, provider, record] = await Promise.all([
           ctx.channels(true),
-          DeviceKey.load(flags.signer),
+          flags.signer === undefined ? ownVoucherKey(ctx) : DeviceKey.load(flags.signer),
           ctx.provider(),
           ctx.deployment(),
         ]);
@@ -118,4 +123,20 @@ export function dataCommand(): Command {
       }),
     );
   return data;
+}
+
+/**
+ * Without --signer the payer signs its own vouchers with its account's key (the contract accepts the payer
+ * as signer with no registry standing): the key of --key or IOTRAIL_PRIVATE_KEY. A node's unlocked account
+ * (--account) has no key on this machine.
+ */
+async function ownVoucherKey(ctx: Context): Promise<DeviceKey> {
+  const key = await ctx.sendingKey();
+  if (key === undefined) {
+    throw new InvalidInputError(
+      "data buy needs a key to sign vouchers: --signer <key file> (a registered device key), or send from a key file " +
+        "(--key, IOTRAIL_PRIVATE_KEY), whose key then signs them (a node's unlocked --account has no key here)",
+    );
+  }
+  return key;
 }

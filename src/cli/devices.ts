@@ -14,7 +14,7 @@ import { DeviceStatus, Lot, LotStatus, claimLotDevice } from "../registry";
 import type { DeviceRegistryClient, RegisterParams } from "../registry";
 import { writeLotEntries } from "../registry/lot-entries";
 import { Context, parseAddress } from "./context";
-import { plural, refuseUnignoredInGit } from "./files";
+import { plural, refuseUnignoredInGit, terminalPrompt } from "./files";
 import { run } from "./run";
 
 /** A device id as shown to people: 0x + 40 hex digits (a device's id is its first key as a number). */
@@ -77,14 +77,21 @@ export function devicesCommand(): Command {
     .requiredOption("-o, --out <path>", "the key file, or with --count a folder (keys and a devices.csv)")
     .option("-n, --count <n>", "how many keys", (v) => Number(uint(v)))
     .option("--force", "write keys inside a git work tree even where git would not ignore them")
+    .option(
+      "--encrypt",
+      "write encrypted keystores (Web3 Secret Storage) with a password from IOTRAIL_KEY_PASSWORD, IOTRAIL_KEY_PASSWORD_FILE or a prompt",
+    )
     .action(
-      run(async (ctx, opts: { out: string; count?: number; force?: boolean }) => {
+      run(async (ctx, opts: { out: string; count?: number; force?: boolean; encrypt?: boolean }) => {
         // One `git add -A` must never commit device keys (issue 24, 13).
         const first = opts.count === undefined ? opts.out : join(opts.out, "device-1.json");
         if (opts.force !== true) refuseUnignoredInGit(first);
+        const password = opts.encrypt === true ? await newKeystorePassword() : undefined;
+        const save = (key: DeviceKey, path: string) =>
+          password === undefined ? key.save(path) : key.saveEncrypted(path, password);
         if (opts.count === undefined) {
           const key = DeviceKey.generate();
-          await key.save(opts.out);
+          await save(key, opts.out);
           ctx.out.result({ address: key.address, file: resolve(opts.out) }, [`${key.address}  ${opts.out}`]);
           return;
         }
@@ -94,7 +101,7 @@ export function devicesCommand(): Command {
         for (let i = 1; i <= opts.count; i++) {
           const key = DeviceKey.generate();
           const file = `device-${String(i).padStart(width, "0")}.json`;
-          await key.save(join(opts.out, file));
+          await save(key, join(opts.out, file));
           rows.push({ address: key.address, file });
         }
         const csv = join(opts.out, "devices.csv");
@@ -649,4 +656,21 @@ export function rolesCommand(): Command {
       );
   }
   return roles;
+}
+
+/** The password of new keystores: IOTRAIL_KEY_PASSWORD, IOTRAIL_KEY_PASSWORD_FILE, or asked twice on a terminal. */
+async function newKeystorePassword(): Promise<string> {
+  if (process.env.IOTRAIL_KEY_PASSWORD) return process.env.IOTRAIL_KEY_PASSWORD;
+  const file = process.env.IOTRAIL_KEY_PASSWORD_FILE;
+  if (file) return (await readFile(file, "utf8")).replace(/\r?\n$/, "");
+  const first = terminalPrompt("keystore password: ");
+  const again = terminalPrompt("the same password again: ");
+  if (first === undefined || again === undefined) {
+    throw new InvalidInputError(
+      "--encrypt needs a password: IOTRAIL_KEY_PASSWORD, a file named by IOTRAIL_KEY_PASSWORD_FILE, or a terminal to ask on",
+    );
+  }
+  const password = await first();
+  if ((await again()) !== password) throw new InvalidInputError("the two passwords differ: nothing was written");
+  return password;
 }

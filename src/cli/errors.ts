@@ -30,7 +30,7 @@ export const REVERT_HINTS: Readonly<Record<string, string>> = {
     "the sending account lacks the role; `iotrail roles grant <manufacturer|anchorer> <account>` (as the admin)",
   ChannelUnknown: "no channel with that id",
   ChannelNotOpen: "the channel is closing or closed; `iotrail channel show <id>`",
-  ChannelSignerNotValid: "the voucher signer must be an active device key in the registry",
+  ChannelSignerNotValid: "the voucher signer must be an active device key in the registry, or the payer itself",
   ChannelExpired: "the channel has expired; the payer can `iotrail channel finalize`",
   ChannelStaleVoucher: "a larger voucher was already redeemed; vouchers are cumulative",
   ChannelAmountExceedsDeposit: "the voucher is larger than the deposit; the payer can top up",

@@ -51,3 +51,25 @@ export function refuseUnignoredInGit(path: string, what = "device keys"): void {
     { details: { path: target } },
   );
 }
+
+/**
+ * Asks for a password on the terminal without echoing it; undefined where standard input is not a terminal
+ * (a script must give it through the environment instead).
+ */
+export function terminalPrompt(question: string): (() => Promise<string>) | undefined {
+  if (process.stdin.isTTY !== true || process.stderr.isTTY !== true) return undefined;
+  return async () => {
+    const { createInterface } = await import("node:readline");
+    const rl = createInterface({ input: process.stdin, output: process.stderr, terminal: true });
+    // Echo nothing of what is typed: only the question is written.
+    (rl as unknown as { _writeToOutput: (text: string) => void })._writeToOutput = (text: string) => {
+      if (text.startsWith(question)) process.stderr.write(question);
+    };
+    try {
+      return await new Promise<string>((resolve) => rl.question(question, resolve));
+    } finally {
+      process.stderr.write("\n");
+      rl.close();
+    }
+  };
+}

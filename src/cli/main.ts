@@ -12,8 +12,10 @@ import { dataCommand } from "./data";
 import { DEFAULT_CLI_TIMEOUT_S } from "./context";
 import { deployCommand, deploymentCommand } from "./deploy";
 import { mqttPasswordsCommand } from "./broker";
+import { anchorCommand, bundleInfoCommand, rolesListCommand } from "./lookups";
 import { devicesCommand, rolesCommand } from "./devices";
 import { loadDotenv } from "../env";
+import { dryRunLines, dryRunStopIn } from "./dry-run";
 import { describeError } from "./errors";
 import { simulateCommand } from "./simulate";
 import { verifyCommand } from "./verify";
@@ -51,15 +53,17 @@ export function program(): Command {
     .option("--deployments <dir>", "folder of deployment records (else IOTRAIL_DEPLOYMENTS, else ./deployments)")
     .option("--timeout <seconds>", "seconds to wait for each answer of the node", seconds, DEFAULT_CLI_TIMEOUT_S)
     .option("--json", "print results as JSON")
+    .option("--dry-run", "send nothing: estimate and show the first transaction a command would send, then stop")
     .option("-q, --quiet", "print nothing but errors")
     .option("--verbose", "print details of errors (stack, causes)")
     .addCommand(deployCommand())
     .addCommand(deploymentCommand())
     .addCommand(devicesCommand().addCommand(mqttPasswordsCommand()))
-    .addCommand(rolesCommand())
+    .addCommand(rolesCommand().addCommand(rolesListCommand()))
     .addCommand(simulateCommand())
     .addCommand(batcherCommand())
-    .addCommand(bundleCommand())
+    .addCommand(bundleCommand().addCommand(bundleInfoCommand()))
+    .addCommand(anchorCommand())
     .addCommand(verifyCommand())
     .addCommand(dataCommand())
     .addCommand(channelCommand())
@@ -98,6 +102,11 @@ export async function main(argv: string[]): Promise<void> {
     if (typeof code === "string" && code.startsWith("commander.")) {
       // Help and --version exit 0; usage errors were printed by commander.
       process.exitCode = (error as { exitCode: number }).exitCode === 0 ? 0 : 2;
+    } else if (dryRunStopIn(error) !== undefined) {
+      const { call } = dryRunStopIn(error)!;
+      if (argv.includes("--json")) process.stdout.write(`${JSON.stringify({ dryRun: true, ...call }, null, 2)}\n`);
+      else for (const line of dryRunLines(call)) process.stdout.write(`${line}\n`);
+      process.exitCode = 0;
     } else {
       const verbose = argv.includes("--verbose");
       for (const line of describeError(error, verbose)) process.stderr.write(`iotrail: ${line}\n`);

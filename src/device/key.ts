@@ -3,7 +3,16 @@
  * device never needs a provider.
  */
 import { promises as fs } from "node:fs";
-import { Wallet, SigningKey, getBytes, hexlify, isHexString } from "ethers";
+import {
+  Wallet,
+  SigningKey,
+  decryptKeystoreJson,
+  encryptKeystoreJson,
+  getBytes,
+  hexlify,
+  isHexString,
+  isKeystoreJson,
+} from "ethers";
 import type { Provider } from "ethers";
 import { InvalidInputError } from "../errors";
 import { signDigest } from "../crypto";
@@ -71,7 +80,12 @@ export class DeviceKey {
   }
 
   /** Loads a key file written by {@link DeviceKey.save}. */
-  static async load(path: string): Promise<DeviceKey> {
+  /**
+   * Loads a key file: iotrail's plaintext format, or an encrypted Web3 Secret Storage keystore (as written by
+   * `keygen --encrypt`, geth, or any wallet), whose password comes from `IOTRAIL_KEY_PASSWORD`, else the file
+   * named by `IOTRAIL_KEY_PASSWORD_FILE`, else `options.password` (the CLI's prompt on a terminal).
+   */
+  static async load(path: string, options: { password?: () => Promise<string> } = {}): Promise<DeviceKey> {
     let text: string;
     try {
       text = await fs.readFile(path, "utf8");
@@ -83,6 +97,7 @@ export class DeviceKey {
       );
     }
     warnIfLoose(path, (await fs.stat(path)).mode);
+    if (isKeystoreJson(text)) return DeviceKey.fromKeystore(path, text, options.password);
     let parsed: DeviceKeyFile;
     try {
       parsed = JSON.parse(text) as DeviceKeyFile;
@@ -110,6 +125,41 @@ export class DeviceKey {
       throw new InvalidInputError("device key file: address does not match the private key", { details: { path } });
     }
     return key;
+  }
+
+  private static async fromKeystore(
+    path: string,
+    text: string,
+    asked: (() => Promise<string>) | undefined,
+  ): Promise<DeviceKey> {
+    const password = await keystorePassword(path, asked);
+    let account: { privateKey: string };
+    try {
+      account = await decryptKeystoreJson(text, password);
+    } catch (cause) {
+      throw new InvalidInputError(`${path}: wrong password for this keystore, or a damaged keystore`, {
+        cause,
+        details: { path },
+      });
+    }
+    return DeviceKey.fromPrivateKey(account.privateKey);
+  }
+
+  /**
+   * Writes the key to `path` as an encrypted Web3 Secret Storage keystore (scrypt, AES-128-CTR; ethers'
+   * `encryptKeystoreJson`), readable by the owner only. Refuses to overwrite an existing file.
+   */
+  async saveEncrypted(path: string, password: string): Promise<void> {
+    if (password.length < 8) throw new InvalidInputError("a keystore password has at least 8 characters");
+    const json = await encryptKeystoreJson({ address: this.address, privateKey: this.signingKey.privateKey }, password);
+    try {
+      await fs.writeFile(path, `${json}\n`, { mode: 0o600, flag: "wx" });
+    } catch (cause) {
+      if ((cause as NodeJS.ErrnoException).code === "EEXIST") {
+        throw new InvalidInputError(`${path} exists already: a key file is never overwritten`, { details: { path } });
+      }
+      throw new InvalidInputError(`cannot write the key file ${path}: ${(cause as Error).message}`, { cause });
+    }
   }
 
   /** An ethers Wallet over this key (to send transactions from it); the key itself is never exposed. */
@@ -229,5 +279,23 @@ function warnIfLoose(path: string, mode: number): void {
   process.emitWarning(
     `the key file ${path} can be read by ${mode & 0o004 ? "anyone" : "its group"} (mode ${(mode & 0o777).toString(8)}); run chmod 600 ${path}`,
     { code: "IOTRAIL_LOOSE_KEY_FILE" },
+  );
+}
+
+/** A keystore's password: asked for, else `IOTRAIL_KEY_PASSWORD`, else the file `IOTRAIL_KEY_PASSWORD_FILE`. */
+async function keystorePassword(path: string, asked: (() => Promise<string>) | undefined): Promise<string> {
+  if (process.env.IOTRAIL_KEY_PASSWORD) return process.env.IOTRAIL_KEY_PASSWORD;
+  const file = process.env.IOTRAIL_KEY_PASSWORD_FILE;
+  if (file) {
+    try {
+      return (await fs.readFile(file, "utf8")).replace(/\r?\n$/, "");
+    } catch (cause) {
+      throw new InvalidInputError(`cannot read the password file ${file} (IOTRAIL_KEY_PASSWORD_FILE)`, { cause });
+    }
+  }
+  if (asked !== undefined) return asked();
+  throw new InvalidInputError(
+    `${path} is an encrypted keystore: give its password in IOTRAIL_KEY_PASSWORD or a file named by IOTRAIL_KEY_PASSWORD_FILE`,
+    { details: { path } },
   );
 }

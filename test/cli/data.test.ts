@@ -263,6 +263,36 @@ describe("iotrail data buy (readings sold over HTTP 402, end to end)", function 
     });
   });
 
+  it("a buyer with no registry standing signs its own vouchers with its account's key (no --signer), and is served", async function () {
+    const fx = await loadFixture(salesFixture);
+    await withSeller(fx, async (service) => {
+      const seller = await publish(fx, service, 3);
+      const range = `${service.httpUrl}/v1/devices/${seller}/bundle?from=1&to=3`;
+      await waitFor(async () => ((await fetch(range)).status === 402 ? true : undefined), 30_000, "the range for sale");
+      const account = join(tempDir(), "buyer.json");
+      const made = await iotrailOk(["--json", "devices", "keygen", "-o", account]);
+      const buyer = made.json<{ address: string }>().address;
+      const [funder] = await ethers.getSigners();
+      await (await funder!.sendTransaction({ to: buyer, value: ethers.parseEther("1") })).wait();
+      const args = ["data", "buy", "--from", service.httpUrl, "--device", seller, "--range", "1..3"];
+      // A node's unlocked account has no key on this machine to sign with: the error says what to give.
+      const noKey = await iotrail([...fx.on, "--account", "3", ...args]);
+      expect(noKey.code).to.equal(2);
+      expect(noKey.stderr).to.contain("data buy needs a key to sign vouchers");
+      const bought = await iotrail([...fx.on, "--key", account, "--json", ...args]);
+      expect(bought.code, bought.stderr).to.equal(0);
+      const result = bought.json<{ verdict: string; channel: { channelId: string } }>();
+      expect(result.verdict).to.equal("verified");
+      const channels = PaymentChannelsClient.connect({
+        address: fx.record.contracts.PaymentChannels.address,
+        runner: ethers.provider,
+      });
+      const channel = await channels.getChannel(BigInt(result.channel.channelId));
+      expect(channel.payer).to.equal(buyer);
+      expect(channel.signer, "the payer signs its own vouchers").to.equal(buyer);
+    });
+  });
+
   it("refuses a price above --max-price before signing anything", async function () {
     const fx = await loadFixture(salesFixture);
     await withSeller(fx, async (service) => {

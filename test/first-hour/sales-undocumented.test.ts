@@ -37,5 +37,6 @@ describe("first hour (issue 24): the sales configuration is documented", functio
     }
     expect(readme).to.contain("**The buyer's key.**");
     expect(readme).to.contain("devices register --device fleet/buyer.json --owner");
+    expect(readme).to.contain("`data buy` without\n`--signer` uses the key of `--key`");
   });
 });

@@ -3,7 +3,7 @@ import { ethers } from "hardhat";
 import { loadFixture, time, mine } from "@nomicfoundation/hardhat-network-helpers";
 import { DeviceKey } from "../../src/device";
 import { channelIdOf, signPaymentAction } from "../../src/eip712";
-import { ChannelStatus, ETH, PERMIT_TYPES } from "../../src/payments";
+import { ChannelStatus, ETH, PERMIT_TYPES, PaymentChannelsClient } from "../../src/payments";
 import { highS } from "../helpers/registry";
 import {
   DAY,
@@ -202,6 +202,46 @@ describe("PaymentChannels", function () {
       await expect(fx.channels.connect(fx.owner).open({ ...params, signer: fx.device.address }, { value: 1n }))
         .to.be.revertedWithCustomError(fx.channels, "ChannelSignerNotValid")
         .withArgs(fx.device.address);
+    });
+  });
+
+  describe("a payer that signs its own vouchers (no registry standing)", function () {
+    it("the payer's own key may be the signer: open, a voucher it signs is redeemed to the payee; any other unregistered key still may not", async function () {
+      const fx = await loadFixture(channelsFixture);
+      const payerKey = DeviceKey.generate();
+      const payer = payerKey.wallet(ethers.provider);
+      await (await fx.owner.sendTransaction({ to: payer.address, value: ethers.parseEther("2") })).wait();
+      const client = new PaymentChannelsClient({ contract: fx.channels.connect(payer) });
+      const { channelId } = await client.open({
+        payee: fx.buyer.address,
+        signer: payer.address,
+        token: ethers.ZeroAddress,
+        amount: ONE,
+      });
+      const signed = voucher(fx, channelId, ONE / 4n, payerKey);
+      const before = await ethers.provider.getBalance(fx.buyer.address);
+      await (
+        await fx.channels.connect(fx.other).redeem(await client.terms(channelId), signed.amount, signed.signature)
+      ).wait();
+      expect((await ethers.provider.getBalance(fx.buyer.address)) - before).to.equal(ONE / 4n);
+      // Only the payer itself is exempt: another key without registry standing is refused as before.
+      const stranger = DeviceKey.generate();
+      await expect(
+        fx.channels.connect(payer).open(
+          {
+            payee: fx.buyer.address,
+            signer: stranger.address,
+            token: ethers.ZeroAddress,
+            amount: 1n,
+            cap: 0n,
+            expiry: 0n,
+            salt: ethers.ZeroHash,
+          },
+          { value: 1n },
+        ),
+      )
+        .to.be.revertedWithCustomError(fx.channels, "ChannelSignerNotValid")
+        .withArgs(stranger.address);
     });
   });
 
