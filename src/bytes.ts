@@ -1,6 +1,6 @@
 /** Small byte helpers for hot paths (no intermediate strings or arrays). */
 import { hexlify } from "ethers";
-import { keccak256 } from "./merkle/keccak";
+import { keccak256 } from "./keccak";
 
 const HEX_VALUES = new Int8Array(128).fill(-1);
 for (let i = 0; i < 16; i++) {

@@ -10,8 +10,8 @@ import type {
   LogDescription,
   TransactionReceipt,
 } from "ethers";
-import { makeDomain } from "./eip712/domain";
-import type { Eip712Domain } from "./eip712/domain";
+import { makeDomain } from "./eip712";
+import type { Eip712Domain } from "./eip712";
 import { decodeContractError, TransactionError } from "./errors";
 
 /** Runs a contract call, turning a revert into a `ContractRevertError` decoded with `iface`. */

@@ -43,8 +43,8 @@ import {
   PAYMENT_SIGNATURE_HEADER,
   paymentRequiredHeader,
   paymentResponseHeader,
-} from "../payments/x402";
-import type { ChannelSeller } from "../payments/x402";
+} from "../payments";
+import type { ChannelSeller } from "../payments";
 
 export interface ApiOptions {
   pipeline: IngestPipeline;

@@ -21,7 +21,7 @@ import { effectiveConfig } from "./config";
 import type { BatcherConfig } from "./config";
 import { BundleServer, batchCache, runBundleJob } from "./bundles";
 import { RegistryDeviceDirectory } from "./directory";
-import { loadLotIndex } from "../registry/lot-entries";
+import { loadLotIndex } from "../registry";
 import { BatcherMetrics } from "./metrics";
 import { startEmbeddedBroker, subscribeExternal } from "./mqtt";
 import type { MqttIngest } from "./mqtt";

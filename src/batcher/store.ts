@@ -13,8 +13,14 @@ import { IotrailError } from "../errors";
 import { MerkleTree } from "../merkle";
 import { ReadingBatch, parseReading } from "../telemetry";
 import type { Reading, SignedReading } from "../telemetry";
-import type { SequenceLedger } from "./validate";
-export type { SequenceStatus } from "./validate";
+
+/** Which (device, sequence) pairs were accepted already, and with which digest. */
+export type SequenceStatus = "new" | "duplicate" | "conflict";
+
+export interface SequenceLedger {
+  /** Is (device, sequence) free, taken by this digest (a duplicate), or taken by another (a conflict)? */
+  sequenceStatus(device: string, sequence: bigint, digest: string): Promise<SequenceStatus>;
+}
 
 export type AppendStatus = "accepted" | "duplicate" | "conflict";
 

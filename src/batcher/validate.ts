@@ -23,7 +23,7 @@ import { SignerBatchChecker } from "../crypto";
 import type { Eip712Domain } from "../eip712";
 import { parseReading, readingDigestAndLeaf, readingToJson } from "../telemetry";
 import type { Reading } from "../telemetry";
-import type { AppendItem } from "./store";
+import type { AppendItem, SequenceLedger } from "./store";
 
 export const INGEST_ERROR_CODES = [
   "E_TOO_LARGE",
@@ -47,13 +47,8 @@ export interface DeviceDirectory {
   state(device: string): DeviceState;
 }
 
-/** Which (device, sequence) pairs were accepted already, and with which digest. */
-export type SequenceStatus = "new" | "duplicate" | "conflict";
-
-export interface SequenceLedger {
-  /** Is (device, sequence) free, taken by this digest (a duplicate), or taken by another (a conflict)? */
-  sequenceStatus(device: string, sequence: bigint, digest: string): Promise<SequenceStatus>;
-}
+// The ledger of accepted (device, sequence) pairs is the store's (it lives below the checks).
+export type { SequenceLedger, SequenceStatus } from "./store";
 
 export type Rejection = { status: "rejected"; code: IngestErrorCode; message: string };
 

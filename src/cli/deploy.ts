@@ -73,7 +73,7 @@ export function deployCommand(): Command {
         }
         // eslint-disable-next-line @typescript-eslint/no-require-imports
         const hre = require("hardhat") as import("hardhat/types").HardhatRuntimeEnvironment;
-        const { deploySuite } = await import("../deploy/suite");
+        const { deploySuite } = await import("../deploy");
         const { record, path, verified } = await deploySuite(hre, {
           dir,
           ...(flags.admin === undefined ? {} : { admin: flags.admin }),

@@ -12,7 +12,7 @@ import { DeviceKey } from "../device";
 import { InvalidInputError, IotrailError } from "../errors";
 import { DeviceStatus, Lot, LotStatus, claimLotDevice } from "../registry";
 import type { DeviceRegistryClient, RegisterParams } from "../registry";
-import { writeLotEntries } from "../registry/lot-entries";
+import { writeLotEntries } from "../registry";
 import { Context, parseAddress } from "./context";
 import { plural, refuseUnignoredInGit, terminalPrompt } from "./files";
 import { run } from "./run";

@@ -11,7 +11,7 @@
  */
 import { secp256k1 as noble } from "@noble/curves/secp256k1";
 import { getAddress, getBytes, hexlify, toBeHex } from "ethers";
-import { keccak256 } from "../merkle/keccak";
+import { keccak256 } from "../keccak";
 import { optionalRequire } from "./optional";
 
 interface NativeSecp256k1 {

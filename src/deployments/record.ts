@@ -11,8 +11,8 @@ import { lazyValidator } from "../json-schema";
 import { parseConfigJson } from "../json-schema-core";
 import schema from "../../schemas/deployments.v1.schema.json";
 import { ConfigError } from "../errors";
-import { pinTrust } from "../verify/verify";
-import type { TrustedContracts } from "../verify/verify";
+import { pinTrust } from "../verify";
+import type { TrustedContracts } from "../verify";
 
 export const DEPLOYMENT_RECORD_VERSION = 1;
 export const DEPLOYMENT_RECORD_KIND = "iotrail.deployments";

@@ -1,5 +1,5 @@
 import { TypedDataEncoder, getAddress, getBytes, id } from "ethers";
-import { keccak256 } from "../merkle/keccak";
+import { keccak256 } from "../keccak";
 import type { TypedDataField } from "ethers";
 
 /** An EIP-712 domain as iotrail contracts use it (OpenZeppelin `EIP712`: no salt). */

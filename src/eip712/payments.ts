@@ -5,7 +5,7 @@
  */
 import type { Signer } from "ethers";
 import { getBytes, hexlify } from "ethers";
-import { keccak256 } from "../merkle/keccak";
+import { keccak256 } from "../keccak";
 import { makeDomain, typeHash, typedDataDigestBytes, typedDigest } from "./domain";
 import type { Eip712Domain } from "./domain";
 

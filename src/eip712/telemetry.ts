@@ -6,7 +6,7 @@
 import { getBytes, hexlify } from "ethers";
 import { decodeHexInto } from "../bytes";
 import { InvalidInputError } from "../errors";
-import { keccak256 } from "../merkle/keccak";
+import { keccak256 } from "../keccak";
 import { makeDomain, typeHash, typedDataDigestBytes, typedDigest } from "./domain";
 import type { Eip712Domain } from "./domain";
 

@@ -19,7 +19,7 @@
  */
 import { hexlify } from "ethers";
 import { InvalidInputError } from "../errors";
-import { initKeccak } from "./keccak";
+import { initKeccak } from "../keccak";
 import { MerkleTree } from "./tree";
 
 export const MERKLE_DUMP_MAGIC = "IOTRAILM";

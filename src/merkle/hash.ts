@@ -1,5 +1,5 @@
 import { AbiCoder, getBytes, hexlify, isHexString } from "ethers";
-import { keccak256 } from "./keccak";
+import { keccak256 } from "../keccak";
 
 const WORD = 32;
 

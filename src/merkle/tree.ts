@@ -10,7 +10,7 @@
 import { getBytes, hexlify, isHexString } from "ethers";
 import { InvalidInputError } from "../errors";
 import { compareNodes, hashPair } from "./hash";
-import { initKeccak, keccak256 } from "./keccak";
+import { initKeccak, keccak256 } from "../keccak";
 
 const NODE = 32;
 const INDEX_LIMIT = 2 ** 21;

@@ -4,7 +4,7 @@
  */
 import { hexlify } from "ethers";
 import { InvalidInputError } from "../errors";
-import type { BatchHeader } from "../anchor/client";
+import type { BatchHeader } from "../anchor";
 import { MerkleTree, initKeccak, keccak256 } from "../merkle";
 import type { MultiProof } from "../merkle";
 import { parseReading, readingLeafBytes, readingToJson } from "./reading";

@@ -4,13 +4,13 @@
  */
 import { decodeBytes32String, encodeBytes32String, getAddress, getBytes, hexlify, isHexString } from "ethers";
 import { InvalidInputError, SignatureError } from "../errors";
-import { digestOfReadingStruct, encodeReadingInto, readingDigestBytes, readingStruct } from "../eip712/telemetry";
+import { digestOfReadingStruct, encodeReadingInto, readingDigestBytes, readingStruct } from "../eip712";
 import { recoverSigner } from "../crypto";
 import type { Eip712Domain, Reading } from "../eip712";
-import { keccak256 } from "../merkle/keccak";
+import { keccak256 } from "../keccak";
 import { checksumAddress } from "../bytes";
 
-export type { Reading } from "../eip712/telemetry";
+export type { Reading } from "../eip712";
 
 /** A reading in JSON: integers as decimal strings, bytes as 0x-hex. */
 export interface ReadingJson {

@@ -1,5 +1,5 @@
 /** The typed-data reference's two files (docs/typed-data.json and .md), from the compiled ABIs. */
-import { CONSTRUCTOR_DESCRIPTIONS, typedDataMarkdown, typedDataReference } from "../eip712/reference";
+import { CONSTRUCTOR_DESCRIPTIONS, typedDataMarkdown, typedDataReference } from "../eip712";
 
 export const TYPED_DATA_DOCS = { json: "docs/typed-data.json", markdown: "docs/typed-data.md" } as const;
 

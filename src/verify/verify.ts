@@ -16,7 +16,7 @@ import { getAddress, isAddress } from "ethers";
 import type { Provider } from "ethers";
 import type { TelemetryAnchor } from "../contracts";
 import { TelemetryAnchor__factory, DeviceRegistry__factory } from "../contracts";
-import { registryMoment } from "../anchor/client";
+import { registryMoment } from "../anchor";
 import { telemetryDomain } from "../eip712";
 import { InvalidInputError, withDeadline } from "../errors";
 import { MerkleTree } from "../merkle";
