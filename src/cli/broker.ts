@@ -10,7 +10,7 @@ import { dirname, resolve } from "node:path";
 import { Command } from "commander";
 import { DeviceKey } from "../device";
 import { InvalidInputError } from "../errors";
-import { readDeviceRows } from "./devices";
+import { readDeviceRows } from "./device-args";
 import { refuseUnignoredInGit } from "./files";
 import { run } from "./run";
 

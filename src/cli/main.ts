@@ -7,13 +7,15 @@
 import { Command, InvalidArgumentError, Option } from "commander";
 import { batcherCommand } from "./batcher";
 import { bundleCommand } from "./bundle";
-import { channelCommand, escrowCommand } from "./payments";
+import { channelCommand } from "./channel";
+import { escrowCommand } from "./escrow";
 import { dataCommand } from "./data";
 import { DEFAULT_CLI_TIMEOUT_S } from "./context";
 import { deployCommand, deploymentCommand } from "./deploy";
 import { mqttPasswordsCommand } from "./broker";
 import { anchorCommand, bundleInfoCommand, rolesListCommand } from "./lookups";
-import { devicesCommand, rolesCommand } from "./devices";
+import { devicesCommand } from "./devices";
+import { rolesCommand } from "./roles";
 import { loadDotenv } from "../env";
 import { dryRunLines, dryRunStopIn } from "./dry-run";
 import { describeError } from "./errors";

@@ -11,7 +11,8 @@ import { telemetryDomain } from "../eip712";
 import { InvalidInputError } from "../errors";
 import { claimLotDevice, registerDeviceKeys } from "../registry";
 import { readMqttPasswords } from "./broker";
-import { readDeviceRows, readLotFile } from "./devices";
+import { readDeviceRows } from "./device-args";
+import { readLotFile } from "./lot";
 import { plural } from "./files";
 import { run } from "./run";
 
