@@ -79,11 +79,11 @@ export class DeviceKey {
     }
   }
 
-  /** Loads a key file written by {@link DeviceKey.save}. */
   /**
-   * Loads a key file: iotrail's plaintext format, or an encrypted Web3 Secret Storage keystore (as written by
-   * `keygen --encrypt`, geth, or any wallet), whose password comes from `IOTRAIL_KEY_PASSWORD`, else the file
-   * named by `IOTRAIL_KEY_PASSWORD_FILE`, else `options.password` (the CLI's prompt on a terminal).
+   * Loads a key file: iotrail's plaintext format ({@link DeviceKey.save}), or an encrypted Web3 Secret
+   * Storage keystore ({@link DeviceKey.saveEncrypted}, geth, or any wallet), whose password comes from
+   * `IOTRAIL_KEY_PASSWORD`, else the file named by `IOTRAIL_KEY_PASSWORD_FILE`, else `options.password` (the
+   * CLI's prompt on a terminal).
    */
   static async load(path: string, options: { password?: () => Promise<string> } = {}): Promise<DeviceKey> {
     let text: string;
@@ -282,7 +282,7 @@ function warnIfLoose(path: string, mode: number): void {
   );
 }
 
-/** A keystore's password: asked for, else `IOTRAIL_KEY_PASSWORD`, else the file `IOTRAIL_KEY_PASSWORD_FILE`. */
+/** A keystore's password: `IOTRAIL_KEY_PASSWORD`, else the file `IOTRAIL_KEY_PASSWORD_FILE`, else asked for. */
 async function keystorePassword(path: string, asked: (() => Promise<string>) | undefined): Promise<string> {
   if (process.env.IOTRAIL_KEY_PASSWORD) return process.env.IOTRAIL_KEY_PASSWORD;
   const file = process.env.IOTRAIL_KEY_PASSWORD_FILE;
