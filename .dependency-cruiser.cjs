@@ -7,6 +7,39 @@
  * - the bottom floor (bytes.ts, keccak.ts, errors.ts) imports no folder.
  * @type {import('dependency-cruiser').IConfiguration}
  */
+/**
+ * The rooms of a folder, each with the rooms it may import (only rooms below it); the others are forbidden.
+ * The batcher: support at the bottom; storage; checks and chain side by side; ingest; serving on top.
+ * Payments: the contract clients; the payee's book, store and watcher above them.
+ */
+const ROOM_ORDER = {
+  batcher: {
+    support: [],
+    storage: ["support"],
+    checks: ["support", "storage"],
+    chain: ["support", "storage"],
+    ingest: ["support", "storage", "checks"],
+    serving: ["support", "storage", "checks", "ingest"],
+  },
+  payments: {
+    clients: [],
+    payee: ["clients"],
+  },
+};
+
+const ROOMS_IN_ORDER = Object.entries(ROOM_ORDER).flatMap(([folder, rooms]) =>
+  Object.entries(rooms).map(([room, below]) => ({
+    name: `${folder}-${room}-imports-only-below`,
+    severity: "error",
+    comment: `src/${folder}/${room}/ imports only ${below.length === 0 ? "no other room" : below.join(", ")} of src/${folder}/.`,
+    from: { path: `^src/${folder}/${room}/` },
+    to: {
+      path: `^src/${folder}/(${Object.keys(rooms).join("|")})/`,
+      pathNot: [`^src/${folder}/${room}/`, ...below.map((other) => `^src/${folder}/${other}/`)],
+    },
+  })),
+);
+
 module.exports = {
   forbidden: [
     {
@@ -37,6 +70,28 @@ module.exports = {
       from: { path: "^src/([^/]+)/" },
       to: { path: "^src/[^/]+/.+", pathNot: ["^src/$1/", "^src/[^/]+/index\\.ts$"] },
     },
+    {
+      name: "sub-folder-through-its-door",
+      severity: "error",
+      comment: "A folder's own files reach its sub-folders only through each sub-folder's index.ts.",
+      from: { path: "^src/([^/]+)/[^/]+\\.ts$" },
+      to: { path: "^src/$1/[^/]+/.+", pathNot: "^src/$1/[^/]+/index\\.ts$" },
+    },
+    {
+      name: "sibling-through-its-door",
+      severity: "error",
+      comment: "A sub-folder reaches a sibling sub-folder only through the sibling's index.ts.",
+      from: { path: "^src/([^/]+)/([^/]+)/" },
+      to: { path: "^src/$1/[^/]+/.+", pathNot: ["^src/$1/$2/", "^src/$1/[^/]+/index\\.ts$"] },
+    },
+    {
+      name: "rooms-look-down",
+      severity: "error",
+      comment: "A room inside a folder never imports the folder's own files (its door, config, service): they run it.",
+      from: { path: "^src/([^/]+)/[^/]+/" },
+      to: { path: "^src/$1/[^/]+\\.ts$" },
+    },
+    ...ROOMS_IN_ORDER,
     {
       name: "bottom-floor",
       severity: "error",

@@ -30,6 +30,7 @@ import { isPostgresUrl } from "../database";
 import { envSource } from "../env";
 import { jsonSyntaxProblem } from "../json-schema-core";
 import { ConfigError } from "../errors";
+import type { EmbeddedBrokerLimits } from "./ingest";
 
 export interface BatcherConfig {
   rpcUrl: string;
@@ -133,20 +134,6 @@ export interface SalesConfig {
   claimMarginSeconds: number;
   /** Bind the payee's sales to this voucher store even though another one sold for it before (N-I1). */
   rebindVoucherStore?: boolean;
-}
-
-/** The embedded broker's authentication and resource limits (see `MqttGuard`). */
-export interface EmbeddedBrokerLimits {
-  /** Largest MQTT packet accepted; the connection ends at a larger header, before buffering. */
-  maxPacketBytes: number;
-  maxConnections: number;
-  maxConnectionsPerIdentity: number;
-  messagesPerSecond: number;
-  burst: number;
-  /** Accepted distance between a device login's timestamp and the broker's clock. */
-  loginSkewSeconds: number;
-  /** The operator's username and token (token from `BATCHER_MQTT_OPERATOR_TOKEN`); no operator without it. */
-  operator?: { username: string; token: string };
 }
 
 type Json = Record<string, unknown>;

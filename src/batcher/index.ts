@@ -1,21 +1,14 @@
-export * from "./anchorer";
-export * from "./api";
-export * from "./bundles";
-export * from "./check-pool";
+/**
+ * The batcher: readings in (ingest), checked (checks), kept (storage), sealed and anchored (chain), and
+ * served (serving); config and the service that runs them sit on top. See README.md here for the path of a
+ * reading, file by file.
+ */
 export * from "./config";
-export * from "./directory";
-export * from "./framing";
-export * from "./leader";
-export * from "./metrics";
-export * from "./mqtt";
-export * from "./mqtt-subscriber";
-export * from "./pipeline";
-export * from "./rate-limit";
-export * from "./sealer";
 export * from "./service";
-export * from "./store";
-export * from "./store-sqlite";
-export * from "./store-postgres";
-export * from "./open-store";
-export * from "./validate";
-export * from "./openapi";
+export * from "./storage";
+export * from "./checks";
+export * from "./ingest";
+export * from "./chain";
+export * from "./serving";
+export { BatcherMetrics, DeviceActivity, IngestHistory, RateLimiter } from "./support";
+export type { DeviceSeen, IngestMinute } from "./support";

@@ -6,7 +6,7 @@
 import { expect } from "chai";
 import mqtt from "mqtt";
 import type { BatcherService } from "../../src/batcher";
-import { MqttGuard } from "../../src/batcher/mqtt-guard";
+import { MqttGuard } from "../../src/batcher/ingest/mqtt-guard";
 import { DeviceKey } from "../../src/device";
 import { telemetryDomain } from "../../src/eip712";
 import { anchorFixture } from "../helpers/anchor";

@@ -40,9 +40,28 @@ describe("the layering check (dependency-cruiser)", function () {
     file("src/proof/bundle.ts", 'import { verify } from "../verify/verify";\nexport const bundle = verify;\n');
     file("src/a/index.ts", 'import { b } from "../b";\nexport const a = () => b;\n');
     file("src/b/index.ts", 'import { a } from "../a";\nexport const b = () => a;\n');
+    // Inside the batcher: storage importing serving (a room above it), a sibling's file around its door,
+    // a room importing the folder's own config, and the folder's service around a room's door.
+    file("src/batcher/index.ts", 'export * from "./service";\n');
+    file("src/batcher/config.ts", "export const config = 1;\n");
+    file("src/batcher/service.ts", 'import { api } from "./serving/api";\nexport const service = api;\n');
+    file("src/batcher/serving/index.ts", 'export * from "./api";\n');
+    file("src/batcher/serving/api.ts", 'import { config } from "../config";\nexport const api = config;\n');
+    file("src/batcher/storage/index.ts", 'export * from "./store";\n');
+    file("src/batcher/storage/store.ts", 'import { api } from "../serving";\nexport const store = api;\n');
+    file("src/batcher/chain/index.ts", 'export * from "./sealer";\n');
+    file("src/batcher/chain/sealer.ts", 'import { store } from "../storage/store";\nexport const sealer = store;\n');
     const result = cruise(dir);
     expect(result.status).to.not.equal(0);
-    for (const rule of ["no-face-imports", "folder-through-its-door", "no-circular"]) {
+    for (const rule of [
+      "no-face-imports",
+      "folder-through-its-door",
+      "no-circular",
+      "batcher-storage-imports-only-below",
+      "sibling-through-its-door",
+      "rooms-look-down",
+      "sub-folder-through-its-door",
+    ]) {
       expect(result.stdout, rule).to.contain(rule);
     }
   });
