@@ -8,6 +8,7 @@ export * from "./anchor";
 export * from "./proof";
 export * from "./verify";
 export * from "./payments";
+export * from "./sales";
 export * from "./crypto";
 export * from "./deployments";
 export * from "./rpc";

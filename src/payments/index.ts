@@ -1,7 +1,6 @@
-export * from "./channels";
-export * from "./voucher-book";
-export * from "./escrow";
-export * from "./relayer";
-export * from "./voucher-store";
-export * from "./x402";
-export * from "./watcher";
+/**
+ * Machine-to-machine payments: the contract clients (`clients/`) and the payee's state (`payee/`). Data
+ * sold over HTTP 402 lives in `src/sales/`, which stands on this folder.
+ */
+export * from "./clients";
+export * from "./payee";

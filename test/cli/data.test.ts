@@ -11,7 +11,8 @@ import {
   encodePaymentSignatureHeader,
 } from "@x402/core/http";
 import { DeviceKey } from "../../src/device";
-import { IOTRAIL_CHANNEL_SCHEME, PAYMENT_ERRORS, PaymentChannelsClient, SqliteVoucherStore } from "../../src/payments";
+import { PaymentChannelsClient, SqliteVoucherStore } from "../../src/payments";
+import { IOTRAIL_CHANNEL_SCHEME, PAYMENT_ERRORS } from "../../src/sales";
 import { startRpcServer, waitFor } from "../helpers/batcher";
 import { iotrail, iotrailOk, tempDir } from "../helpers/cli";
 import { PRICE, publish, salesFixtureOn, withSeller } from "../helpers/sales";

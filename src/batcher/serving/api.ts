@@ -14,7 +14,7 @@
  * | `GET /`, `GET /assets/:file` | the verifier page (`web/`, built into `dist/web`): static files |
  *
  * With a `seller` (the config's `sales`), reading and range bundles are sold over HTTP 402 (x402's wire, scheme
- * `iotrail-channel`: see `../payments/x402.ts`): without a payment the answer is 402 with the price, and the
+ * `iotrail-channel`: see `src/sales/`): without a payment the answer is 402 with the price, and the
  * bundle goes out only after the voucher is on disk. Batch bundles and dumps then need the admin token.
  *
  * Bodies over `maxBodyBytes` are refused from their Content-Length, or as soon as a streamed body passes
@@ -43,8 +43,8 @@ import {
   PAYMENT_SIGNATURE_HEADER,
   paymentRequiredHeader,
   paymentResponseHeader,
-} from "../../payments";
-import type { ChannelSeller } from "../../payments";
+} from "../../sales";
+import type { ChannelSeller } from "../../sales";
 
 export interface ApiOptions {
   pipeline: IngestPipeline;

@@ -5,13 +5,13 @@
  * default the machine's clock, which a payee should keep close to the chain's.
  */
 import { getAddress, getBytes, hexlify } from "ethers";
-import { decodeHexInto } from "../bytes";
-import { recoverSignerBytes } from "../crypto";
-import { IotrailError } from "../errors";
-import { voucherDigestBytes } from "../eip712";
-import type { Eip712Domain } from "../eip712";
-import { formatChannelId } from "./channels";
-import type { ChannelRecord } from "./channels";
+import { decodeHexInto } from "../../bytes";
+import { recoverSignerBytes } from "../../crypto";
+import { IotrailError } from "../../errors";
+import { voucherDigestBytes } from "../../eip712";
+import type { Eip712Domain } from "../../eip712";
+import { formatChannelId } from "../clients";
+import type { ChannelRecord } from "../clients";
 
 export interface Voucher {
   channelId: bigint;

@@ -6,15 +6,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { decodePaymentSignatureHeader, encodePaymentSignatureHeader } from "@x402/core/http";
 import { x402Client, x402HTTPClient } from "@x402/core/client";
-import {
-  ChannelBuyerScheme,
-  ChannelSeller,
-  ETH,
-  IOTRAIL_CHANNEL_SCHEME,
-  PAYMENT_ERRORS,
-  SqliteVoucherStore,
-} from "../../src/payments";
-import type { ChannelState } from "../../src/payments";
+import { ETH, SqliteVoucherStore } from "../../src/payments";
+import { ChannelBuyerScheme, ChannelSeller, IOTRAIL_CHANNEL_SCHEME, PAYMENT_ERRORS } from "../../src/sales";
+import type { ChannelState } from "../../src/sales";
 import { channelsFixture, ethChannel } from "../helpers/payments";
 import type { ChannelsFixture } from "../helpers/payments";
 

@@ -11,9 +11,9 @@ import Database from "better-sqlite3";
 import { Pool } from "pg";
 import type { PoolClient } from "pg";
 import { getAddress } from "ethers";
-import { isPostgresUrl } from "../database";
-import type { ChannelTerms } from "./channels";
-import { formatChannelId } from "./channels";
+import { isPostgresUrl } from "../../database";
+import type { ChannelTerms } from "../clients";
+import { formatChannelId } from "../clients";
 
 export interface StoredVoucher {
   channelId: bigint;

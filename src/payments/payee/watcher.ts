@@ -5,8 +5,8 @@
  * the transaction to be mined. Anyone may submit a claim; the money goes to the payee.
  */
 import type { Logger } from "pino";
-import { ChannelStatus, formatChannelId } from "./channels";
-import type { PaymentChannelsClient, VoucherClaimInput } from "./channels";
+import { ChannelStatus, formatChannelId } from "../clients";
+import type { PaymentChannelsClient, VoucherClaimInput } from "../clients";
 import type { StoredVoucher, VoucherStore } from "./voucher-store";
 
 export interface WatcherOptions {

@@ -5,13 +5,13 @@
  */
 import { Contract, Signature, toBeHex } from "ethers";
 import type { ContractRunner, ContractTransactionReceipt, Signer } from "ethers";
-import { PaymentChannels__factory } from "../contracts";
-import type { PaymentChannels } from "../contracts";
-import { callDecoded, eventIn, readEip712Domain, sendDecoded } from "../contract-calls";
-import { InvalidInputError } from "../errors";
-import { RECEIVE_WITH_AUTHORIZATION_TYPES, channelIdOf, signPaymentAction } from "../eip712";
-import type { Eip712Domain, PaymentMessages } from "../eip712";
-import type { Authorization } from "../registry";
+import { PaymentChannels__factory } from "../../contracts";
+import type { PaymentChannels } from "../../contracts";
+import { callDecoded, eventIn, readEip712Domain, sendDecoded } from "../../contract-calls";
+import { InvalidInputError } from "../../errors";
+import { RECEIVE_WITH_AUTHORIZATION_TYPES, channelIdOf, signPaymentAction } from "../../eip712";
+import type { Eip712Domain, PaymentMessages } from "../../eip712";
+import type { Authorization } from "../../registry";
 
 export enum ChannelStatus {
   None = 0,

@@ -7,11 +7,11 @@
  */
 import { Interface } from "ethers";
 import type { ContractTransaction, Signer } from "ethers";
-import { ConditionalEscrow__factory, PaymentChannels__factory, TelemetryAnchor__factory } from "../contracts";
-import type { ConditionalEscrow, PaymentChannels } from "../contracts";
-import { ContractRevertError, IotrailError, InvalidInputError, decodeContractError } from "../errors";
-import type { Reading } from "../eip712";
-import type { Authorization } from "../registry";
+import { ConditionalEscrow__factory, PaymentChannels__factory, TelemetryAnchor__factory } from "../../contracts";
+import type { ConditionalEscrow, PaymentChannels } from "../../contracts";
+import { ContractRevertError, IotrailError, InvalidInputError, decodeContractError } from "../../errors";
+import type { Reading } from "../../eip712";
+import type { Authorization } from "../../registry";
 import { readChannelTerms } from "./channels";
 import type { OpenChannelParams } from "./channels";
 import type { EscrowCondition } from "./escrow";

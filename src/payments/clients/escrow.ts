@@ -4,12 +4,12 @@
  */
 import { AbiCoder, keccak256 } from "ethers";
 import type { ContractRunner, ContractTransactionReceipt, Signer } from "ethers";
-import { ConditionalEscrow__factory } from "../contracts";
-import type { ConditionalEscrow } from "../contracts";
-import { callDecoded, eventIn, readEip712Domain, sendDecoded } from "../contract-calls";
-import { ESCROW_TYPES } from "../eip712";
-import type { Eip712Domain, Reading } from "../eip712";
-import type { Authorization } from "../registry";
+import { ConditionalEscrow__factory } from "../../contracts";
+import type { ConditionalEscrow } from "../../contracts";
+import { callDecoded, eventIn, readEip712Domain, sendDecoded } from "../../contract-calls";
+import { ESCROW_TYPES } from "../../eip712";
+import type { Eip712Domain, Reading } from "../../eip712";
+import type { Authorization } from "../../registry";
 import { ETH } from "./channels";
 
 export enum EscrowStatus {
