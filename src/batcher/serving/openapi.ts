@@ -3,6 +3,21 @@
  * Schemas. `createApi` serves the OpenAPI 3.1 document built from this table at `GET /openapi.json`, and a
  * test checks that the routes Fastify registers are exactly the routes described here, and that real
  * answers validate against the schemas described here.
+ *
+ * Why a table and not Fastify route schemas with `@fastify/swagger` (judged for issue 25, kept):
+ * - `POST /v1/readings` takes its body as raw bytes: `framing.ts` splits a JSON array or NDJSON without
+ *   parsing it, and each message is parsed and checked on a check thread, with its own outcome and error
+ *   code (`E_TOO_LARGE`, `E_MALFORMED`, `E_SCHEMA`, ...): one bad message of 500 rejects that message, not
+ *   the request. A route body schema would make Fastify parse and validate every body on the ingest thread
+ *   (the batcher's hot path) before the check threads do it again, and refuse a whole batch with one
+ *   generic 400.
+ * - Sequences and ids are unsigned 64- and 256-bit integers carried as decimal strings. Fastify's
+ *   querystring coercion turns `type: "integer"` into a JavaScript number, which loses them above 2^53; the
+ *   routes parse them to `bigint` by hand, and this table publishes them as patterned strings.
+ * - Bundles and dumps leave the bundle worker as finished JSON text, which Fastify sends as it is; a
+ *   response schema would describe them, never check them.
+ * So the route schemas would validate nothing more, and the single source stays this table: the routes
+ * test keeps Fastify's routes equal to it, and the wire-format test validates real answers against it.
  */
 import ingestMessage from "../../../schemas/ingest-message.v1.schema.json";
 import ingestReply from "../../../schemas/ingest-reply.v1.schema.json";
