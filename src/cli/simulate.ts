@@ -4,7 +4,7 @@
  * registers the keys the registry does not know yet (as a manufacturer).
  */
 import { dirname, resolve } from "node:path";
-import { Command, InvalidArgumentError } from "commander";
+import { Command, InvalidArgumentError, Option } from "commander";
 import { ZeroHash } from "ethers";
 import { DeviceKey } from "../device";
 import { telemetryDomain } from "../eip712";
@@ -26,6 +26,7 @@ function positive(value: string): number {
 }
 
 interface SimulateFlags {
+  format: "json" | "cbor";
   devices?: string;
   lot?: string;
   lotId?: string;
@@ -59,6 +60,11 @@ export function simulateCommand(): Command {
     .option("--first-sequence <n>", "first sequence number of every device (default: now in Unix milliseconds)")
     .option("--metric <name>", "metric name", "temperature.mC")
     .option("--http-batch <n>", "readings per HTTP request", (v) => Math.floor(positive(v)), 100)
+    .addOption(
+      new Option("--format <format>", "wire form: json (version 1) or cbor (version 2, compact)")
+        .choices(["json", "cbor"])
+        .default("json"),
+    )
     .option("--topic-root <root>", "MQTT topic root", "iotrail/v1")
     .option(
       "--mqtt-passwords <file>",
@@ -138,6 +144,7 @@ export function simulateCommand(): Command {
           domain,
           url: flags.to,
           rate: flags.rate,
+          format: flags.format,
           ...(flags.count === undefined ? {} : { count: flags.count }),
           ...(flags.duration === undefined && flags.count === undefined ? { durationMs: 10_000 } : {}),
           ...(flags.duration === undefined ? {} : { durationMs: flags.duration * 1000 }),

@@ -10,7 +10,7 @@ import type { MqttClient } from "mqtt";
 import type { DeviceKey } from "../device";
 import type { Eip712Domain, Reading } from "../eip712";
 import { InvalidInputError } from "../errors";
-import { encodeIngestMessage, metricId, ZERO_HASH } from "../telemetry";
+import { encodeIngestMessage, encodeIngestMessageCbor, metricId, ZERO_HASH } from "../telemetry";
 
 export interface SimulationOptions {
   keys: readonly DeviceKey[];
@@ -30,6 +30,12 @@ export interface SimulationOptions {
   value?: (device: number, index: number) => bigint;
   /** MQTT topic root (default `iotrail/v1`). */
   topicRoot?: string;
+  /**
+   * The wire form of each message: `json` (version 1, the default) or `cbor` (version 2, leaving out the
+   * domain, which the batcher has one of, and over MQTT the device, which the topic names; sent as
+   * `application/cbor-seq` over HTTP).
+   */
+  format?: "json" | "cbor";
   /** Readings per HTTP request (default 100). */
   httpBatch?: number;
   /** How long to wait for the verdicts still missing after the last reading is sent (default 10 s). */
@@ -99,7 +105,7 @@ class Run {
   private readonly firstSequence: bigint;
   private readonly metric: string;
   private clients: MqttClient[] = [];
-  private presigned: string[][] | undefined;
+  private presigned: Array<Array<string | Uint8Array>> | undefined;
   private lastVerdictAt = 0;
   private httpInFlight = new Set<Promise<void>>();
 
@@ -179,11 +185,17 @@ class Run {
     };
   }
 
-  private message(device: number, reading: Reading): string {
+  private message(device: number, reading: Reading): string | Uint8Array {
     const presigned = this.presigned?.[device]?.[Number(reading.sequence - this.firstSequence)];
     if (presigned !== undefined) return presigned;
-    const signature = this.options.keys[device]!.signReading(this.options.domain, reading);
-    return encodeIngestMessage({ domain: this.options.domain, reading, signature });
+    const { domain, format } = this.options;
+    const signature = this.options.keys[device]!.signReading(domain, reading);
+    if (format === "cbor") {
+      // Over MQTT the readings topic names the device (the broker ties it to the login): it is left out.
+      const omit = { domain: true, device: this.transport === "mqtt" };
+      return encodeIngestMessageCbor({ domain, reading, signature, omit });
+    }
+    return encodeIngestMessage({ domain, reading, signature });
   }
 
   private record(verdict: Verdict, fallbackId?: string): void {
@@ -239,7 +251,9 @@ class Run {
         const id = pendingId(reading.device, reading.sequence.toString());
         this.pending.set(id, Date.now());
         const client = this.clients[device]!;
-        client.publish(this.topic("readings", device), this.message(device, reading), { qos: 1 }, (error) => {
+        const message = this.message(device, reading);
+        const payload = typeof message === "string" ? message : Buffer.from(message);
+        client.publish(this.topic("readings", device), payload, { qos: 1 }, (error) => {
           if (error !== undefined && error !== null) this.record({ status: "rejected", code: "E_PUBLISH" }, id);
         });
       }
@@ -253,12 +267,15 @@ class Run {
     const ids = items.map(({ reading }) => pendingId(reading.device, reading.sequence.toString()));
     const now = Date.now();
     for (const id of ids) this.pending.set(id, now);
-    const body = `[${items.map(({ device, reading }) => this.message(device, reading)).join(",")}]`;
+    const messages = items.map(({ device, reading }) => this.message(device, reading));
+    const cbor = this.options.format === "cbor";
+    // CBOR: one item after another (application/cbor-seq); JSON: an array.
+    const body = cbor ? Buffer.concat(messages as Uint8Array[]) : `[${messages.join(",")}]`;
     const request = (async () => {
       try {
         const response = await fetch(`${this.options.url.replace(/\/$/, "")}/v1/readings`, {
           method: "POST",
-          headers: { "content-type": "application/json" },
+          headers: { "content-type": cbor ? "application/cbor-seq" : "application/json" },
           body,
         });
         const answer = (await response.json()) as { results?: Verdict[] } & Verdict;

@@ -1,2 +1,3 @@
 export * from "./reading";
 export * from "./batch";
+export * from "./cbor";

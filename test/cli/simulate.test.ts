@@ -142,6 +142,44 @@ describe("iotrail simulate / bundle / verify (CLI against a running batcher)", f
     });
   });
 
+  it("--format cbor (version-2 messages) over MQTT (the topic names the device) and HTTP: every reading is acknowledged", async function () {
+    const { on, csv, dir } = await loadFixture(simulateFixture);
+    await withBatcher(dir, async (service) => {
+      const common = [...on, "--account", "0", "--json", "simulate", "--devices", csv, "--format", "cbor"];
+      const overMqtt = await iotrailOk([
+        ...common,
+        "--to",
+        service.mqttUrl!,
+        "--rate",
+        "400",
+        "--count",
+        "10",
+        "--first-sequence",
+        "1",
+        "--register",
+      ]);
+      const overHttp = await iotrailOk([
+        ...common,
+        "--to",
+        service.httpUrl,
+        "--rate",
+        "400",
+        "--count",
+        "10",
+        "--first-sequence",
+        "11",
+      ]);
+      for (const [run, transport] of [
+        [overMqtt, "mqtt"],
+        [overHttp, "http"],
+      ] as const) {
+        const summary = run.json<SimulationSummary>();
+        expect(summary, transport).to.deep.include({ transport, sent: 40, acknowledged: 40, unanswered: 0 });
+        expect(summary.rejected, transport).to.deep.equal({});
+      }
+    });
+  });
+
   it("over HTTP, and a batch's bundles in one folder; unregistered devices are counted by rejection code", async function () {
     const { on, csv, dir } = await loadFixture(simulateFixture);
     await withBatcher(dir, async (service) => {

@@ -155,7 +155,7 @@ export function wireBatch(fx: AnchorFixture, device: DeviceKey, readings: readon
 }
 
 /** POSTs a body to the batcher's /v1/readings. */
-export async function postReadings(url: string, body: string, contentType = "application/json") {
+export async function postReadings(url: string, body: string | Uint8Array, contentType = "application/json") {
   const response = await fetch(`${url}/v1/readings`, {
     method: "POST",
     headers: { "content-type": contentType },

@@ -5,7 +5,7 @@
  * | order | code | meaning |
  * | --- | --- | --- |
  * | 1 | `E_TOO_LARGE` | the message exceeds the size limit |
- * | 2 | `E_MALFORMED` | not JSON |
+ * | 2 | `E_MALFORMED` | not JSON, or not the exact deterministic CBOR of a version-2 message |
  * | 3 | `E_SCHEMA` | missing or mistyped fields, unknown fields |
  * | 4 | `E_DOMAIN` | signed for another chain id or anchor contract |
  * | 5 | `E_SIGNATURE` | not the device's signature (or malleable) |
@@ -15,13 +15,22 @@
  * | 9 | `E_TIMESTAMP` | the device timestamp is outside the accepted window |
  *
  * An exact repeat of an accepted reading (same digest) is not an error: it is acknowledged as a duplicate.
- * The wire form of a message is `{ "domain": { "chainId", "verifyingContract" }, "reading", "signature" }`.
+ * The wire form of a message is `{ "domain": { "chainId", "verifyingContract" }, "reading", "signature" }`
+ * (version 1, JSON), or the compact CBOR map of version 2 (`schemas/ingest-message.v2.cddl`), told apart by
+ * the first byte.
  */
 import { isHexString } from "ethers";
 import { decodeHexInto, toHex } from "../../bytes";
 import { SignerBatchChecker } from "../../crypto";
 import type { Eip712Domain } from "../../eip712";
-import { parseReading, readingDigestAndLeaf, readingToJson } from "../../telemetry";
+import {
+  CborMessageError,
+  decodeIngestMessageCbor,
+  isCborMessage,
+  parseReading,
+  readingDigestAndLeaf,
+  readingToJson,
+} from "../../telemetry";
 import type { Reading } from "../../telemetry";
 import type { AppendItem, SequenceLedger } from "../storage";
 
@@ -164,6 +173,7 @@ function parseMessage(input: string | Uint8Array, options: CheckOptions): Parsed
   const { maxBytes, domain } = options;
   const size = typeof input === "string" ? Buffer.byteLength(input) : input.length;
   if (size > maxBytes) return reject("E_TOO_LARGE", `the message has ${size} bytes; the limit is ${maxBytes}`);
+  if (typeof input !== "string" && isCborMessage(input)) return parseCborMessage(input, options);
   let message: unknown;
   try {
     message = JSON.parse(typeof input === "string" ? input : utf8.decode(input)) as unknown;
@@ -212,6 +222,41 @@ function parseMessage(input: string | Uint8Array, options: CheckOptions): Parsed
   }
   const signatureHex = (fields.signature as string).toLowerCase();
   return { status: "parsed", reading, signature, signatureHex, ...readingDigestAndLeaf(domain, reading) };
+}
+
+/**
+ * Checks 2 to 4 of a version-2 (CBOR) message: its exact deterministic shape (`E_MALFORMED` otherwise),
+ * its fields (`E_SCHEMA`), and the domain it names, if any (`E_DOMAIN`); a message that names none is
+ * for this batcher's one domain.
+ */
+function parseCborMessage(input: Uint8Array, options: CheckOptions): Parsed {
+  const { domain } = options;
+  let decoded;
+  try {
+    decoded = decodeIngestMessageCbor(input, { domain });
+  } catch (error) {
+    const kind = error instanceof CborMessageError ? error.kind : "schema";
+    return reject(kind === "malformed" ? "E_MALFORMED" : "E_SCHEMA", (error as Error).message);
+  }
+  const claimed = decoded.claimedDomain;
+  if (
+    claimed !== undefined &&
+    (claimed.chainId !== domain.chainId ||
+      claimed.verifyingContract.toLowerCase() !== domain.verifyingContract.toLowerCase())
+  ) {
+    return reject(
+      "E_DOMAIN",
+      `signed for chain ${claimed.chainId} and contract ${claimed.verifyingContract}; this batcher anchors on chain ${domain.chainId} at ${domain.verifyingContract}`,
+    );
+  }
+  const { reading, signature } = decoded;
+  return {
+    status: "parsed",
+    reading,
+    signature,
+    signatureHex: toHex(signature),
+    ...readingDigestAndLeaf(domain, reading),
+  };
 }
 
 export class ReadingValidator {

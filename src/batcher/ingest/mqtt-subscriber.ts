@@ -27,6 +27,7 @@ import mqttPacket from "mqtt-packet";
 import type { IPublishPacket, Packet } from "mqtt-packet";
 import type { Logger } from "pino";
 import { ConfigError } from "../../errors";
+import { mqttMessage } from "./framing";
 import type { IngestOutcome, IngestPipeline } from "./pipeline";
 import { RateLimiter } from "../support";
 
@@ -354,7 +355,9 @@ export class ExternalSubscriber {
     this.flushing = true;
     void this.options.pipeline
       .submit(
-        group.map(({ packet }) => (Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload))),
+        group.map(({ packet }) =>
+          mqttMessage(packet.topic, Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload)),
+        ),
         "mqtt",
       )
       .then((outcomes) => {

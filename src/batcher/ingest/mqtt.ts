@@ -21,6 +21,7 @@ import type { Client } from "aedes";
 import type { Logger } from "pino";
 import type { Eip712Domain } from "../../eip712";
 import type { BatcherMetrics } from "../support";
+import { mqttMessage } from "./framing";
 import { MqttGuard, MqttPacketLimit } from "./mqtt-guard";
 import { ExternalSubscriber } from "./mqtt-subscriber";
 import type { ExternalSubscriberOptions } from "./mqtt-subscriber";
@@ -152,7 +153,7 @@ export async function startEmbeddedBroker(params: {
         refuse("publish", client, "message rate");
         return callback(new Error("message rate exceeded"));
       }
-      void pipeline.submit([packet.payload as Buffer], "mqtt").then(([outcome]) => {
+      void pipeline.submit([mqttMessage(packet.topic, packet.payload as Buffer)], "mqtt").then(([outcome]) => {
         if (outcome!.status === "busy") {
           logger?.warn({ client: client!.id }, "ingest queue full; closing the MQTT connection without PUBACK");
           return callback(new Error(outcome!.message));

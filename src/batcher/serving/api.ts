@@ -3,7 +3,7 @@
  *
  * | route | answer |
  * | --- | --- |
- * | `POST /v1/readings` | one message (JSON object), several (JSON array or NDJSON); 202 once stored |
+ * | `POST /v1/readings` | one message (JSON object, or CBOR map as `application/cbor`), several (JSON array, NDJSON, a CBOR array, `application/cbor-seq`); 202 once stored |
  * | `GET /v1/readings/:device/:sequence/bundle` | the reading's proof bundle (for `iotrail verify`) |
  * | `GET /v1/devices/:device/bundle?from=&to=` | one bundle of the device's readings from..to (sequences) |
  * | `GET /v1/batches/:id` | a batch's status and anchor |
@@ -36,7 +36,7 @@ import type { BatchRecord, BatchStatus, ReadingStore } from "../storage";
 import { openApiDocument } from "./openapi";
 import { RateLimiter } from "../support";
 import type { DeviceState, IngestErrorCode } from "../checks";
-import { firstNonSpace, jsonArrayItems, ndjsonLines } from "../ingest";
+import { cborMessages, firstNonSpace, jsonArrayItems, ndjsonLines } from "../ingest";
 import {
   PAYMENT_REQUIRED_HEADER,
   PAYMENT_RESPONSE_HEADER,
@@ -173,8 +173,10 @@ export async function createApi(options: ApiOptions): Promise<FastifyInstance> {
     for (const method of [route.method].flat()) if (method !== "HEAD") routes.push({ method, url: route.url });
   });
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser(["application/json", "application/x-ndjson"], { parseAs: "buffer" }, (_req, body, done) =>
-    done(null, body),
+  app.addContentTypeParser(
+    ["application/json", "application/x-ndjson", "application/cbor", "application/cbor-seq"],
+    { parseAs: "buffer" },
+    (_req, body, done) => done(null, body),
   );
   app.setErrorHandler((error: { code?: string; statusCode?: number; message: string }, _request, reply) => {
     if (error.code === "FST_ERR_CTP_BODY_TOO_LARGE") {
@@ -208,10 +210,23 @@ export async function createApi(options: ApiOptions): Promise<FastifyInstance> {
     if (body === undefined || body.length === 0) {
       return reply.code(400).send({ status: "rejected", code: "E_MALFORMED", message: "empty body" });
     }
-    const ndjson = (request.headers["content-type"] ?? "").startsWith("application/x-ndjson");
+    const contentType = request.headers["content-type"] ?? "";
+    const ndjson = contentType.startsWith("application/x-ndjson");
+    const cbor = contentType.startsWith("application/cbor");
     let messages: Uint8Array[];
     let many = ndjson;
-    if (ndjson) messages = ndjsonLines(body);
+    if (cbor) {
+      // application/cbor: one version-2 message, or an array of them; application/cbor-seq: one after another
+      const sequence = contentType.startsWith("application/cbor-seq");
+      const items = cborMessages(body, sequence);
+      if (items === undefined) {
+        return reply
+          .code(400)
+          .send({ status: "rejected", code: "E_MALFORMED", message: "the body is not whole CBOR items" });
+      }
+      messages = items;
+      many = sequence || body[0]! >> 5 === 4;
+    } else if (ndjson) messages = ndjsonLines(body);
     else if (firstNonSpace(body) === 0x5b) {
       const items = jsonArrayItems(body);
       if (items === undefined) {

@@ -24,7 +24,7 @@ import ingestReply from "../../../schemas/ingest-reply.v1.schema.json";
 import proofBundle from "../../../schemas/proof-bundle.v1.schema.json";
 
 /** The version of the HTTP API (the `v1` of its paths is its major version). */
-export const API_VERSION = "1.1.0";
+export const API_VERSION = "1.2.0";
 
 type Schema = Record<string, unknown>;
 
@@ -276,7 +276,7 @@ export const API_ROUTES: readonly RouteDoc[] = [
     path: "/v1/readings",
     summary: "Ingest signed readings",
     description:
-      "One message (a JSON object), several (a JSON array), or one per line (application/x-ndjson). Each message is checked (the reply codes of IngestReply, in order) and acknowledged only once stored durably.",
+      "One message (a JSON object, or a version-2 CBOR map), several (a JSON or CBOR array), or one per line (application/x-ndjson) or item (application/cbor-seq). Each message is checked (the reply codes of IngestReply, in order) and acknowledged only once stored durably.",
     requestBody: {
       required: true,
       content: {
@@ -284,6 +284,20 @@ export const API_ROUTES: readonly RouteDoc[] = [
           schema: { oneOf: [ref("IngestMessage"), { type: "array", items: ref("IngestMessage") }] },
         },
         "application/x-ndjson": { schema: { type: "string", description: "One IngestMessage per line." } },
+        "application/cbor": {
+          schema: {
+            type: "string",
+            contentMediaType: "application/cbor",
+            description: "One version-2 message (a CBOR map, schemas/ingest-message.v2.cddl), or a CBOR array of them.",
+          },
+        },
+        "application/cbor-seq": {
+          schema: {
+            type: "string",
+            contentMediaType: "application/cbor-seq",
+            description: "Version-2 messages one after another (RFC 8742).",
+          },
+        },
       },
     },
     responses: {
@@ -296,7 +310,10 @@ export const API_ROUTES: readonly RouteDoc[] = [
       "403": json(ref("IngestReply"), "E_UNKNOWN_DEVICE or E_DEVICE_INACTIVE (one message)"),
       "409": json(ref("IngestReply"), "E_SEQUENCE (one message)"),
       "413": json(ref("IngestReply"), "E_TOO_LARGE: the body or the message is too large"),
-      "415": json(ref("IngestReply"), "Neither application/json nor application/x-ndjson"),
+      "415": json(
+        ref("IngestReply"),
+        "Not application/json, application/x-ndjson, application/cbor or application/cbor-seq",
+      ),
       "422": json(ref("IngestReply"), "E_DOMAIN, E_SIGNATURE or E_TIMESTAMP (one message)"),
       "429": { ...json(ref("IngestReply"), "busy: the ingest queue is full; nothing was stored"), headers: retry },
       "503": { ...json(ref("IngestReply"), "busy: the batcher failed; nothing was stored"), headers: retry },
