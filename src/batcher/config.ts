@@ -19,6 +19,7 @@
  * | `BATCHER_MQTT_PORT` | `mqtt.port` (the embedded broker's port) |
  * | `BATCHER_MQTT_CLIENT_ID` | `mqtt.clientId` (this shard's client id at the external broker) |
  * | `BATCHER_MQTT_SHARE_GROUP` | `mqtt.shareGroup` (the shards' MQTT 5 shared-subscription group) |
+ * | `BATCHER_COAP_PORT` | `coap.port` (the CoAP listener's UDP port, when `coap.enabled`) |
  * | `BATCHER_ADMIN_TOKEN` | bearer token for `/metrics` and `/health` details (from the environment only) |
  * | `BATCHER_MQTT_OPERATOR_TOKEN` | the embedded broker's operator password (from the environment only) |
  * | `BATCHER_CONFIRMATIONS` | `anchoring.confirmations` |
@@ -30,7 +31,7 @@ import { isPostgresUrl } from "../database";
 import { envSource } from "../env";
 import { jsonSyntaxProblem } from "../json-schema-core";
 import { ConfigError } from "../errors";
-import type { EmbeddedBrokerLimits } from "./ingest";
+import type { CoapLimits, EmbeddedBrokerLimits } from "./ingest";
 
 export interface BatcherConfig {
   rpcUrl: string;
@@ -71,6 +72,8 @@ export interface BatcherConfig {
         /** QoS 1 readings the broker may have in flight to this shard (MQTT 5 Receive Maximum). */
         receiveMaximum: number;
       };
+  /** CoAP ingest (RFC 7252, UDP) for constrained devices; off unless enabled. */
+  coap: { enabled: false } | ({ enabled: true; host: string; port: number } & CoapLimits);
   ingest: {
     queueLimit: number;
     threads: number;
@@ -185,6 +188,7 @@ export const KNOWN_FIELDS: Record<string, readonly string[]> = {
     "rpcTimeoutMs",
     "http",
     "mqtt",
+    "coap",
     "ingest",
     "sealing",
     "anchoring",
@@ -223,6 +227,7 @@ export const KNOWN_FIELDS: Record<string, readonly string[]> = {
     "loginSkewSeconds",
     "operatorUsername",
   ],
+  coap: ["enabled", "host", "port", "maxMessageBytes", "perSourcePerSecond", "perSourceBurst", "maxInFlight"],
   ingest: ["queueLimit", "threads", "window", "retryAfterSeconds", "lookupsPerClient"],
   "ingest.lookupsPerClient": ["perSecond", "burst"],
   "ingest.window": ["pastSeconds", "futureSeconds"],
@@ -312,6 +317,7 @@ export function loadBatcherConfig(params: { file?: string; env?: NodeJS.ProcessE
   }
   const http = { ...section(raw, "http") };
   const mqtt = { ...section(raw, "mqtt") };
+  const coap = { ...section(raw, "coap") };
   const ingest = section(raw, "ingest");
   const sealing = section(raw, "sealing");
   const anchoring = { ...section(raw, "anchoring") };
@@ -336,6 +342,7 @@ export function loadBatcherConfig(params: { file?: string; env?: NodeJS.ProcessE
   override(mqtt, "mqtt.port", "BATCHER_MQTT_PORT");
   override(mqtt, "mqtt.clientId", "BATCHER_MQTT_CLIENT_ID");
   override(mqtt, "mqtt.shareGroup", "BATCHER_MQTT_SHARE_GROUP");
+  override(coap, "coap.port", "BATCHER_COAP_PORT");
   override(anchoring, "anchoring.confirmations", "BATCHER_CONFIRMATIONS");
   if ("privateKey" in raw) {
     throw new ConfigError("the anchoring key is read from BATCHER_PRIVATE_KEY only, never from the config file");
@@ -418,6 +425,18 @@ export function loadBatcherConfig(params: { file?: string; env?: NodeJS.ProcessE
                     },
                   }),
             },
+    coap:
+      coap.enabled === true
+        ? {
+            enabled: true,
+            host: str(coap, "host", "coap.host", "127.0.0.1"),
+            port: int(coap, "port", "coap.port", 5683, 0, 65_535),
+            maxMessageBytes: int(coap, "maxMessageBytes", "coap.maxMessageBytes", 1152, 64, 65_507),
+            perSourcePerSecond: int(coap, "perSourcePerSecond", "coap.perSourcePerSecond", 50, 1),
+            perSourceBurst: int(coap, "perSourceBurst", "coap.perSourceBurst", 500, 1),
+            maxInFlight: int(coap, "maxInFlight", "coap.maxInFlight", 1_024, 1),
+          }
+        : { enabled: false },
     ingest: {
       queueLimit: int(ingest, "queueLimit", "ingest.queueLimit", 20_000, 1),
       threads: int(ingest, "threads", "ingest.threads", 2, 0, 64),

@@ -22,8 +22,8 @@ import { effectiveConfig } from "./config";
 import type { BatcherConfig } from "./config";
 import { loadLotIndex } from "../registry";
 import { BatcherMetrics } from "./support";
-import { startEmbeddedBroker, subscribeExternal, IngestPipeline } from "./ingest";
-import type { MqttIngest } from "./ingest";
+import { startCoapIngest, startEmbeddedBroker, subscribeExternal, IngestPipeline } from "./ingest";
+import type { CoapIngest, MqttIngest } from "./ingest";
 import type { Leadership } from "./chain";
 import { openStore } from "./storage";
 import type { ReadingStore } from "./storage";
@@ -37,7 +37,7 @@ const MAX_START_WAIT_MS = 30_000;
 /** Awaits a listener's start; a port in use becomes a {@link ConfigError} that names the field to change. */
 async function listening<T>(
   start: Promise<T>,
-  section: "http" | "mqtt",
+  section: "http" | "mqtt" | "coap",
   where: { host: string; port: number },
 ): Promise<T> {
   try {
@@ -188,6 +188,7 @@ export class BatcherService {
     private readonly api: FastifyInstance,
     readonly httpUrl: string,
     private readonly mqtt: MqttIngest | undefined,
+    private readonly coap: CoapIngest | undefined,
     private readonly bundleServer: BundleServer | undefined,
     /** Whether this process seals and anchors now (one shard of several on PostgreSQL). */
     readonly leadership: Leadership,
@@ -204,6 +205,11 @@ export class BatcherService {
 
   get mqttUrl(): string | undefined {
     return this.mqtt?.url;
+  }
+
+  /** `coap://host:port` when CoAP ingest is enabled. */
+  get coapUrl(): string | undefined {
+    return this.coap?.url;
   }
 
   static async start(config: BatcherConfig, params: { logger?: Logger } = {}): Promise<BatcherService> {
@@ -449,6 +455,23 @@ export class BatcherService {
         const ingest = mqttIngest;
         undo.push(() => ingest.close());
       }
+      let coapIngest: CoapIngest | undefined;
+      if (config.coap.enabled) {
+        coapIngest = await listening(
+          startCoapIngest({
+            pipeline,
+            host: config.coap.host,
+            port: config.coap.port,
+            limits: config.coap,
+            metrics,
+            logger,
+          }),
+          "coap",
+          config.coap,
+        );
+        const ingest = coapIngest;
+        undo.push(() => ingest.close());
+      }
       logger.info({ anchor, registry, chainId: chainId.toString(), database: config.database }, "batcher started");
       return new BatcherService(
         config,
@@ -463,6 +486,7 @@ export class BatcherService {
         api,
         httpUrl,
         mqttIngest,
+        coapIngest,
         bundleServer,
         leadership,
         undo,

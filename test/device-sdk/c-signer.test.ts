@@ -29,6 +29,7 @@ import {
   testConfig,
   waitFor,
 } from "../helpers/batcher";
+import { coapConfig, coapPost } from "../helpers/coap";
 import { FAR_DEADLINE, METADATA } from "../helpers/registry";
 
 const ROOT = join(__dirname, "..", "..");
@@ -124,7 +125,7 @@ describe("the C signer (device-sdk/c)", function () {
     console.log(`      ${sizes.trim().split("\n").join("\n      ")}\n      stack high-water mark: ${stack} bytes`);
   });
 
-  it("what it signs is accepted over HTTP (with its device) and MQTT (without: the topic names it), and the bundle verifies", async function () {
+  it("what it signs is accepted over HTTP (with its device), MQTT and CoAP (without: the topic or path names it), and the bundle verifies", async function () {
     const fx: AnchorFixture = await loadFixture(anchorFixture);
     const secret = Wallet.createRandom().privateKey;
     const key = DeviceKey.fromPrivateKey(secret);
@@ -137,12 +138,12 @@ describe("the C signer (device-sdk/c)", function () {
       deadline: FAR_DEADLINE,
     });
     const rpc = await startRpcServer();
-    const service = await startBatcher(testConfig(fx, rpc.url));
+    const service = await startBatcher({ ...testConfig(fx, rpc.url), coap: coapConfig() });
     try {
       const now = BigInt(Math.floor(Date.now() / 1000));
       const readings = readingsOf(
         key.address,
-        [1n, 2n, 3n, 4n].map((sequence) => ({ sequence, timestamp: now - 5n + sequence, value: -200n * sequence })),
+        [1n, 2n, 3n, 4n, 5n].map((sequence) => ({ sequence, timestamp: now - 6n + sequence, value: -200n * sequence })),
       );
       const signer = {
         key: secret,
@@ -153,7 +154,7 @@ describe("the C signer (device-sdk/c)", function () {
         const answer = await postReadings(service.httpUrl, getBytes(message), "application/cbor");
         expect(answer.body.status, JSON.stringify(answer.body)).to.equal("accepted");
       }
-      const overMqtt = cSign(binary, { ...signer, flags: ["--no-domain", "--no-device"] }, readings.slice(2));
+      const overMqtt = cSign(binary, { ...signer, flags: ["--no-domain", "--no-device"] }, readings.slice(2, 4));
       expect(getBytes(overMqtt[0]!).length).to.be.at.most(100);
       const client = await connectDevice(service.mqttUrl!, fx, key);
       const topics = deviceTopics(key);
@@ -167,17 +168,21 @@ describe("the C signer (device-sdk/c)", function () {
       await waitFor(() => (replies.length >= 2 ? true : undefined), 10_000, "two MQTT replies");
       await client.endAsync();
       expect(replies).to.deep.equal(["accepted", "accepted"]);
+      // Over CoAP, with libcoap's client: the path names the device, so the message leaves it out.
+      const [overCoap] = cSign(binary, { ...signer, flags: ["--no-domain", "--no-device"] }, readings.slice(4));
+      const coap = await coapPost(`${service.coapUrl!}/r/${key.address}`, getBytes(overCoap!), 60);
+      expect(coap.code, coap.stdout + coap.stderr).to.equal("2.01");
       const bundle = await waitFor(
         async () => {
-          const response = await fetch(`${service.httpUrl}/v1/devices/${key.address}/bundle?from=1&to=4`);
+          const response = await fetch(`${service.httpUrl}/v1/devices/${key.address}/bundle?from=1&to=5`);
           return response.status === 200 ? await response.text() : undefined;
         },
         20_000,
-        "the anchored bundle of the four readings",
+        "the anchored bundle of the five readings",
       );
       const report = await verifyBundle(
         bundle,
-        pinned(fx, { expected: { device: key.address, range: { fromSequence: 1n, toSequence: 4n } } }),
+        pinned(fx, { expected: { device: key.address, range: { fromSequence: 1n, toSequence: 5n } } }),
       );
       expect(report.ok, JSON.stringify(report.checks.filter((c) => c.status === "fail"))).to.equal(true);
     } finally {

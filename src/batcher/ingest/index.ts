@@ -3,3 +3,4 @@ export * from "./pipeline";
 export * from "./framing";
 export * from "./mqtt";
 export * from "./mqtt-subscriber";
+export * from "./coap";
