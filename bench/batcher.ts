@@ -2,7 +2,8 @@
 // schema, domain, signature, device, sequence, timestamp), durable group-commit writes (SQLite WAL,
 // synchronous FULL) to sealed batches with their trees, against a baseline that checks each signature
 // with ethers' verifyTypedData and builds batch trees with StandardMerkleTree, in the same run, on the
-// same messages and the same store code. Target: >= 20,000 readings/s and >= 50x the baseline.
+// same messages and the same store code. Target: >= 20,000 readings/s and >= 50x the baseline. The same
+// pipeline then takes version-2 (CBOR) messages, and their CPU per reading is set against JSON's.
 // Each case runs in its own process so that its peak memory (max RSS) is its own.
 import { execFileSync } from "node:child_process";
 import { QUICK, record } from "./report";
@@ -24,7 +25,7 @@ import type { AppendItem } from "../src/batcher";
 import { DeviceKey } from "../src/device";
 import { readingDigest, READING_ABI_TYPES, readingValues, TELEMETRY_TYPES, telemetryDomain } from "../src/eip712";
 import { initKeccak } from "../src/merkle";
-import { metricId, parseReading, ZERO_HASH } from "../src/telemetry";
+import { encodeIngestMessageCbor, metricId, parseReading, ZERO_HASH } from "../src/telemetry";
 
 const DOMAIN = telemetryDomain(31337n, "0x5FbDB2315678afecb367f032d93F642f64180aa3");
 const DEVICES = 100;
@@ -44,8 +45,13 @@ interface Result {
   cpuMicros: number;
 }
 
-/** `count` signed wire messages from 100 devices (deterministic keys), built before timing starts. */
-async function messages(count: number): Promise<{ devices: DeviceKey[]; raw: Uint8Array[] }> {
+type Format = "json" | "cbor";
+
+/**
+ * `count` signed wire messages from 100 devices (deterministic keys), built before timing starts: version 1
+ * (JSON) or version 2 (CBOR, carrying its device, as over HTTP; the domain left out).
+ */
+async function messages(count: number, format: Format = "json"): Promise<{ devices: DeviceKey[]; raw: Uint8Array[] }> {
   await initKeccak();
   const devices = Array.from({ length: DEVICES }, (_, i) =>
     DeviceKey.fromPrivateKey(`0x${(i + 1).toString(16).padStart(64, "0")}`),
@@ -62,8 +68,11 @@ async function messages(count: number): Promise<{ devices: DeviceKey[]; raw: Uin
       value: BigInt(20_000 + (i % 1_000)),
       payloadHash: ZERO_HASH,
     };
+    const signature = device.signReading(DOMAIN, reading);
     raw.push(
-      Buffer.from(encodeIngestMessage({ domain: DOMAIN, reading, signature: device.signReading(DOMAIN, reading) })),
+      format === "cbor"
+        ? encodeIngestMessageCbor({ domain: DOMAIN, reading, signature, omit: { domain: true } })
+        : Buffer.from(encodeIngestMessage({ domain: DOMAIN, reading, signature })),
     );
   }
   return { devices, raw };
@@ -85,8 +94,8 @@ function peakTracker(): () => { peakMiB: number; startMiB: number } {
 }
 
 /** iotrail: the service's pipeline (check threads, group commit) and sealer. */
-async function fast(count: number, threads: number): Promise<Result> {
-  const { devices, raw } = await messages(count);
+async function fast(count: number, threads: number, format: Format = "json"): Promise<Result> {
+  const { devices, raw } = await messages(count, format);
   const dir = mkdtempSync(join(tmpdir(), "iotrail-bench-"));
   const store = new SqliteReadingStore(join(dir, "batcher.sqlite"));
   const pool = await CheckPool.start({ domain: DOMAIN, maxBytes: 4096, threads });
@@ -123,7 +132,7 @@ async function fast(count: number, threads: number): Promise<Result> {
   await pool.close();
   await store.close();
   rmSync(dir, { recursive: true, force: true });
-  const mode = `iotrail, ${threads} check thread(s)`;
+  const mode = `iotrail, ${threads} check thread(s)${format === "cbor" ? ", CBOR (version 2)" : ""}`;
   return { mode, count, ms, perSecond: (count * 1000) / ms, peakMiB, startMiB, batches, cpuMicros };
 }
 
@@ -194,7 +203,10 @@ const fmt = (r: Result) =>
 
 async function main(): Promise<void> {
   const [mode, count, threads] = process.argv.slice(2);
-  if (mode === "fast") return void console.log(JSON.stringify(await fast(Number(count), Number(threads))));
+  if (mode === "fast") {
+    const format = (process.argv[5] ?? "json") as Format;
+    return void console.log(JSON.stringify(await fast(Number(count), Number(threads), format)));
+  }
   if (mode === "baseline") return void console.log(JSON.stringify(await baseline(Number(count))));
   console.log("batcher ingest, end to end (checks -> durable store -> sealed batches), 100 devices");
   const base = run(["baseline", QUICK ? "1000" : "5000"]);
@@ -207,8 +219,27 @@ async function main(): Promise<void> {
     console.log(fmt(result));
     if (best === undefined || result.perSecond > best.perSecond) best = result;
   }
+  // Version-2 (CBOR) messages through the same pipeline, in the same run, next to the JSON rows.
+  const cbor: Result[] = [];
+  for (const t of [1, 2]) {
+    const result = run(["fast", QUICK ? "10000" : "200000", String(t), "cbor"]);
+    cbor.push(result);
+    console.log(fmt(result));
+  }
+  const cborBest = cbor.reduce((a, b) => (b.perSecond > a.perSecond ? b : a));
+  const jsonSameThreads = results.find((r) => r.mode === cborBest.mode.replace(", CBOR (version 2)", ""))!;
+  const cborCpuRatio = cborBest.cpuMicros / jsonSameThreads.cpuMicros;
+  console.log(
+    `CBOR against JSON, same threads (${cborBest.mode}): ${cborBest.cpuMicros.toFixed(0)} against ${jsonSameThreads.cpuMicros.toFixed(0)} us of CPU per reading (${cborCpuRatio.toFixed(2)}x)`,
+  );
   const ratio = best!.perSecond / base.perSecond;
-  record("batcherInMemory", { baseline: base, runs: results, best: best!, ratio });
+  record("batcherInMemory", {
+    baseline: base,
+    runs: results,
+    best: best!,
+    ratio,
+    cbor: { runs: cbor, best: cborBest, cpuRatio: cborCpuRatio },
+  });
   console.log(
     `target: ${Math.round(best!.perSecond).toLocaleString("en-US")}/s (>= 20,000/s: ${best!.perSecond >= 20_000 ? "met" : "MISSED"}), ` +
       `${ratio.toFixed(0)}x the baseline (>= 50x: ${ratio >= 50 ? "met" : "MISSED"}); best: ${best!.mode}`,

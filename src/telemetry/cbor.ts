@@ -17,6 +17,7 @@
  * message has one meaning for every reader.
  */
 import { decodeBytes32String, encodeBytes32String, getAddress, getBytes } from "ethers";
+import { checksumAddress } from "../bytes";
 import { InvalidInputError } from "../errors";
 import type { Eip712Domain, Reading } from "../eip712";
 import { ZERO_HASH } from "./reading";
@@ -221,6 +222,12 @@ export class CborMessageError extends InvalidInputError {
 const malformed = (message: string) => new CborMessageError("malformed", message);
 const schema = (message: string) => new CborMessageError("schema", message);
 
+/** A head's major type and argument: a number up to 32 bits, a bigint beyond (only 8-byte arguments). */
+interface Head {
+  major: number;
+  argument: number | bigint;
+}
+
 class Reader {
   offset = 0;
   constructor(private readonly data: Uint8Array) {}
@@ -235,27 +242,36 @@ class Reader {
   }
 
   /** A head: its major type and argument, which must be in the shortest form. */
-  head(): { major: number; argument: bigint } {
+  head(): Head {
     const initial = this.byte();
     const major = initial >> 5;
     const info = initial & 0x1f;
-    if (info < 24) return { major, argument: BigInt(info) };
+    if (info < 24) return { major, argument: info };
     if (info === 31) throw malformed("indefinite lengths are not allowed");
     if (info > 27) throw malformed(`reserved additional information ${info}`);
     if (major === 7) throw malformed("floats and simple values are not allowed");
+    if (info === 27) {
+      let argument = 0n;
+      for (let i = 0; i < 8; i++) argument = (argument << 8n) | BigInt(this.byte());
+      if (argument < 0x100000000n) throw malformed("an integer or length is not in its shortest form");
+      return { major, argument };
+    }
     const size = 1 << (info - 24);
-    let argument = 0n;
-    for (let i = 0; i < size; i++) argument = (argument << 8n) | BigInt(this.byte());
-    const floor = size === 1 ? 24n : 1n << BigInt(4 * size);
-    if (argument < floor) throw malformed("an integer or length is not in its shortest form");
+    let argument = 0;
+    for (let i = 0; i < size; i++) argument = argument * 256 + this.byte();
+    if (argument < (size === 1 ? 24 : size === 2 ? 0x100 : 0x10000)) {
+      throw malformed("an integer or length is not in its shortest form");
+    }
     return { major, argument };
   }
 
   /** `length` bytes (a byte or text string's content). */
-  take(length: bigint): Uint8Array {
-    if (length > BigInt(this.data.length - this.offset)) throw malformed("a string runs past the message's end");
+  take(length: number | bigint): Uint8Array {
+    if (typeof length === "bigint" || length > this.data.length - this.offset) {
+      throw malformed("a string runs past the message's end");
+    }
     const start = this.offset;
-    this.offset += Number(length);
+    this.offset += length;
     return this.data.subarray(start, this.offset);
   }
 }
@@ -263,20 +279,20 @@ class Reader {
 function readUint(reader: Reader, name: string): bigint {
   const { major, argument } = reader.head();
   if (major !== 0) throw schema(`${name} must be an unsigned integer`);
-  return argument;
+  return BigInt(argument);
 }
 
 function readBytes(reader: Reader, name: string, size: number): Uint8Array {
   const { major, argument } = reader.head();
-  if (major !== 2 || argument !== BigInt(size)) throw schema(`${name} must be ${size} bytes`);
+  if (major !== 2 || argument !== size) throw schema(`${name} must be ${size} bytes`);
   return reader.take(argument);
 }
 
 function readInteger(reader: Reader, name: string): bigint {
   const { major, argument } = reader.head();
-  if (major === 0) return argument;
-  if (major === 1) return -1n - argument;
-  if (major === 6 && (argument === 2n || argument === 3n)) {
+  if (major === 0) return BigInt(argument);
+  if (major === 1) return -1n - BigInt(argument);
+  if (major === 6 && (argument === 2 || argument === 3)) {
     const inner = reader.head();
     if (inner.major !== 2) throw malformed(`${name}: a bignum holds a byte string`);
     const bytes = reader.take(inner.argument);
@@ -284,12 +300,28 @@ function readInteger(reader: Reader, name: string): bigint {
     let magnitude = 0n;
     for (const byte of bytes) magnitude = (magnitude << 8n) | BigInt(byte);
     if (magnitude <= UINT64_MAX) throw malformed(`${name}: a bignum is only for values beyond 64 bits`);
-    const value = argument === 2n ? magnitude : -1n - magnitude;
+    const value = argument === 2 ? magnitude : -1n - magnitude;
     if (value < INT256_MIN || value > INT256_MAX) throw schema(`${name} is outside int256`);
     return value;
   }
   throw schema(`${name} must be an integer`);
 }
+
+/** Checksummed addresses of recently seen 20-byte values (a fleet reuses its keys; a checksum costs a keccak). */
+const checksums = new Map<string, string>();
+function addressOf(bytes: Uint8Array): string {
+  const lower = hex(bytes);
+  let address = checksums.get(lower);
+  if (address === undefined) {
+    address = checksumAddress(lower)!;
+    if (checksums.size >= 4096) checksums.clear();
+    checksums.set(lower, address);
+  }
+  return address;
+}
+
+/** The bytes32 ids of recently seen metric texts. */
+const metricIds = new Map<string, string>();
 
 const KEY_NAMES = Object.fromEntries(Object.entries(CBOR_KEYS).map(([name, key]) => [key, name])) as Record<
   number,
@@ -308,10 +340,13 @@ export function decodeIngestMessageCbor(bytes: Uint8Array, implied: ImpliedField
   if (map.major !== 5) throw malformed("a version-2 message is a CBOR map");
   const fields: Partial<Record<keyof typeof CBOR_KEYS, unknown>> = {};
   let previous = -1;
-  for (let i = 0n; i < map.argument; i++) {
+  if (typeof map.argument !== "number") throw schema("a version-2 message has at most 10 fields");
+  for (let i = 0; i < map.argument; i++) {
     const key = reader.head();
-    if (key.major !== 0 || key.argument > 9n) throw schema("unknown field in a version-2 message");
-    const k = Number(key.argument);
+    if (key.major !== 0 || typeof key.argument !== "number" || key.argument > 9) {
+      throw schema("unknown field in a version-2 message");
+    }
+    const k = key.argument;
     if (k === previous) throw malformed(`field ${KEY_NAMES[k]} appears twice`);
     if (k < previous) throw malformed("fields are not in ascending key order");
     previous = k;
@@ -325,7 +360,7 @@ export function decodeIngestMessageCbor(bytes: Uint8Array, implied: ImpliedField
         break;
       case "verifyingContract":
       case "device":
-        fields[name] = getAddress(hex(readBytes(reader, name, 20)));
+        fields[name] = addressOf(readBytes(reader, name, 20));
         break;
       case "sequence":
       case "timestamp": {
@@ -390,7 +425,9 @@ export function decodeIngestMessageCbor(bytes: Uint8Array, implied: ImpliedField
 function readMetric(reader: Reader): string {
   const { major, argument } = reader.head();
   if (major === 3) {
-    if (argument === 0n || argument > 31n) throw schema("a metric text is 1 to 31 bytes");
+    if (argument === 0 || typeof argument !== "number" || argument > 31) {
+      throw schema("a metric text is 1 to 31 bytes");
+    }
     const raw = reader.take(argument);
     let text: string;
     try {
@@ -399,9 +436,15 @@ function readMetric(reader: Reader): string {
       throw malformed("the metric is not valid UTF-8");
     }
     if (text.includes("\0")) throw schema("a metric text holds no NUL");
-    return encodeBytes32String(text).toLowerCase();
+    let id = metricIds.get(text);
+    if (id === undefined) {
+      id = encodeBytes32String(text).toLowerCase();
+      if (metricIds.size >= 4096) metricIds.clear();
+      metricIds.set(text, id);
+    }
+    return id;
   }
-  if (major === 2 && argument === 32n) {
+  if (major === 2 && argument === 32) {
     const metric = hex(reader.take(argument));
     if (metricText(metric) !== undefined) throw malformed("a metric that is a short text is written as text");
     return metric;
