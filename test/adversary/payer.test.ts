@@ -7,13 +7,16 @@
  */
 import { expect } from "chai";
 import { ethers } from "hardhat";
+import { time } from "@nomicfoundation/hardhat-network-helpers";
+import { DeviceKey } from "../../src/device";
+import { ETH, PaymentChannelsClient } from "../../src/payments";
 import { join } from "node:path";
 import type { BatcherService } from "../../src/batcher";
 import { ConfigError } from "../../src/errors";
 import { postgresAvailable, testDatabase } from "../../src/tooling/postgres";
 import { contractsTestConfig, startBatcher, startRpcServer, tempDatabase } from "../helpers/batcher";
 import { tempDir } from "../helpers/cli";
-import { channelsFixture } from "../helpers/payments";
+import { channelsFixture, voucher } from "../helpers/payments";
 import { suiteFixture } from "../helpers/suite";
 
 describe("adversary: a payer avoiding payment", function () {
@@ -42,6 +45,40 @@ describe("adversary: a payer avoiding payment", function () {
     }
     // The funder's own open with the same terms (the same id) still works.
     await expect(fx.channels.connect(fx.owner).open({ ...params, amount: 500n })).to.emit(fx.channels, "ChannelOpened");
+  });
+});
+
+describe("adversary: a payer avoiding payment on a channel whose vouchers it signs itself", function () {
+  it("security: after being served, starting a close and racing to finalize never voids its own signed voucher", async function () {
+    const fx = await channelsFixture();
+    const payerKey = DeviceKey.generate();
+    const payer = payerKey.wallet(ethers.provider);
+    await (await fx.owner.sendTransaction({ to: payer.address, value: ethers.parseEther("2") })).wait();
+    const client = new PaymentChannelsClient({ contract: fx.channels.connect(payer) });
+    const deposit = ethers.parseEther("1");
+    // The payer is its own voucher signer: no registry standing, and no owner who could revoke it.
+    const { channelId } = await client.open({
+      payee: fx.buyer.address,
+      signer: payer.address,
+      token: ETH,
+      amount: deposit,
+    });
+    const terms = await client.terms(channelId);
+    // Served for a voucher of a quarter, the payer starts a close at once and tries to finalize before the payee answers.
+    const served = voucher(fx, channelId, deposit / 4n, payerKey);
+    await (await fx.channels.connect(payer).startClose(terms)).wait();
+    const { closesAt } = await client.getChannel(channelId);
+    await expect(fx.channels.connect(payer).finalize(terms))
+      .to.be.revertedWithCustomError(fx.channels, "ChannelChallengePeriod")
+      .withArgs(channelId, closesAt);
+    // Within the challenge period anyone (here a stranger) redeems the payee's voucher: the payee is paid.
+    await expect(fx.channels.connect(fx.other).redeem(terms, served.amount, served.signature)).to.changeEtherBalance(
+      fx.buyer,
+      deposit / 4n,
+    );
+    // After the period the payer gets only the rest; the voucher it signed was honoured.
+    await time.increaseTo(closesAt + 1n);
+    await expect(fx.channels.connect(payer).finalize(terms)).to.changeEtherBalance(payer, deposit - deposit / 4n);
   });
 });
 

@@ -23,7 +23,6 @@ import { createSocket } from "node:dgram";
 import type { RemoteInfo, Socket } from "node:dgram";
 import { EventEmitter } from "node:events";
 import type { AddressInfo } from "node:net";
-import { createServer } from "coap";
 import type { IncomingMessage, OutgoingMessage, Server } from "coap";
 import { parse as parsePacket } from "coap-packet";
 import type { Logger } from "pino";
@@ -197,8 +196,11 @@ export async function startCoapIngest(options: CoapIngestOptions): Promise<CoapI
   });
   const guard = new DatagramGuard(socket, limits, logger);
   const inFlight = new Set<string>();
-  const server: Server = createServer({ type: "udp4", piggybackReplyMs: 50 }, (request, response) => {
-    void answer(request, response);
+  // node-coap's server module alone: its package index makes two UDP client sockets at import (its global
+  // agents), which would keep a process that never serves CoAP from exiting.
+  const { default: CoapServer } = await import("coap/dist/lib/server");
+  const server: Server = new CoapServer({ type: "udp4", piggybackReplyMs: 50 }, (request, response) => {
+    void answer(request as IncomingMessage, response as OutgoingMessage);
   });
 
   async function answer(request: IncomingMessage, response: OutgoingMessage): Promise<void> {

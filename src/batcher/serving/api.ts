@@ -136,10 +136,11 @@ export function batchView(batch: BatchRecord, head?: number) {
 
 /** The built verifier page: dist/web beside the compiled library, or in the checkout when run from sources. */
 function webRoot(): string | undefined {
-  // Compiled: dist/src/batcher -> dist/web. From the sources: src/batcher -> dist/web (web/ holds the sources).
+  // Compiled: dist/src/batcher/serving -> dist/web. From the sources: src/batcher/serving -> dist/web (web/
+  // holds the sources).
   const dir = __filename.endsWith(".ts")
-    ? join(__dirname, "..", "..", "dist", "web")
-    : join(__dirname, "..", "..", "web");
+    ? join(__dirname, "..", "..", "..", "dist", "web")
+    : join(__dirname, "..", "..", "..", "web");
   return existsSync(join(dir, "index.html")) ? dir : undefined;
 }
 
