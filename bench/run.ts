@@ -72,7 +72,11 @@ interface WireCase {
 function table(results: Record<string, unknown>, date: string): string {
   const machine = results.machine as { cpu: string; cores: number; node: string; crypto: Record<string, string> };
   const memory = results.batcherInMemory as
-    { best: { perSecond: number; mode: string; cpuMicros: number } } | undefined;
+    | {
+        best: { perSecond: number; mode: string; cpuMicros: number };
+        cbor?: { best: { perSecond: number; mode: string; cpuMicros: number }; cpuRatio: number };
+      }
+    | undefined;
   const wire = (results.wire as { cases: WireCase[] } | undefined)?.cases ?? [];
   const distinct = results.distinct as
     { mode?: string; devices: number; perSecond: number; cpuMicrosPerReading: number; peakRssMiB: number } | undefined;
@@ -93,6 +97,11 @@ function table(results: Record<string, unknown>, date: string): string {
       ? []
       : [
           `| in memory, no wire (upper bound; ${memory.best.mode}) | ${Math.round(memory.best.perSecond).toLocaleString("en-US")} | | ${memory.best.cpuMicros.toFixed(0)} µs | 1.00 |`,
+          ...(memory.cbor === undefined
+            ? []
+            : [
+                `| in memory, version-2 CBOR messages (${memory.cbor.best.mode}; CPU ${memory.cbor.cpuRatio.toFixed(2)}x JSON's at the same threads) | ${Math.round(memory.cbor.best.perSecond).toLocaleString("en-US")} | | ${memory.cbor.best.cpuMicros.toFixed(0)} µs | ${(memory.cbor.best.perSecond / memory.best.perSecond).toFixed(2)} |`,
+              ]),
         ]),
     ...rows,
     ...(distinct === undefined

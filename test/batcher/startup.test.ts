@@ -165,6 +165,20 @@ describe("batcher start-up", function () {
       }
     });
 
+    it("security: a node on another chain than the configured chainId stops the start, naming both chains", async function () {
+      const fx = await loadFixture(anchorFixture);
+      // The configuration says Sepolia; the node is the in-process Hardhat chain (31337). Anchoring readings
+      // signed for one chain on another would give bundles no verifier pinned to Sepolia accepts.
+      const config = { ...testConfig(fx, rpc.url), chainId: 11155111n };
+      await expectRejected(
+        BatcherService.start(config, { logger: pino({ level: "silent" }) }),
+        `the node at ${rpc.url} is chain 31337, but the configuration says chainId 11155111`,
+      );
+      // The same configuration with the node's chain id starts.
+      const service = await BatcherService.start({ ...config, chainId: 31337n }, { logger: pino({ level: "silent" }) });
+      await service.stop();
+    });
+
     it("without an anchor, takes the anchor and registry from the deployment record of the node's chain", async function () {
       const { record, dir } = await loadFixture(suiteFixture);
       const fx = await anchorFixture();
