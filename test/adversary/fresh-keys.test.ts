@@ -4,6 +4,7 @@
  * keys are bounded per second too, and the rest of its readings are answered 429.
  */
 import { expect } from "chai";
+import hre from "hardhat";
 import { request } from "node:http";
 import type { BatcherService } from "../../src/batcher";
 import { DeviceKey } from "../../src/device";
@@ -41,13 +42,16 @@ describe("adversary: a flood of fresh keys from an anonymous HTTP sender", funct
   let proxy: RpcProxy;
   let service: BatcherService | undefined;
   before(async function () {
+    // Under solidity-coverage the instrumented in-process chain resets connections under this flood of
+    // registry calls (CI's coverage step failed once with ECONNRESET in the proxy); the test runs in npm test.
+    if ((hre as unknown as { __SOLIDITY_COVERAGE_RUNNING?: boolean }).__SOLIDITY_COVERAGE_RUNNING === true) this.skip();
     rpc = await startRpcServer();
     proxy = await RpcProxy.start(rpc.url);
   });
   after(async function () {
     await service?.stop();
-    await proxy.close();
-    await rpc.close();
+    await proxy?.close();
+    await rpc?.close();
   });
 
   it("security (M-6): one client's lookups of unknown keys are bounded per second (429 past it); another client and known devices are unaffected", async function () {
