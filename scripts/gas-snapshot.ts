@@ -1,7 +1,7 @@
 // Measures DeviceRegistry and TelemetryAnchor gas and writes gas-snapshot.txt, or with GAS_SNAPSHOT_CHECK=1 fails on any change.
 import { ethers, network } from "hardhat";
 import { measureAnchorGas } from "../src/tooling/anchor-gas";
-import { measureEscrowGas, measurePaymentsGas } from "../src/tooling/payments-gas";
+import { measureEscrowGas, measureExactGas, measurePaymentsGas } from "../src/tooling/payments-gas";
 import { measureRegistryGas } from "../src/tooling/registry-gas";
 import { formatSnapshot, saveOrCheck } from "../src/tooling/gas-snapshot";
 
@@ -13,6 +13,7 @@ async function main(): Promise<void> {
     ...(await measureAnchorGas(signers)),
     ...(await measurePaymentsGas(signers)),
     ...(await measureEscrowGas(signers)),
+    ...(await measureExactGas(signers)),
   ]);
   const check = process.env.GAS_SNAPSHOT_CHECK === "1";
   const diffs = saveOrCheck("gas-snapshot.txt", measured, check);

@@ -23,6 +23,7 @@
  * | `BATCHER_ADMIN_TOKEN` | bearer token for `/metrics` and `/health` details (from the environment only) |
  * | `BATCHER_MQTT_OPERATOR_TOKEN` | the embedded broker's operator password (from the environment only) |
  * | `BATCHER_CONFIRMATIONS` | `anchoring.confirmations` |
+ * | `BATCHER_SETTLER_KEY` | the key that settles x402 `exact` payments (`sales.exact`; from the environment only) |
  * | `LOG_LEVEL` | `logLevel` |
  */
 import { readFileSync } from "node:fs";
@@ -137,6 +138,25 @@ export interface SalesConfig {
   claimMarginSeconds: number;
   /** Bind the payee's sales to this voucher store even though another one sold for it before (N-I1). */
   rebindVoucherStore?: boolean;
+  /** x402's `exact` scheme (EIP-3009) beside `iotrail-channel` (absent: channels only). */
+  exact?: ExactSalesConfig;
+}
+
+export interface ExactSalesConfig {
+  /** The EIP-3009 token (default: `sales.token` if it is a token, else the deployment record's DemoToken). */
+  asset?: string;
+  /** Who is paid (default: `sales.payee`). */
+  payTo?: string;
+  /** The price of one reading in the asset's base units (default: `sales.pricePerReading`, if the asset is `sales.token`). */
+  pricePerReading?: bigint;
+  /** Blocks a settlement must be deep in before the answer goes out (default 1). */
+  confirmations: number;
+  /** Seconds an authorization must stay valid for (x402's `maxTimeoutSeconds`; default 120). */
+  maxTimeoutSeconds: number;
+  /** An outside x402 facilitator's URL; without it the seller settles itself with `BATCHER_SETTLER_KEY`. */
+  facilitatorUrl?: string;
+  /** The key that submits settlements and pays their gas (from `BATCHER_SETTLER_KEY` only). */
+  settlerKey?: string;
 }
 
 type Json = Record<string, unknown>;
@@ -208,7 +228,9 @@ export const KNOWN_FIELDS: Record<string, readonly string[]> = {
     "watchIntervalMs",
     "claimMarginSeconds",
     "rebindVoucherStore",
+    "exact",
   ],
+  "sales.exact": ["asset", "payTo", "pricePerReading", "confirmations", "maxTimeoutSeconds", "facilitatorUrl"],
   http: ["host", "port", "maxMessageBytes", "maxBodyBytes", "getsPerSecond"],
   mqtt: [
     "enabled",
@@ -477,12 +499,13 @@ export function loadBatcherConfig(params: { file?: string; env?: NodeJS.ProcessE
       { details: { field: "mqtt.receiveMaximum" } },
     );
   }
-  if (sales !== undefined) config.sales = salesConfig(sales, config.database);
+  if (sales !== undefined) config.sales = salesConfig(sales, config.database, env.BATCHER_SETTLER_KEY);
   if (raw.lots !== undefined) config.lots = lotsConfig(raw.lots);
   const secrets: Record<string, string> = {
     privateKey: "BATCHER_PRIVATE_KEY",
     "http.adminToken": "BATCHER_ADMIN_TOKEN",
     "mqtt.operator.token": "BATCHER_MQTT_OPERATOR_TOKEN",
+    "sales.exact.settlerKey": "BATCHER_SETTLER_KEY",
   };
   const inFile = new Set(leafPaths(raw));
   const sources: Record<string, string> = {};
@@ -532,16 +555,20 @@ function lotsConfig(value: unknown): Array<{ id: bigint; entries: string }> {
   });
 }
 
-function salesConfig(sales: Json, database: string): SalesConfig {
-  const price = sales.pricePerReading;
+function basePrice(price: unknown, field: string): bigint {
   const wellFormed =
     (typeof price === "string" && /^[0-9]{1,30}$/.test(price)) ||
     (typeof price === "number" && Number.isSafeInteger(price));
   if (!wellFormed || BigInt(price as string | number) <= 0n) {
-    throw new ConfigError('config field "sales.pricePerReading" must be a positive whole number of base units', {
-      details: { field: "sales.pricePerReading", value: price },
+    throw new ConfigError(`config field "${field}" must be a positive whole number of base units`, {
+      details: { field, value: price },
     });
   }
+  return BigInt(price as string | number);
+}
+
+function salesConfig(sales: Json, database: string, settlerKey: string | undefined): SalesConfig {
+  const price = basePrice(sales.pricePerReading, "sales.pricePerReading");
   const token = str(sales, "token", "sales.token", "eth");
   const defaultVouchers = isPostgresUrl(database)
     ? database
@@ -549,7 +576,7 @@ function salesConfig(sales: Json, database: string): SalesConfig {
       ? ":memory:"
       : `${database.replace(/\.sqlite$/, "")}.vouchers.sqlite`;
   return {
-    pricePerReading: BigInt(price),
+    pricePerReading: price,
     token: token.toLowerCase() === "eth" ? ZeroAddress : address(token, "sales.token"),
     payee: address(sales.payee, "sales.payee"),
     vouchers: str(sales, "vouchers", "sales.vouchers", defaultVouchers),
@@ -559,6 +586,39 @@ function salesConfig(sales: Json, database: string): SalesConfig {
     watchIntervalMs: int(sales, "watchIntervalMs", "sales.watchIntervalMs", 30_000, 100),
     ...(sales.rebindVoucherStore === true ? { rebindVoucherStore: true } : {}),
     claimMarginSeconds: int(sales, "claimMarginSeconds", "sales.claimMarginSeconds", 3_600, 0),
+    ...(sales.exact === undefined ? {} : { exact: exactConfig(section(sales, "exact"), settlerKey) }),
+  };
+}
+
+function exactConfig(exact: Json, settlerKey: string | undefined): ExactSalesConfig {
+  if ("settlerKey" in exact) {
+    throw new ConfigError("the settlement key is read from BATCHER_SETTLER_KEY only, never from the config file");
+  }
+  if (settlerKey !== undefined && settlerKey !== "" && !isHexString(settlerKey, 32)) {
+    throw new ConfigError("BATCHER_SETTLER_KEY must be a 0x-prefixed 32-byte hex key");
+  }
+  const facilitatorUrl =
+    exact.facilitatorUrl === undefined ? undefined : str(exact, "facilitatorUrl", "sales.exact.facilitatorUrl");
+  if (facilitatorUrl !== undefined && !/^https?:\/\//.test(facilitatorUrl)) {
+    throw new ConfigError('config field "sales.exact.facilitatorUrl" must be an http(s) URL', {
+      details: { field: "sales.exact.facilitatorUrl", value: facilitatorUrl },
+    });
+  }
+  if (facilitatorUrl === undefined && (settlerKey === undefined || settlerKey === "")) {
+    throw new ConfigError(
+      'sales.exact needs a key to settle payments with: set BATCHER_SETTLER_KEY (an account with ETH for gas, not the anchoring key), or "sales.exact.facilitatorUrl" for an outside facilitator',
+    );
+  }
+  return {
+    ...(exact.asset === undefined ? {} : { asset: address(exact.asset, "sales.exact.asset") }),
+    ...(exact.payTo === undefined ? {} : { payTo: address(exact.payTo, "sales.exact.payTo") }),
+    ...(exact.pricePerReading === undefined
+      ? {}
+      : { pricePerReading: basePrice(exact.pricePerReading, "sales.exact.pricePerReading") }),
+    confirmations: int(exact, "confirmations", "sales.exact.confirmations", 1, 1, 64),
+    maxTimeoutSeconds: int(exact, "maxTimeoutSeconds", "sales.exact.maxTimeoutSeconds", 120, 10, 86_400),
+    ...(facilitatorUrl === undefined ? {} : { facilitatorUrl }),
+    ...(settlerKey === undefined || settlerKey === "" ? {} : { settlerKey }),
   };
 }
 
@@ -588,6 +648,9 @@ export function effectiveConfig(config: BatcherConfig): Record<string, unknown> 
   if (http.adminToken !== undefined) http.adminToken = "(set)";
   const operator = (shown.mqtt as Json).operator as Json | undefined;
   if (operator !== undefined) operator.token = "(set)";
+  const exact = (shown.sales as Json | undefined)?.exact as Json | undefined;
+  if (exact?.settlerKey !== undefined) exact.settlerKey = "(set)";
+  if (typeof exact?.facilitatorUrl === "string") exact.facilitatorUrl = redactUrl(exact.facilitatorUrl);
   shown.rpcUrl = redactUrl(config.rpcUrl);
   if (typeof (shown.mqtt as Json).url === "string")
     (shown.mqtt as Json).url = redactUrl((shown.mqtt as Json).url as string);

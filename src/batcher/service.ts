@@ -2,7 +2,7 @@
  * The batcher service: MQTT and HTTP ingest → checks → durable store → sealing → anchoring, plus the API
  * that serves proof bundles. `iotrail batcher` runs one; tests start it in-process.
  */
-import { Wallet, ZeroAddress, getAddress, parseUnits } from "ethers";
+import { Contract, Wallet, ZeroAddress, getAddress, parseUnits } from "ethers";
 import type { JsonRpcProvider } from "ethers";
 import type { FastifyInstance } from "fastify";
 import type { AddressInfo } from "node:net";
@@ -14,7 +14,7 @@ import { resolveDeployment } from "../deployments";
 import { ConfigError, withDeadline } from "../errors";
 import { probeChainId, rpcBatchProvider, rpcProvider } from "../rpc";
 import { PayeeWatcher, PaymentChannelsClient, openVoucherStore } from "../payments";
-import { ChannelSeller } from "../sales";
+import { ChannelSeller, DataSeller, ExactSeller, localExactFacilitator, remoteExactFacilitator } from "../sales";
 import { Anchorer, PostgresLeader, SoleLeader, Sealer } from "./chain";
 import { createApi, routesOf, BundleServer, batchCache, runBundleJob } from "./serving";
 import { CheckPool, RegistryDeviceDirectory, ReadingValidator } from "./checks";
@@ -62,24 +62,32 @@ async function openSales(
   chainId: bigint,
   startTimeoutMs: number,
   logger: Logger,
-): Promise<{ seller: ChannelSeller; watcher?: PayeeWatcher; close(): Promise<void> }> {
+): Promise<{ seller: DataSeller; watcher?: PayeeWatcher; close(): Promise<void> }> {
   const sales = config.sales!;
-  let address = sales.paymentChannels;
-  if (address === undefined) {
-    const record = await withDeadline(
-      resolveDeployment(provider, config.deployments),
+  let recorded: ReturnType<typeof resolveDeployment> | undefined;
+  const record = (missing: string) =>
+    withDeadline(
+      (recorded ??= resolveDeployment(provider, config.deployments)),
       startTimeoutMs,
       "reading the deployment record's contracts",
     ).catch((cause: unknown) => {
-      throw new ConfigError(
-        `no PaymentChannels configured ("sales.paymentChannels"), and ${(cause as Error).message}`,
-        {
-          cause,
-        },
-      );
+      throw new ConfigError(`no ${missing} configured, and ${(cause as Error).message}`, { cause });
     });
-    address = record.contracts.PaymentChannels.address;
-  }
+  const address =
+    sales.paymentChannels ??
+    (await record('PaymentChannels ("sales.paymentChannels")')).contracts.PaymentChannels.address;
+  const exact =
+    sales.exact === undefined
+      ? undefined
+      : await openExactSales(config, sales.exact, provider, chainId, async () => {
+          const demo = (await record('EIP-3009 token ("sales.exact.asset")')).contracts.DemoToken;
+          if (demo === undefined) {
+            throw new ConfigError(
+              'no EIP-3009 token configured ("sales.exact.asset"), and the deployment record has no DemoToken (it is deployed on development chains only)',
+            );
+          }
+          return demo.address;
+        });
   const store = await openVoucherStore(sales.vouchers);
   // One payee and token, one voucher store (N-I1): charged state lives in the store, so two sellers of one payee
   // on separate stores would each serve the same cumulative voucher. The batcher's own database (the one every
@@ -99,7 +107,7 @@ async function openSales(
   if (sales.rebindVoucherStore === true)
     logger.warn({ storeId }, "the payee's sales are bound to this voucher store now");
   const channels = PaymentChannelsClient.connect({ address, runner: provider });
-  const seller = new ChannelSeller({
+  const channelSeller = new ChannelSeller({
     chainId,
     channels,
     payee: sales.payee,
@@ -108,6 +116,7 @@ async function openSales(
     store,
     expiryMarginSeconds: BigInt(sales.claimMarginSeconds),
   });
+  const seller = new DataSeller(channelSeller, exact?.seller);
   const watcher =
     config.privateKey === undefined
       ? undefined
@@ -124,6 +133,8 @@ async function openSales(
       token: sales.token,
       pricePerReading: sales.pricePerReading.toString(),
       vouchers: store.engine,
+      schemes: seller.schemes,
+      ...(exact === undefined ? {} : { exact: exact.shown }),
     },
     "selling readings over HTTP 402",
   );
@@ -133,6 +144,105 @@ async function openSales(
     close: async () => {
       await watcher?.stop();
       await store.close();
+    },
+  };
+}
+
+const EIP3009_TOKEN_ABI = [
+  "function eip712Domain() view returns (bytes1 fields, string name, string version, uint256 chainId, address verifyingContract, bytes32 salt, uint256[] extensions)",
+  "function name() view returns (string)",
+  "function version() view returns (string)",
+  "function authorizationState(address authorizer, bytes32 nonce) view returns (bool)",
+];
+
+/**
+ * The `exact` seller: the configured EIP-3009 token (its EIP-712 domain read from the token itself, ERC-5267,
+ * or USDC's `name()` and `version()`), and x402's facilitator in-process with the settlement key, or the
+ * configured outside one.
+ */
+async function openExactSales(
+  config: BatcherConfig,
+  exact: NonNullable<NonNullable<BatcherConfig["sales"]>["exact"]>,
+  provider: JsonRpcProvider,
+  chainId: bigint,
+  demoToken: () => Promise<string>,
+): Promise<{ seller: ExactSeller; shown: Record<string, unknown> }> {
+  const sales = config.sales!;
+  const asset = getAddress(exact.asset ?? (sales.token !== ZeroAddress ? sales.token : await demoToken()));
+  // A price is in one asset's base units: the channels' price holds for exact only if both sell in one token.
+  const pricePerReading =
+    exact.pricePerReading ?? (asset === getAddress(sales.token) ? sales.pricePerReading : undefined);
+  if (pricePerReading === undefined) {
+    throw new ConfigError(
+      `"sales.exact.pricePerReading" is needed: exact sells in ${asset}, channels in ${sales.token === ZeroAddress ? "ETH" : sales.token}, and a price is in one asset's base units`,
+      { details: { field: "sales.exact.pricePerReading" } },
+    );
+  }
+  const token = new Contract(asset, EIP3009_TOKEN_ABI, provider);
+  const notEip3009 = (cause: unknown) =>
+    new ConfigError(
+      `the token ${asset} (sales.exact.asset) does not implement EIP-3009 (authorizationState failed): x402's exact scheme needs transferWithAuthorization`,
+      { cause },
+    );
+  await (token.getFunction("authorizationState")(ZeroAddress, `0x${"00".repeat(32)}`) as Promise<boolean>).catch(
+    (cause: unknown) => {
+      throw notEip3009(cause);
+    },
+  );
+  let domain: { name: string; version: string };
+  try {
+    const d = (await token.getFunction("eip712Domain")()) as {
+      name: string;
+      version: string;
+      chainId: bigint;
+      verifyingContract: string;
+    };
+    if (d.chainId !== chainId || getAddress(d.verifyingContract) !== asset) {
+      throw new ConfigError(`the token ${asset} reports an EIP-712 domain of another chain or contract`);
+    }
+    domain = { name: d.name, version: d.version };
+  } catch (error) {
+    if (error instanceof ConfigError) throw error;
+    const [name, version] = await Promise.all([
+      token.getFunction("name")() as Promise<string>,
+      token.getFunction("version")() as Promise<string>,
+    ]).catch((cause: unknown) => {
+      throw new ConfigError(
+        `cannot read the EIP-712 domain of the token ${asset} (neither eip712Domain() nor name() and version())`,
+        { cause },
+      );
+    });
+    domain = { name, version };
+  }
+  const facilitator =
+    exact.facilitatorUrl !== undefined
+      ? remoteExactFacilitator(exact.facilitatorUrl)
+      : localExactFacilitator({
+          rpcUrl: config.rpcUrl,
+          chainId,
+          privateKey: exact.settlerKey!,
+          confirmations: exact.confirmations,
+          timeoutMs: Math.max(60_000, exact.maxTimeoutSeconds * 1000),
+        });
+  const seller = new ExactSeller({
+    chainId,
+    asset,
+    domain,
+    payTo: exact.payTo ?? sales.payee,
+    pricePerReading,
+    facilitator,
+    maxTimeoutSeconds: exact.maxTimeoutSeconds,
+  });
+  const settler = "settler" in facilitator ? (facilitator as { settler: string }).settler : undefined;
+  return {
+    seller,
+    shown: {
+      asset,
+      domain,
+      payTo: exact.payTo ?? sales.payee,
+      pricePerReading: pricePerReading.toString(),
+      confirmations: exact.confirmations,
+      ...(settler === undefined ? { facilitator: "outside" } : { settler }),
     },
   };
 }

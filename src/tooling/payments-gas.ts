@@ -1,10 +1,11 @@
 /**
  * Gas of PaymentChannels and ConditionalEscrow actions on fresh deployments with deterministic keys.
  */
-import { Wallet, ZeroAddress, id, toBeHex } from "ethers";
+import { Signature, Wallet, ZeroAddress, id, toBeHex } from "ethers";
 import type { ContractTransactionResponse, Signer, TransactionResponse } from "ethers";
 import {
   ConditionalEscrow__factory,
+  DemoToken__factory,
   DeviceRegistry__factory,
   MockToken__factory,
   MockUSDC__factory,
@@ -162,6 +163,62 @@ export async function measurePaymentsGas(signers: Signer[]): Promise<Map<string,
   );
   gas.set("PaymentChannels.finalize", await gasOf(contract.connect(relayer).finalize(closing.terms)));
 
+  return gas;
+}
+
+/**
+ * Gas of one paid request by x402's `exact` scheme: the facilitator (here a relayer) submits the buyer's
+ * `transferWithAuthorization` in DemoToken (the v, r, s form x402's facilitator uses for a key's signature),
+ * in the steady state: the buyer and the payee already hold the token.
+ */
+export async function measureExactGas(signers: Signer[]): Promise<Map<string, bigint>> {
+  const [admin, , payer, payee, relayer] = signers as [Signer, Signer, Signer, Signer, Signer];
+  const [payerAddress, payeeAddress] = await Promise.all([payer.getAddress(), payee.getAddress()]);
+  const token = await new DemoToken__factory(admin).deploy();
+  await token.mint(payerAddress, 10n ** 12n);
+  await token.mint(payeeAddress, 1n);
+  const { chainId } = await payer.provider!.getNetwork();
+  const domain = { name: "iotrail Demo USD", version: "1", chainId, verifyingContract: await token.getAddress() };
+  const types = {
+    TransferWithAuthorization: [
+      { name: "from", type: "address" },
+      { name: "to", type: "address" },
+      { name: "value", type: "uint256" },
+      { name: "validAfter", type: "uint256" },
+      { name: "validBefore", type: "uint256" },
+      { name: "nonce", type: "bytes32" },
+    ],
+  };
+  const message = {
+    from: payerAddress,
+    to: payeeAddress,
+    value: 10_000n,
+    validAfter: 0n,
+    validBefore: DEADLINE,
+    nonce: id("iotrail gas exact payment"),
+  };
+  const signature = Signature.from(await payer.signTypedData(domain, types, message));
+  const gas = new Map<string, bigint>();
+  gas.set(
+    "DemoToken.transferWithAuthorization(x402 exact)",
+    await gasOf(
+      token
+        .connect(relayer)
+        .getFunction(
+          "transferWithAuthorization(address,address,uint256,uint256,uint256,bytes32,uint8,bytes32,bytes32)",
+        )(
+        message.from,
+        message.to,
+        message.value,
+        message.validAfter,
+        message.validBefore,
+        message.nonce,
+        signature.v,
+        signature.r,
+        signature.s,
+      ),
+    ),
+  );
   return gas;
 }
 

@@ -216,7 +216,7 @@ describe("PaymentChannels: settlement at scale", function () {
       const hijacked = { ...fx.channel, payee: fx.other.address };
       await expectRejected(
         relayed.openWithAuthorization({ channel: hijacked, authorization }),
-        "AuthorizationInvalidSignature",
+        "ERC3009InvalidSignature",
       );
       await relayed.openWithAuthorization({ channel: fx.channel, authorization });
       await expect(
@@ -244,19 +244,21 @@ describe("PaymentChannels: settlement at scale", function () {
       await expect(
         fx.usdc
           .connect(fx.other)
-          .receiveWithAuthorization(
-            fx.funder.address,
-            channels,
-            fx.channel.amount,
-            0n,
-            validBefore,
-            ethers.toBeHex(channelId, 32),
-            authorization.v,
-            authorization.r,
-            authorization.s,
-          ),
+          .getFunction(
+            "receiveWithAuthorization(address,address,uint256,uint256,uint256,bytes32,uint8,bytes32,bytes32)",
+          )(
+          fx.funder.address,
+          channels,
+          fx.channel.amount,
+          0n,
+          validBefore,
+          ethers.toBeHex(channelId, 32),
+          authorization.v,
+          authorization.r,
+          authorization.s,
+        ),
       )
-        .to.be.revertedWithCustomError(fx.usdc, "AuthorizationCallerNotPayee")
+        .to.be.revertedWithCustomError(fx.usdc, "ERC3009CallerNotPayee")
         .withArgs(fx.other.address, channels);
     });
 
@@ -271,7 +273,7 @@ describe("PaymentChannels: settlement at scale", function () {
       await time.increase(120);
       await expectRejected(
         fx.pay.openWithAuthorization({ channel: fx.channel, authorization }),
-        "AuthorizationExpired",
+        "ERC3009AuthorizationExpired",
       );
       const params = { ...fx.channel, cap: 0n, expiry: 0n, salt: ethers.ZeroHash };
       await expect(

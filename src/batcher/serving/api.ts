@@ -44,7 +44,7 @@ import {
   paymentRequiredHeader,
   paymentResponseHeader,
 } from "../../sales";
-import type { ChannelSeller } from "../../sales";
+import type { DataSeller } from "../../sales";
 
 export interface ApiOptions {
   pipeline: IngestPipeline;
@@ -69,7 +69,7 @@ export interface ApiOptions {
   /** The registry state the batcher has cached for a device key (the operator view). */
   deviceState?: (device: string) => DeviceState;
   /** Sells reading and range bundles over HTTP 402 (absent: they are free). */
-  seller?: ChannelSeller;
+  seller?: DataSeller;
   /** Health details of the other components. */
   health: () => Promise<Record<string, unknown>>;
   logger?: Logger;
