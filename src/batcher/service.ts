@@ -153,6 +153,7 @@ const EIP3009_TOKEN_ABI = [
   "function name() view returns (string)",
   "function version() view returns (string)",
   "function authorizationState(address authorizer, bytes32 nonce) view returns (bool)",
+  "function balanceOf(address owner) view returns (uint256)",
 ];
 
 /**
@@ -232,6 +233,11 @@ async function openExactSales(
     pricePerReading,
     facilitator,
     maxTimeoutSeconds: exact.maxTimeoutSeconds,
+    token: {
+      authorizationState: (authorizer, nonce) =>
+        token.getFunction("authorizationState")(authorizer, nonce) as Promise<boolean>,
+      balanceOf: (owner) => token.getFunction("balanceOf")(owner) as Promise<bigint>,
+    },
   });
   const settler = "settler" in facilitator ? (facilitator as { settler: string }).settler : undefined;
   return {

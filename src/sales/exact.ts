@@ -22,6 +22,10 @@ export const EXACT_SCHEME = "exact";
 
 /** Why an `exact` payment was not taken, where x402's facilitator has no reason of its own (x402's codes). */
 export const EXACT_ERRORS = {
+  /** x402's facilitator's reasons, named here where the seller finds them itself. */
+  simulationFailed: "invalid_exact_evm_transaction_simulation_failed",
+  nonceUsed: "invalid_exact_evm_nonce_already_used",
+  balance: "invalid_exact_evm_insufficient_balance",
   /** The payment's `accepted` is not what this seller offers for this resource. */
   mismatch: "invalid_payment_requirements",
   malformed: "invalid_payload",
@@ -47,6 +51,14 @@ export interface ExactSellerOptions {
   facilitator: ExactFacilitator;
   /** Seconds an authorization must stay valid for (x402's `maxTimeoutSeconds`; default 120). */
   maxTimeoutSeconds?: number;
+  /**
+   * Reads of the seller's token, to name why a simulation failed where x402's facilitator cannot (it asks
+   * Multicall3, which development chains lack): a nonce used already, or a balance short of the price.
+   */
+  token?: {
+    authorizationState(authorizer: string, nonce: string): Promise<boolean>;
+    balanceOf(owner: string): Promise<bigint>;
+  };
 }
 
 /** An `exact` payment verified for one answer, to be settled by {@link ExactSeller.settle} before it goes out. */
@@ -108,7 +120,7 @@ export class ExactSeller {
     } catch {
       return { status: "required", error: EXACT_ERRORS.verify };
     }
-    if (!verified.isValid) return { status: "required", error: verified.invalidReason ?? EXACT_ERRORS.verify };
+    if (!verified.isValid) return { status: "required", error: await this.reason(payment, verified.invalidReason) };
     return { status: "paid", sale: { payload: payment, requirements, payer: getAddress(from) } };
   }
 
@@ -138,8 +150,23 @@ export class ExactSeller {
     } catch {
       return { status: "required", error: EXACT_ERRORS.settle };
     }
-    if (!settled.success) return { status: "required", error: settled.errorReason ?? EXACT_ERRORS.settle };
+    if (!settled.success) return { status: "required", error: await this.reason(sale.payload, settled.errorReason) };
     return { status: "settled", response: { ...settled, amount: sale.requirements.amount } };
+  }
+
+  /** The facilitator's reason, or a precise one for a failed simulation when the token says why. */
+  private async reason(payment: PaymentPayload, reason: string | undefined): Promise<string> {
+    const token = this.options.token;
+    if (reason !== EXACT_ERRORS.simulationFailed || token === undefined) return reason ?? EXACT_ERRORS.verify;
+    const authorization = (payment.payload as { authorization?: { from?: string; nonce?: string; value?: string } })
+      .authorization;
+    try {
+      if (await token.authorizationState(authorization!.from!, authorization!.nonce!)) return EXACT_ERRORS.nonceUsed;
+      if ((await token.balanceOf(authorization!.from!)) < BigInt(authorization!.value!)) return EXACT_ERRORS.balance;
+    } catch {
+      // a malformed authorization, or the node did not answer: the facilitator's reason stands
+    }
+    return reason;
   }
 
   private matches(accepted: Partial<PaymentRequirements> | undefined, offered: PaymentRequirements): boolean {

@@ -4,7 +4,8 @@
  * `transferWithAuthorization`). Its receipts wait for the configured confirmations, so a transfer counts only
  * once it is that deep in the chain. An outside facilitator (`HTTPFacilitatorClient`) is the alternative.
  */
-import { createPublicClient, createWalletClient, defineChain, http, nonceManager } from "viem";
+import { createPublicClient, createWalletClient, defineChain, http } from "viem";
+import { createNonceManager, jsonRpc } from "viem/nonce";
 import type { Hex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { ExactEvmScheme } from "@x402/evm/exact/facilitator";
@@ -30,8 +31,12 @@ export function localExactFacilitator(options: LocalFacilitatorOptions): ExactFa
     nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 },
     rpcUrls: { default: { http: [options.rpcUrl] } },
   });
-  // One nonce sequence for every settlement of this process: concurrent payers' transfers do not collide.
-  const account = privateKeyToAccount(options.privateKey as Hex, { nonceManager });
+  // One nonce sequence for this seller's settlements, so that concurrent payers' transfers do not collide. Its
+  // own manager: viem's shared one keys its cache by address and chain id only, and would carry a count from
+  // another node of the same chain id into this one.
+  const account = privateKeyToAccount(options.privateKey as Hex, {
+    nonceManager: createNonceManager({ source: jsonRpc() }),
+  });
   const transport = http(options.rpcUrl);
   const reader = createPublicClient({ chain, transport });
   const writer = createWalletClient({ account, chain, transport });

@@ -3,6 +3,7 @@
  * chain whose clock is the wall clock, as x402's clients and facilitator assume (they date authorizations by
  * `Date.now()`; the in-process Hardhat chain runs ahead after tests that move its time).
  */
+import hre from "hardhat";
 import { JsonRpcProvider, Wallet, id } from "ethers";
 import type { JsonRpcSigner } from "ethers";
 import { createPublicClient, http } from "viem";
@@ -15,7 +16,7 @@ import { DeviceKey } from "../../src/device";
 import { DeviceRegistryClient, registerDeviceKeys } from "../../src/registry";
 import { telemetryDomain } from "../../src/eip712";
 import type { Eip712Domain } from "../../src/eip712";
-import { startAnvil } from "../../src/tooling/anvil";
+import { anvilBinary, startAnvil } from "../../src/tooling/anvil";
 import type { AnvilNode } from "../../src/tooling/anvil";
 import { DemoToken__factory } from "../../typechain-types";
 import type { DemoToken } from "../../typechain-types";
@@ -146,3 +147,14 @@ export async function tokenBuyer(chain: ExactChain, balance: bigint) {
   const publicClient = createPublicClient({ transport: http(chain.node.url) });
   return { key, account, publicClient };
 }
+
+/** Skips without anvil (CI must have it), and under solidity-coverage (its contracts exceed a real node's size limit). */
+export const skipWithoutAnvil = (context: Mocha.Context) => {
+  if (
+    anvilBinary() === undefined ||
+    (hre as unknown as { __SOLIDITY_COVERAGE_RUNNING?: boolean }).__SOLIDITY_COVERAGE_RUNNING
+  ) {
+    if (process.env.CI === "true" && anvilBinary() === undefined) throw new Error("anvil is required in CI");
+    context.skip();
+  }
+};

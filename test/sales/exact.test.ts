@@ -4,27 +4,23 @@
  * only `@x402/fetch`, `@x402/evm` and viem: no iotrail code pays.
  */
 import { expect } from "chai";
-import hre from "hardhat";
 import { decodePaymentRequiredHeader, decodePaymentResponseHeader } from "@x402/core/http";
 import { ExactEvmScheme } from "@x402/evm/exact/client";
 import { toClientEvmSigner } from "@x402/evm";
 import { wrapFetchWithPayment, x402Client } from "@x402/fetch";
 import type { BatcherService } from "../../src/batcher";
 import { IOTRAIL_CHANNEL_SCHEME, EXACT_SCHEME } from "../../src/sales";
-import { anvilBinary } from "../../src/tooling/anvil";
 import { pinTrust, verifyBundle } from "../../src/verify";
-import { CHANNEL_PRICE, EXACT_PRICE, exactChain, exactSeller, publishedRange, tokenBuyer } from "../helpers/exact";
+import {
+  CHANNEL_PRICE,
+  EXACT_PRICE,
+  exactChain,
+  exactSeller,
+  publishedRange,
+  skipWithoutAnvil,
+  tokenBuyer,
+} from "../helpers/exact";
 import type { ExactChain } from "../helpers/exact";
-
-export const skipWithoutAnvil = (context: Mocha.Context) => {
-  if (
-    anvilBinary() === undefined ||
-    (hre as unknown as { __SOLIDITY_COVERAGE_RUNNING?: boolean }).__SOLIDITY_COVERAGE_RUNNING
-  ) {
-    if (process.env.CI === "true" && anvilBinary() === undefined) throw new Error("anvil is required in CI");
-    context.skip();
-  }
-};
 
 describe("x402 exact (EIP-3009): a stock x402 client buys anchored data", function () {
   this.timeout(120_000);
