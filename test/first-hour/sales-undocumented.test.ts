@@ -20,7 +20,7 @@ describe("first hour (issue 24): the sales configuration is documented", functio
     };
     const file = join(tempDir(), "batcher.json");
     writeFileSync(file, JSON.stringify({ ...base, ...sales }));
-    const config = loadBatcherConfig({ file, env: {} });
+    const config = loadBatcherConfig({ file, env: { BATCHER_SETTLER_KEY: `0x${"11".repeat(32)}` } });
     expect(config.sales).to.deep.include({
       pricePerReading: 1_000_000_000_000n,
       payee: "0x15d34AAf54267DB7D7c367839AAf71A00a2C6A65",
@@ -34,6 +34,13 @@ describe("first hour (issue 24): the sales configuration is documented", functio
     for (const field of known) {
       expect(Object.keys(sales.sales), `the example lacks ${field}`).to.include(field);
       expect(readme, `the README's sales table lacks ${field}`).to.match(new RegExp(`\\| \`${field}\` +\\|`));
+    }
+    // x402's exact scheme: its own fields, in its own table.
+    expect(config.sales!.exact).to.deep.include({ pricePerReading: 10_000n, confirmations: 1, maxTimeoutSeconds: 120 });
+    const exact = sales.sales.exact as Record<string, unknown>;
+    for (const field of KNOWN_FIELDS["sales.exact"]!) {
+      if (field !== "facilitatorUrl") expect(Object.keys(exact), `the example lacks exact.${field}`).to.include(field);
+      expect(readme, `the README's exact table lacks ${field}`).to.match(new RegExp(`\\| \`exact.${field}\` +\\|`));
     }
     expect(readme).to.contain("**The buyer's key.**");
     expect(readme).to.contain("devices register --device fleet/buyer.json --owner");
