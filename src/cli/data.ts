@@ -1,4 +1,5 @@
 /**
+ * `iotrail data list`: what a seller says it sells (its x402 discovery document at `/.well-known/x402`).
  * `iotrail data buy`: buys a range of a device's anchored readings from a batcher that sells them over
  * HTTP 402, paying over a payment channel (found on the chain or opened), and verifies what it bought against
  * the chain and the deployment record this machine trusts. A thin caller of `buyOverHttp402` and
@@ -9,8 +10,8 @@ import { writeFile } from "node:fs/promises";
 import { Command } from "commander";
 import { DeviceKey } from "../device";
 import { deploymentPath, trustFromDeployment } from "../deployments";
-import { ChannelBuyerScheme, buyOverHttp402 } from "../sales";
-import type { ChannelState } from "../sales";
+import { ChannelBuyerScheme, DISCOVERY_PATH, buyOverHttp402 } from "../sales";
+import type { ChannelState, DiscoveryDocument } from "../sales";
 import { formatReport, verdictLine, verifyBundle } from "../verify";
 import { parseRange } from "./bundle";
 import { parseAddress } from "./context";
@@ -34,6 +35,29 @@ interface BuyFlags {
 
 export function dataCommand(): Command {
   const data = new Command("data").description("anchored readings sold over HTTP 402");
+  data
+    .command("list")
+    .description("what a seller sells: its schemes and prices per reading, and the devices with anchored readings")
+    .requiredOption("--from <url>", "the seller's API (a batcher with sales configured)")
+    .action(
+      run(async (ctx, flags: { from: string }) => {
+        const url = `${flags.from.replace(/\/$/, "")}${DISCOVERY_PATH}`;
+        const doc = await fetchDiscovery(url, ctx.timeoutMs);
+        const offer = doc.offers[0];
+        ctx.out.result(doc, [
+          `${flags.from} sells anchored readings (x402 version ${doc.x402Version}), priced per reading:`,
+          ...(offer?.accepts ?? []).map(
+            (a) => `  ${a.scheme.padEnd(16)} ${a.amount} base units of ${a.asset} on ${a.network}, to ${a.payTo}`,
+          ),
+          `${doc.devices.length}${doc.truncated ? "+" : ""} device(s) with anchored readings:`,
+          ...doc.devices.map(
+            (d) =>
+              `  ${d.device}  sequences ${d.firstSequence}..${d.lastSequence} (${d.readings} readings)  ${d.metrics.map((m) => m.name ?? m.id).join(", ")}`,
+          ),
+          "buy a range with: iotrail data buy --from <url> --device <address> --range <first>..<last>",
+        ]);
+      }),
+    );
   data
     .command("buy")
     .description("buy a range of a device's readings over a payment channel, and verify them against the chain")
@@ -123,6 +147,38 @@ export function dataCommand(): Command {
       }),
     );
   return data;
+}
+
+/** The most a discovery document may weigh: it comes from the seller, who is not trusted. */
+const MAX_DISCOVERY_BYTES = 4 << 20;
+
+/** Fetches and checks the shape of a seller's discovery document. */
+async function fetchDiscovery(url: string, timeoutMs: number): Promise<DiscoveryDocument> {
+  let response: Response;
+  try {
+    response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), headers: { accept: "application/json" } });
+  } catch (cause) {
+    throw new InvalidInputError(`cannot reach ${url}: ${(cause as Error).message}`, { cause });
+  }
+  if (response.status === 404)
+    throw new InvalidInputError(`${url}: 404, this server sells nothing (no sales configured)`);
+  if (!response.ok) throw new InvalidInputError(`${url} answered ${response.status}`);
+  const length = Number(response.headers.get("content-length") ?? "0");
+  if (length > MAX_DISCOVERY_BYTES)
+    throw new InvalidInputError(`${url}: the document is over ${MAX_DISCOVERY_BYTES} bytes`);
+  const text = await response.text();
+  if (text.length > MAX_DISCOVERY_BYTES)
+    throw new InvalidInputError(`${url}: the document is over ${MAX_DISCOVERY_BYTES} bytes`);
+  let doc: Partial<DiscoveryDocument>;
+  try {
+    doc = JSON.parse(text) as Partial<DiscoveryDocument>;
+  } catch (cause) {
+    throw new InvalidInputError(`${url} is not JSON`, { cause });
+  }
+  if (doc?.version !== 1 || !Array.isArray(doc.offers) || !Array.isArray(doc.devices)) {
+    throw new InvalidInputError(`${url} is not an iotrail discovery document (version 1, with offers and devices)`);
+  }
+  return doc as DiscoveryDocument;
 }
 
 /**

@@ -8,4 +8,5 @@ export * from "./seller";
 export * from "./exact";
 export * from "./facilitator";
 export * from "./market";
+export * from "./discovery";
 export * from "./buyer";

@@ -62,6 +62,14 @@ export class DataSeller {
     return { status: "required", paymentRequired: this.withExact(settled.paymentRequired, readings) };
   }
 
+  /** Every scheme's requirements for an answer of `readings` readings, in the order a 402 lists them. */
+  accepts(readings: number): PaymentRequired["accepts"] {
+    return [
+      this.channel.requirements(readings),
+      ...(this.exact === undefined ? [] : [this.exact.requirements(readings)]),
+    ];
+  }
+
   /** A 402 with every scheme's requirements. */
   paymentRequired(url: string, readings: number, error: string): PaymentRequired {
     return this.withExact(this.channel.paymentRequired(url, readings, error), readings);

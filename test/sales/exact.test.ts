@@ -8,7 +8,9 @@ import { decodePaymentRequiredHeader, decodePaymentResponseHeader } from "@x402/
 import { ExactEvmScheme } from "@x402/evm/exact/client";
 import { toClientEvmSigner } from "@x402/evm";
 import { wrapFetchWithPayment, x402Client } from "@x402/fetch";
+import { validateDiscoveryExtension } from "@x402/extensions/bazaar";
 import type { BatcherService } from "../../src/batcher";
+import { iotrailOk } from "../helpers/cli";
 import { IOTRAIL_CHANNEL_SCHEME, EXACT_SCHEME } from "../../src/sales";
 import { pinTrust, verifyBundle } from "../../src/verify";
 import {
@@ -86,6 +88,67 @@ describe("x402 exact (EIP-3009): a stock x402 client buys anchored data", functi
       expected: { device: device.address, range: { fromSequence: 1n, toSequence: 6n } },
     });
     expect(report.ok, JSON.stringify(report.checks.filter((c) => c.status !== "pass"))).to.equal(true);
+  });
+
+  it("discovery: /.well-known/x402 lists the resources, each scheme's price per reading, the bazaar input, and the devices for sale", async function () {
+    const { device } = await publishedRange(chain, service, 3);
+    const response = await fetch(`${service.httpUrl}/.well-known/x402`);
+    expect(response.status).to.equal(200);
+    const doc = (await response.json()) as {
+      version: number;
+      x402Version: number;
+      resources: string[];
+      offers: {
+        resource: string;
+        accepts: { scheme: string; amount: string; network: string }[];
+        extensions: Record<string, unknown>;
+      }[];
+      devices: {
+        device: string;
+        resource: string;
+        firstSequence: string;
+        lastSequence: string;
+        readings: number;
+        metrics: { id: string; name?: string }[];
+      }[];
+      truncated: boolean;
+    };
+    expect(doc.version).to.equal(1);
+    expect(doc.x402Version).to.equal(2);
+    expect(doc.resources).to.deep.equal([
+      `${service.httpUrl}/v1/devices/{device}/bundle`,
+      `${service.httpUrl}/v1/readings/{device}/{sequence}/bundle`,
+    ]);
+    for (const offer of doc.offers) {
+      expect(offer.accepts.map((a) => [a.scheme, a.amount, a.network])).to.deep.equal([
+        [IOTRAIL_CHANNEL_SCHEME, CHANNEL_PRICE.toString(), "eip155:31337"],
+        [EXACT_SCHEME, EXACT_PRICE.toString(), "eip155:31337"],
+      ]);
+      // x402's own validator accepts the bazaar extension.
+      const validation = validateDiscoveryExtension(
+        offer.extensions.bazaar as Parameters<typeof validateDiscoveryExtension>[0],
+      );
+      expect(validation.valid, JSON.stringify(validation.errors)).to.equal(true);
+    }
+    const listed = doc.devices.find((d) => d.device === device.address)!;
+    expect(listed).to.deep.include({
+      firstSequence: "1",
+      lastSequence: "3",
+      readings: 3,
+      metrics: [{ id: listed.metrics[0]!.id, name: "temperature.mC" }],
+    } as object);
+    expect(doc.truncated).to.equal(false);
+    // `iotrail data list` prints the same document.
+    const listedByCli = await iotrailOk(["--json", "data", "list", "--from", service.httpUrl!]);
+    const cliDoc = listedByCli.json<{ devices: { device: string }[]; offers: unknown[] }>();
+    expect(cliDoc.devices.map((d) => d.device)).to.include(device.address);
+    expect(cliDoc.offers).to.have.length(2);
+    const human = await iotrailOk(["data", "list", "--from", service.httpUrl!]);
+    expect(human.stdout).to.contain(`${device.address}  sequences 1..3 (3 readings)  temperature.mC`);
+    expect(human.stdout).to.match(/exact +10000 base units of 0x[0-9a-fA-F]{40} on eip155:31337/);
+    // The listed resource is the range itself: it answers 402 for exactly those readings.
+    const offer = decodePaymentRequiredHeader((await fetch(listed.resource)).headers.get("payment-required")!);
+    expect(offer.accepts[1]!.amount).to.equal((3n * EXACT_PRICE).toString());
   });
 
   it("the batcher's channel buyers are served as before beside exact (a channel payment is not sent to the facilitator)", async function () {

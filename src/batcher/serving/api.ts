@@ -10,6 +10,7 @@
  * | `GET /v1/batches/:id/bundles` | one proof bundle per device of the batch |
  * | `GET /v1/batches/:id/dump` | the batch's dump (what its on-chain content hash commits to) |
  * | `GET /health`, `GET /metrics` | liveness and Prometheus metrics |
+ * | `GET /.well-known/x402` | with a seller: what is for sale (x402 discovery, the bazaar extension's form) |
  * | `GET /openapi.json` | the OpenAPI 3.1 description of these routes (`./openapi.ts`) |
  * | `GET /`, `GET /assets/:file` | the verifier page (`web/`, built into `dist/web`): static files |
  *
@@ -32,7 +33,7 @@ import type { BundleJob } from "./bundles";
 import type { BatcherMetrics } from "../support";
 import type { IngestOutcome, IngestPipeline } from "../ingest";
 import { BATCH_STATUSES } from "../storage";
-import type { BatchRecord, BatchStatus, ReadingStore } from "../storage";
+import type { BatchRecord, BatchStatus, CatalogEntry, ReadingStore } from "../storage";
 import { openApiDocument } from "./openapi";
 import { RateLimiter } from "../support";
 import type { DeviceState, IngestErrorCode } from "../checks";
@@ -44,6 +45,7 @@ import {
   paymentRequiredHeader,
   paymentResponseHeader,
 } from "../../sales";
+import { DISCOVERY_PATH, discoveryDocument } from "../../sales";
 import type { DataSeller } from "../../sales";
 
 export interface ApiOptions {
@@ -87,6 +89,8 @@ const HTTP_STATUS: Record<IngestErrorCode, number> = {
   E_TIMESTAMP: 422,
 };
 
+/** The most devices the discovery document lists. */
+const DISCOVERY_DEVICES = 1_000;
 const DEFAULT_PAGE = 100;
 const MAX_PAGE = 500;
 /** The most readings one range bundle holds (a bigger range is fetched in parts). */
@@ -399,6 +403,24 @@ export async function createApi(options: ApiOptions): Promise<FastifyInstance> {
       status: "error",
       message: "readings are sold per device and range here: GET /v1/devices/<device>/bundle?from=&to= (HTTP 402)",
     });
+
+  /** x402 discovery: the catalog is read at most every 30 s (a GROUP BY over the readings), 1,000 devices. */
+  let catalog: { at: number; devices: CatalogEntry[] } | undefined;
+  app.get(DISCOVERY_PATH, async (request, reply) => {
+    const seller = options.seller;
+    if (seller === undefined) return reply.code(404).send({ status: "error", message: "nothing is sold here" });
+    if (catalog === undefined || Date.now() - catalog.at > 30_000) {
+      catalog = { at: Date.now(), devices: await store.catalog(DISCOVERY_DEVICES + 1) };
+    }
+    return reply.header("cache-control", "public, max-age=30").send(
+      discoveryDocument({
+        baseUrl: `${request.protocol}://${request.host}`,
+        seller,
+        catalog: catalog.devices.slice(0, DISCOVERY_DEVICES),
+        truncated: catalog.devices.length > DISCOVERY_DEVICES,
+      }),
+    );
+  });
 
   const batchParam = async (id: string) => (/^\d{1,15}$/.test(id) ? store.getBatch(Number(id)) : undefined);
 

@@ -24,7 +24,7 @@ import ingestReply from "../../../schemas/ingest-reply.v1.schema.json";
 import proofBundle from "../../../schemas/proof-bundle.v1.schema.json";
 
 /** The version of the HTTP API (the `v1` of its paths is its major version). */
-export const API_VERSION = "1.2.0";
+export const API_VERSION = "1.3.0";
 
 type Schema = Record<string, unknown>;
 
@@ -496,6 +496,17 @@ export const API_ROUTES: readonly RouteDoc[] = [
         content: { "text/javascript": { schema: { type: "string" } }, "text/css": { schema: { type: "string" } } },
       },
       "404": json(ref("Error"), "No such file"),
+    },
+  },
+  {
+    method: "GET",
+    path: "/.well-known/x402",
+    summary: "What is for sale (x402 discovery)",
+    description:
+      "With sales configured: the resources for sale, each scheme's offer per reading, the bazaar extension's description of their input, and the devices with anchored readings (at most 1,000; `truncated` says if more). Advertising, not trust: verify what you buy.",
+    responses: {
+      "200": json({ type: "object" }, "The discovery document"),
+      "404": json(ref("Error"), "Nothing is sold here"),
     },
   },
   {

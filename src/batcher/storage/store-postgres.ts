@@ -24,6 +24,7 @@ import {
   BATCH_STATUSES,
   StoreCorruptError,
   batchRecord,
+  catalogEntry,
   deviceKey,
   rebuildBatch,
   sealSummary,
@@ -39,6 +40,7 @@ import type {
   BatchRecord,
   BatchRow,
   BatchStatus,
+  CatalogEntry,
   ReadingPlacement,
   ReadingRow,
   ReadingStore,
@@ -333,6 +335,24 @@ export class PostgresReadingStore implements ReadingStore {
       [localId],
     );
     return rows.map((row) => getAddress(row.device));
+  }
+
+  async catalog(limit: number): Promise<CatalogEntry[]> {
+    const rows = await this.rows<{
+      device: string;
+      first: string;
+      last: string;
+      count: string;
+      metrics: string | null;
+    }>(
+      `SELECT r.device AS device, MIN(r.sequence)::text AS first, MAX(r.sequence)::text AS last, COUNT(*)::text AS count,
+              string_agg(DISTINCT (r.body::json ->> 'metric'), ',') AS metrics
+       FROM readings r JOIN batches b ON b.id = r.batch_id
+       WHERE b.status IN ('anchored', 'final')
+       GROUP BY r.device ORDER BY r.device LIMIT $1`,
+      [limit],
+    );
+    return rows.map((row) => catalogEntry(row.device, row.first, row.last, Number(row.count), row.metrics));
   }
 
   async recordTx(tx: Omit<AnchorTxRecord, "state">): Promise<void> {

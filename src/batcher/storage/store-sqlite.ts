@@ -13,6 +13,7 @@ import {
   BATCH_STATUSES,
   StoreCorruptError,
   batchRecord,
+  catalogEntry,
   deviceKey,
   rebuildBatch,
   sealSummary,
@@ -28,6 +29,7 @@ import type {
   BatchRecord,
   BatchRow,
   BatchStatus,
+  CatalogEntry,
   ReadingPlacement,
   ReadingRow,
   ReadingStore,
@@ -342,6 +344,19 @@ export class SqliteReadingStore implements ReadingStore {
       .prepare("SELECT DISTINCT device FROM readings WHERE batch_id = ? ORDER BY device")
       .all(localId) as { device: string }[];
     return rows.map((row) => getAddress(row.device));
+  }
+
+  async catalog(limit: number): Promise<CatalogEntry[]> {
+    const rows = this.db
+      .prepare(
+        `SELECT r.device AS device, MIN(r.sequence) AS first, MAX(r.sequence) AS last, COUNT(*) AS count,
+                GROUP_CONCAT(DISTINCT json_extract(r.body, '$.metric')) AS metrics
+         FROM readings r JOIN batches b ON b.id = r.batch_id
+         WHERE b.status IN ('anchored', 'final')
+         GROUP BY r.device ORDER BY r.device LIMIT ?`,
+      )
+      .all(limit) as { device: string; first: string; last: string; count: number; metrics: string | null }[];
+    return rows.map((row) => catalogEntry(row.device, row.first, row.last, row.count, row.metrics));
   }
 
   async recordTx(tx: Omit<AnchorTxRecord, "state">): Promise<void> {

@@ -9,6 +9,7 @@
  * readings to a new batch and records each one's leaf index in the same transaction as the batch, so a
  * batch always rebuilds to the same root.
  */
+import { getAddress } from "ethers";
 import { IotrailError } from "../../errors";
 import { MerkleTree } from "../../merkle";
 import { ReadingBatch, parseReading } from "../../telemetry";
@@ -98,6 +99,16 @@ export interface ReadingPlacement {
   leafIndex?: number;
 }
 
+/** One device's anchored readings, as {@link ReadingStore.catalog} lists them. */
+export interface CatalogEntry {
+  device: string;
+  firstSequence: bigint;
+  lastSequence: bigint;
+  readings: number;
+  /** bytes32 metric ids, sorted. */
+  metrics: string[];
+}
+
 /**
  * Every method resolves once its work is durable (writes) or read (queries). Implementations must be safe
  * to call concurrently: several group commits may be in flight at once.
@@ -133,6 +144,11 @@ export interface ReadingStore extends SequenceLedger {
   placements(device: string, from: bigint, to: bigint, limit: number): Promise<ReadingPlacement[]>;
   /** The devices with readings in a batch. */
   devicesIn(localId: number): Promise<string[]>;
+  /**
+   * What is for sale: each device with readings in anchored or final batches, by device address, with its
+   * lowest and highest such sequence, their count and their metric ids; at most `limit` devices.
+   */
+  catalog(limit: number): Promise<CatalogEntry[]>;
   /** Records a signed anchoring transaction (before it is broadcast). */
   recordTx(tx: Omit<AnchorTxRecord, "state">): Promise<void>;
   /** Transactions in `sent` state, by nonce. */
@@ -311,6 +327,26 @@ export function batchRecord(row: BatchRow): BatchRecord {
           },
         }),
     ...(row.note === null ? {} : { note: row.note }),
+  };
+}
+
+/** A catalog row of either engine: sequences as decimal text (SQLite pads them), metrics comma-joined. */
+export function catalogEntry(
+  device: string,
+  first: string,
+  last: string,
+  count: number,
+  metrics: string | null,
+): CatalogEntry {
+  return {
+    device: getAddress(device),
+    firstSequence: BigInt(first),
+    lastSequence: BigInt(last),
+    readings: count,
+    metrics: (metrics ?? "")
+      .split(",")
+      .filter((m) => m !== "")
+      .sort(),
   };
 }
 

@@ -344,6 +344,40 @@ for (const backend of backends) {
         expect(await store.devicesIn(localId)).to.deep.equal([device.address]);
       });
     });
+
+    describe("catalog (what x402 discovery lists)", function () {
+      it("lists only readings in anchored or final batches, per device, with sequences in number order and metric ids", async function () {
+        const store = await opened();
+        const placement = (n: number) => ({
+          chainBatchId: BigInt(n),
+          transactionHash: "0x" + "ab".repeat(32),
+          blockNumber: n,
+          blockHash: "0x" + "cd".repeat(32),
+          anchoredAt: 1_700_000_000n,
+        });
+        expect(await store.catalog(10)).to.deep.equal([]);
+        // Sequences 1..12 in two batches (9 and 10..12 order as text differently than as numbers), 13..14 unsealed.
+        await store.append(items(14));
+        const first = (await store.seal(9))!;
+        const second = (await store.seal(3))!;
+        expect(await store.catalog(10), "pending batches are not for sale").to.deep.equal([]);
+        await store.markAnchored(first.localId, placement(1));
+        await store.markAnchored(second.localId, placement(2));
+        await store.markFinal(second.localId);
+        const [entry, ...rest] = await store.catalog(10);
+        expect(rest).to.deep.equal([]);
+        expect(entry).to.deep.equal({
+          device: device.address,
+          firstSequence: 1n,
+          lastSequence: 12n,
+          readings: 12,
+          metrics: [readingsOf(device, 1)[0]!.metric],
+        });
+        await store.markPending(first.localId, "reorg");
+        expect((await store.catalog(10))[0]).to.deep.include({ firstSequence: 10n, lastSequence: 12n, readings: 3 });
+        expect(await store.catalog(0)).to.deep.equal([]);
+      });
+    });
   });
 }
 
