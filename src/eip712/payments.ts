@@ -119,14 +119,26 @@ export function channelIdOf(domain: Eip712Domain, terms: PaymentMessages["Channe
   return BigInt(paymentDigest(domain, "Channel", terms));
 }
 
-/** EIP-3009 `ReceiveWithAuthorization`, signed under the token's own domain. */
-export const RECEIVE_WITH_AUTHORIZATION_TYPES = {
-  ReceiveWithAuthorization: [
-    { name: "from", type: "address" },
-    { name: "to", type: "address" },
-    { name: "value", type: "uint256" },
-    { name: "validAfter", type: "uint256" },
-    { name: "validBefore", type: "uint256" },
+/** EIP-3009's authorization fields, shared by its transfer and receive types (as USDC and x402 define them). */
+const EIP3009_AUTHORIZATION_FIELDS = [
+  { name: "from", type: "address" },
+  { name: "to", type: "address" },
+  { name: "value", type: "uint256" },
+  { name: "validAfter", type: "uint256" },
+  { name: "validBefore", type: "uint256" },
+  { name: "nonce", type: "bytes32" },
+] as const;
+
+/** EIP-3009 `ReceiveWithAuthorization`, signed under the token's own domain (PaymentChannels' funding). */
+export const RECEIVE_WITH_AUTHORIZATION_TYPES = { ReceiveWithAuthorization: EIP3009_AUTHORIZATION_FIELDS } as const;
+
+/** EIP-3009 `TransferWithAuthorization`, signed under the token's own domain (x402's `exact` scheme). */
+export const TRANSFER_WITH_AUTHORIZATION_TYPES = { TransferWithAuthorization: EIP3009_AUTHORIZATION_FIELDS } as const;
+
+/** EIP-3009 `CancelAuthorization`, signed under the token's own domain. */
+export const CANCEL_AUTHORIZATION_TYPES = {
+  CancelAuthorization: [
+    { name: "authorizer", type: "address" },
     { name: "nonce", type: "bytes32" },
   ],
 } as const;

@@ -18,6 +18,7 @@ import { DeviceKey } from "../device";
 import { DeviceRegistryClient, registerDeviceKeys } from "../registry";
 import { ETH, EscrowClient, PaymentChannelsClient, toVoucherClaim } from "../payments";
 import { eventIn } from "../contract-calls";
+import { TRANSFER_WITH_AUTHORIZATION_TYPES } from "../eip712";
 
 const DEADLINE = 2n ** 40n;
 
@@ -179,16 +180,6 @@ export async function measureExactGas(signers: Signer[]): Promise<Map<string, bi
   await token.mint(payeeAddress, 1n);
   const { chainId } = await payer.provider!.getNetwork();
   const domain = { name: "iotrail Demo USD", version: "1", chainId, verifyingContract: await token.getAddress() };
-  const types = {
-    TransferWithAuthorization: [
-      { name: "from", type: "address" },
-      { name: "to", type: "address" },
-      { name: "value", type: "uint256" },
-      { name: "validAfter", type: "uint256" },
-      { name: "validBefore", type: "uint256" },
-      { name: "nonce", type: "bytes32" },
-    ],
-  };
   const message = {
     from: payerAddress,
     to: payeeAddress,
@@ -197,10 +188,16 @@ export async function measureExactGas(signers: Signer[]): Promise<Map<string, bi
     validBefore: DEADLINE,
     nonce: id("iotrail gas exact payment"),
   };
-  const signature = Signature.from(await payer.signTypedData(domain, types, message));
+  const signature = Signature.from(
+    await payer.signTypedData(
+      domain,
+      { TransferWithAuthorization: [...TRANSFER_WITH_AUTHORIZATION_TYPES.TransferWithAuthorization] },
+      message,
+    ),
+  );
   const gas = new Map<string, bigint>();
   gas.set(
-    "DemoToken.transferWithAuthorization(x402 exact)",
+    "DemoToken.transferWithAuthorization(x402,exact)",
     await gasOf(
       token
         .connect(relayer)

@@ -16,19 +16,11 @@ import { decodePaymentRequiredHeader, encodePaymentSignatureHeader } from "@x402
 import type { PaymentPayload, PaymentRequirements } from "@x402/core/types";
 import type { Hex } from "viem";
 import type { BatcherService } from "../../src/batcher";
+import { TRANSFER_WITH_AUTHORIZATION_TYPES } from "../../src/eip712";
 import { EXACT_ERRORS, EXACT_SCHEME } from "../../src/sales";
 import { DemoToken__factory } from "../../typechain-types";
 import { EXACT_PRICE, exactChain, exactSeller, publishedRange, skipWithoutAnvil, tokenBuyer } from "../helpers/exact";
 import type { ExactChain } from "../helpers/exact";
-
-const TRANSFER_WITH_AUTHORIZATION = [
-  { name: "from", type: "address" },
-  { name: "to", type: "address" },
-  { name: "value", type: "uint256" },
-  { name: "validAfter", type: "uint256" },
-  { name: "validBefore", type: "uint256" },
-  { name: "nonce", type: "bytes32" },
-] as const;
 
 type Buyer = Awaited<ReturnType<typeof tokenBuyer>>;
 
@@ -73,7 +65,7 @@ async function signedPayment(
       chainId: 31337,
       verifyingContract: (overrides.token ?? String(chain.token.target)) as Hex,
     },
-    types: { TransferWithAuthorization: TRANSFER_WITH_AUTHORIZATION },
+    types: TRANSFER_WITH_AUTHORIZATION_TYPES,
     primaryType: "TransferWithAuthorization",
     message: authorization,
   });

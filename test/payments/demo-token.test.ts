@@ -3,7 +3,13 @@ import { ethers } from "hardhat";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import { createWalletClient, http, hashTypedData } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
+import { authorizationTypes } from "@x402/evm";
 import type { DemoToken } from "../../typechain-types";
+import {
+  CANCEL_AUTHORIZATION_TYPES,
+  RECEIVE_WITH_AUTHORIZATION_TYPES,
+  TRANSFER_WITH_AUTHORIZATION_TYPES,
+} from "../../src/eip712";
 
 describe("DemoToken", function () {
   async function tokenFixture() {
@@ -45,14 +51,8 @@ describe("DemoToken", function () {
     return { token, payer, payee: payee!, relayer: relayer!, domain, authorize };
   }
 
-  const AUTHORIZATION_FIELDS = [
-    { name: "from", type: "address" },
-    { name: "to", type: "address" },
-    { name: "value", type: "uint256" },
-    { name: "validAfter", type: "uint256" },
-    { name: "validBefore", type: "uint256" },
-    { name: "nonce", type: "bytes32" },
-  ];
+  const AUTHORIZATION_FIELDS = [...TRANSFER_WITH_AUTHORIZATION_TYPES.TransferWithAuthorization];
+  const CANCEL_TYPES = { CancelAuthorization: [...CANCEL_AUTHORIZATION_TYPES.CancelAuthorization] };
 
   const args = (a: { message: Record<string, unknown> }) =>
     [a.message.from, a.message.to, a.message.value, a.message.validAfter, a.message.validBefore, a.message.nonce] as [
@@ -158,14 +158,8 @@ describe("DemoToken", function () {
     it("a canceled authorization cannot be used, and a cancel needs the authorizer's signature", async function () {
       const { token, payer, relayer, domain, authorize } = await loadFixture(authorizationFixture);
       const a = await authorize("TransferWithAuthorization");
-      const cancelTypes = {
-        CancelAuthorization: [
-          { name: "authorizer", type: "address" },
-          { name: "nonce", type: "bytes32" },
-        ],
-      };
       const forged = ethers.Signature.from(
-        await relayer.signTypedData(domain, cancelTypes, { authorizer: payer.address, nonce: a.message.nonce }),
+        await relayer.signTypedData(domain, CANCEL_TYPES, { authorizer: payer.address, nonce: a.message.nonce }),
       );
       await expect(
         token
@@ -173,7 +167,7 @@ describe("DemoToken", function () {
           .cancelAuthorization(payer.address, a.message.nonce as string, forged.v, forged.r, forged.s),
       ).to.be.revertedWithCustomError(token, "ERC3009InvalidSignature");
       const cancel = ethers.Signature.from(
-        await payer.signTypedData(domain, cancelTypes, { authorizer: payer.address, nonce: a.message.nonce }),
+        await payer.signTypedData(domain, CANCEL_TYPES, { authorizer: payer.address, nonce: a.message.nonce }),
       );
       await expect(
         token
@@ -210,6 +204,24 @@ describe("DemoToken", function () {
         signature,
       );
       expect(await token.balanceOf(payee.address)).to.equal(500n);
+    });
+
+    it("parity: one source of the EIP-3009 types, equal to x402's (@x402/evm) and to the token's type hashes", async function () {
+      const { token } = await loadFixture(authorizationFixture);
+      expect(TRANSFER_WITH_AUTHORIZATION_TYPES.TransferWithAuthorization).to.deep.equal(
+        authorizationTypes.TransferWithAuthorization,
+      );
+      const hash = (types: Record<string, readonly { name: string; type: string }[]>, name: string) =>
+        ethers.id(ethers.TypedDataEncoder.from({ [name]: [...types[name]!] }).encodeType(name));
+      expect(await token.TRANSFER_WITH_AUTHORIZATION_TYPEHASH()).to.equal(
+        hash(TRANSFER_WITH_AUTHORIZATION_TYPES, "TransferWithAuthorization"),
+      );
+      expect(await token.RECEIVE_WITH_AUTHORIZATION_TYPEHASH()).to.equal(
+        hash(RECEIVE_WITH_AUTHORIZATION_TYPES, "ReceiveWithAuthorization"),
+      );
+      expect(await token.CANCEL_AUTHORIZATION_TYPEHASH()).to.equal(
+        hash(CANCEL_AUTHORIZATION_TYPES, "CancelAuthorization"),
+      );
     });
 
     it("parity: the digest the token checks is the one viem signs for x402's exact client (same domain, same type)", async function () {
