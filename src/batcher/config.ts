@@ -23,6 +23,7 @@
  * | `BATCHER_ADMIN_TOKEN` | bearer token for `/metrics` and `/health` details (from the environment only) |
  * | `BATCHER_MQTT_OPERATOR_TOKEN` | the embedded broker's operator password (from the environment only) |
  * | `BATCHER_CONFIRMATIONS` | `anchoring.confirmations` |
+ * | `BATCHER_RECEIPT_KEY` | the payee's key, which signs receipts (`sales.receipts`; from the environment only) |
  * | `BATCHER_SETTLER_KEY` | the key that settles x402 `exact` payments (`sales.exact`; from the environment only) |
  * | `LOG_LEVEL` | `logLevel` |
  */
@@ -140,6 +141,10 @@ export interface SalesConfig {
   rebindVoucherStore?: boolean;
   /** x402's `exact` scheme (EIP-3009) beside `iotrail-channel` (absent: channels only). */
   exact?: ExactSalesConfig;
+  /** Sign a receipt for every paid answer (x402's offer-receipt) with the payee's key, `BATCHER_RECEIPT_KEY`. */
+  receipts?: boolean;
+  /** The payee's key (from `BATCHER_RECEIPT_KEY` only). */
+  receiptKey?: string;
 }
 
 export interface ExactSalesConfig {
@@ -229,6 +234,7 @@ export const KNOWN_FIELDS: Record<string, readonly string[]> = {
     "claimMarginSeconds",
     "rebindVoucherStore",
     "exact",
+    "receipts",
   ],
   "sales.exact": ["asset", "payTo", "pricePerReading", "confirmations", "maxTimeoutSeconds", "facilitatorUrl"],
   http: ["host", "port", "maxMessageBytes", "maxBodyBytes", "getsPerSecond"],
@@ -499,13 +505,16 @@ export function loadBatcherConfig(params: { file?: string; env?: NodeJS.ProcessE
       { details: { field: "mqtt.receiveMaximum" } },
     );
   }
-  if (sales !== undefined) config.sales = salesConfig(sales, config.database, env.BATCHER_SETTLER_KEY);
+  if (sales !== undefined) {
+    config.sales = salesConfig(sales, config.database, env.BATCHER_SETTLER_KEY, env.BATCHER_RECEIPT_KEY);
+  }
   if (raw.lots !== undefined) config.lots = lotsConfig(raw.lots);
   const secrets: Record<string, string> = {
     privateKey: "BATCHER_PRIVATE_KEY",
     "http.adminToken": "BATCHER_ADMIN_TOKEN",
     "mqtt.operator.token": "BATCHER_MQTT_OPERATOR_TOKEN",
     "sales.exact.settlerKey": "BATCHER_SETTLER_KEY",
+    "sales.receiptKey": "BATCHER_RECEIPT_KEY",
   };
   const inFile = new Set(leafPaths(raw));
   const sources: Record<string, string> = {};
@@ -567,7 +576,26 @@ function basePrice(price: unknown, field: string): bigint {
   return BigInt(price as string | number);
 }
 
-function salesConfig(sales: Json, database: string, settlerKey: string | undefined): SalesConfig {
+function salesConfig(
+  sales: Json,
+  database: string,
+  settlerKey: string | undefined,
+  receiptKey: string | undefined,
+): SalesConfig {
+  if ("receiptKey" in sales) {
+    throw new ConfigError("the receipt key is read from BATCHER_RECEIPT_KEY only, never from the config file");
+  }
+  if (sales.receipts !== undefined && typeof sales.receipts !== "boolean") {
+    throw new ConfigError('config field "sales.receipts" must be true or false', {
+      details: { field: "sales.receipts" },
+    });
+  }
+  const receipts = sales.receipts === true;
+  if (receipts && (receiptKey === undefined || !isHexString(receiptKey, 32))) {
+    throw new ConfigError(
+      "sales.receipts needs the payee's key to sign them: set BATCHER_RECEIPT_KEY (a 0x-prefixed 32-byte hex key of sales.payee)",
+    );
+  }
   const price = basePrice(sales.pricePerReading, "sales.pricePerReading");
   const token = str(sales, "token", "sales.token", "eth");
   const defaultVouchers = isPostgresUrl(database)
@@ -587,6 +615,7 @@ function salesConfig(sales: Json, database: string, settlerKey: string | undefin
     ...(sales.rebindVoucherStore === true ? { rebindVoucherStore: true } : {}),
     claimMarginSeconds: int(sales, "claimMarginSeconds", "sales.claimMarginSeconds", 3_600, 0),
     ...(sales.exact === undefined ? {} : { exact: exactConfig(section(sales, "exact"), settlerKey) }),
+    ...(receipts ? { receipts, receiptKey: receiptKey! } : {}),
   };
 }
 
@@ -650,6 +679,8 @@ export function effectiveConfig(config: BatcherConfig): Record<string, unknown> 
   if (operator !== undefined) operator.token = "(set)";
   const exact = (shown.sales as Json | undefined)?.exact as Json | undefined;
   if (exact?.settlerKey !== undefined) exact.settlerKey = "(set)";
+  const shownSales = shown.sales as Json | undefined;
+  if (shownSales?.receiptKey !== undefined) shownSales.receiptKey = "(set)";
   if (typeof exact?.facilitatorUrl === "string") exact.facilitatorUrl = redactUrl(exact.facilitatorUrl);
   shown.rpcUrl = redactUrl(config.rpcUrl);
   if (typeof (shown.mqtt as Json).url === "string")

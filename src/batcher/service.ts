@@ -14,7 +14,14 @@ import { resolveDeployment } from "../deployments";
 import { ConfigError, withDeadline } from "../errors";
 import { probeChainId, rpcBatchProvider, rpcProvider } from "../rpc";
 import { PayeeWatcher, PaymentChannelsClient, openVoucherStore } from "../payments";
-import { ChannelSeller, DataSeller, ExactSeller, localExactFacilitator, remoteExactFacilitator } from "../sales";
+import {
+  ChannelSeller,
+  DataSeller,
+  ExactSeller,
+  ReceiptSigner,
+  localExactFacilitator,
+  remoteExactFacilitator,
+} from "../sales";
 import { Anchorer, PostgresLeader, SoleLeader, Sealer } from "./chain";
 import { createApi, routesOf, BundleServer, batchCache, runBundleJob } from "./serving";
 import { CheckPool, RegistryDeviceDirectory, ReadingValidator } from "./checks";
@@ -116,7 +123,21 @@ async function openSales(
     store,
     expiryMarginSeconds: BigInt(sales.claimMarginSeconds),
   });
-  const seller = new DataSeller(channelSeller, exact?.seller);
+  let receipts: ReceiptSigner | undefined;
+  if (sales.receipts === true) {
+    receipts = new ReceiptSigner(sales.receiptKey!);
+    // Receipts are the payee's word: the key must be the payee's, for every scheme.
+    const payees = new Set([sales.payee, ...(sales.exact?.payTo === undefined ? [] : [sales.exact.payTo])]);
+    for (const payee of payees) {
+      if (getAddress(payee) !== receipts.address) {
+        throw new ConfigError(
+          `BATCHER_RECEIPT_KEY is the key of ${receipts.address}, but receipts are signed by the payee ${payee}: set the payee's key`,
+          { details: { field: "sales.receipts" } },
+        );
+      }
+    }
+  }
+  const seller = new DataSeller(channelSeller, exact?.seller, receipts);
   const watcher =
     config.privateKey === undefined
       ? undefined
@@ -134,6 +155,7 @@ async function openSales(
       pricePerReading: sales.pricePerReading.toString(),
       vouchers: store.engine,
       schemes: seller.schemes,
+      receipts: receipts?.address ?? false,
       ...(exact === undefined ? {} : { exact: exact.shown }),
     },
     "selling readings over HTTP 402",

@@ -10,7 +10,7 @@ import { writeFile } from "node:fs/promises";
 import { Command } from "commander";
 import { DeviceKey } from "../device";
 import { deploymentPath, trustFromDeployment } from "../deployments";
-import { ChannelBuyerScheme, DISCOVERY_PATH, buyOverHttp402 } from "../sales";
+import { ChannelBuyerScheme, DISCOVERY_PATH, buyOverHttp402, receiptOf } from "../sales";
 import type { ChannelState, DiscoveryDocument } from "../sales";
 import { formatReport, verdictLine, verifyBundle } from "../verify";
 import { parseRange } from "./bundle";
@@ -106,7 +106,11 @@ export function dataCommand(): Command {
             ),
         });
         const purchase = await buyOverHttp402({ url, scheme, network: `eip155:${chainId}`, timeoutMs: ctx.timeoutMs });
+        // The seller's receipt (x402 offer-receipt), kept next to the bundle: `iotrail verify --receipt` checks it.
+        const receipt = receiptOf(purchase.settlement);
+        const receiptFile = flags.out === undefined || receipt === undefined ? undefined : `${flags.out}.receipt.json`;
         if (flags.out !== undefined) await writeFile(flags.out, purchase.text);
+        if (receiptFile !== undefined) await writeFile(receiptFile, `${JSON.stringify(receipt, null, 2)}\n`);
         // What was bought is checked against the chain and this machine's deployment record, never the seller,
         // and against what was asked for: this device and exactly this range (N-M1).
         const report = await verifyBundle(purchase.text, {
@@ -132,6 +136,8 @@ export function dataCommand(): Command {
             ...(state === undefined ? {} : { channel: state }),
             attempts: purchase.attempts,
             ...(flags.out === undefined ? {} : { file: flags.out }),
+            ...(receipt === undefined ? {} : { receipt }),
+            ...(receiptFile === undefined ? {} : { receiptFile }),
             report,
           },
           [
@@ -141,6 +147,7 @@ export function dataCommand(): Command {
               : `bought readings ${from}..${to} of ${device} for ${shown(price)} on channel ${state.channelId} (${shown(state.charged)} charged on it in all)`,
             ctx.options.verbose === true ? formatReport(report, { verbose: true }) : verdictLine(report),
             ...(flags.out === undefined ? [] : [`bundle written to ${flags.out}`]),
+            ...(receiptFile === undefined ? [] : [`the seller's receipt written to ${receiptFile}`]),
           ],
         );
         process.exitCode = VERIFY_EXIT_CODES[report.verdict];

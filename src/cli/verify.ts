@@ -5,6 +5,8 @@
 import { readFile } from "node:fs/promises";
 import { FetchRequest, JsonRpcProvider, getAddress, isAddress } from "ethers";
 import { Command, InvalidArgumentError } from "commander";
+import { verifyReceipt } from "../sales";
+import type { ReceiptCheck } from "../sales";
 import { InvalidInputError } from "../errors";
 import { deploymentPath, deploymentsDir, networkUrl, readDeployment, trustFromDeployment } from "../deployments";
 import { parseRange } from "./bundle";
@@ -45,6 +47,8 @@ interface VerifyFlags {
   confirmations: number;
   device?: string;
   range?: string;
+  receipt?: string;
+  seller?: string;
   timeout: number;
   json?: boolean;
   verbose?: boolean;
@@ -65,6 +69,12 @@ export function verifyCommand(): Command {
     .option("--confirmations <n>", "confirmations required for each anchoring transaction", positiveInteger, 1)
     .option("--device <address>", "the device you expect the bundle to be about (check expected-subject)", address)
     .option("--range <from..to>", "the sequences you expect it to cover exactly (needs --device)")
+    .option("--receipt <file>", "the seller's receipt for this bundle (x402 offer-receipt, as data buy keeps it)")
+    .option(
+      "--seller <address>",
+      "the payee you bought from: the receipt must be its signature (needs --receipt)",
+      address,
+    )
     .addHelpText(
       "after",
       "\nThe chain: --rpc or --network (global options), else RPC_URL from the environment. --json prints the\nreport as JSON; --verbose lists every per-reading check.\n\nExit status: 0 verified, 1 a check failed, 2 usage or I/O error, 3 not fully verified (offline, no pinned\nanchor, or the chain could not be reached).",
@@ -88,6 +98,14 @@ export function verifyCommand(): Command {
       if (opts.range !== undefined && opts.device === undefined) {
         throw new InvalidInputError("--range says what to expect of --device: give both");
       }
+      if ((opts.receipt === undefined) !== (opts.seller === undefined)) {
+        throw new InvalidInputError(
+          "--receipt is checked against the seller you bought from, which you name with --seller: give both",
+        );
+      }
+      if (opts.receipt !== undefined && paths.length !== 1) {
+        throw new InvalidInputError("--receipt goes with one bundle");
+      }
       const range = opts.range === undefined ? undefined : parseRange(opts.range);
       const expected =
         opts.device === undefined
@@ -109,13 +127,16 @@ export function verifyCommand(): Command {
       try {
         if (paths.length === 1) {
           const [path] = paths as [string];
-          const report = await verifyText(path === "-" ? await readStdin() : await readFile(path, "utf8"));
+          const text = path === "-" ? await readStdin() : await readFile(path, "utf8");
+          const report = await verifyText(text);
+          const receipt = opts.receipt === undefined ? undefined : await receiptCheck(opts.receipt, text, opts.seller!);
           process.stdout.write(
             opts.json === true
-              ? `${JSON.stringify(report, null, 2)}\n`
-              : formatReport(report, { verbose: opts.verbose === true }),
+              ? `${JSON.stringify(receipt === undefined ? report : { ...report, receipt }, null, 2)}\n`
+              : formatReport(report, { verbose: opts.verbose === true }) +
+                  (receipt === undefined ? "" : `${receiptLine(receipt, opts.seller!)}\n`),
           );
-          process.exitCode = VERIFY_EXIT_CODES[report.verdict];
+          process.exitCode = receipt?.ok === false ? 1 : VERIFY_EXIT_CODES[report.verdict];
           if (!report.trust.pinned && opts.json !== true) process.stderr.write(`${PIN_HINT}\n`);
           return;
         }
@@ -184,4 +205,20 @@ async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks).toString("utf8");
+}
+
+/** Reads a receipt file and checks it against the bundle and the seller named on the command line. */
+async function receiptCheck(file: string, bundleText: string, seller: string): Promise<ReceiptCheck> {
+  let receipt: unknown;
+  try {
+    receipt = JSON.parse(await readFile(file, "utf8"));
+  } catch (cause) {
+    throw new InvalidInputError(`cannot read the receipt ${file}: ${(cause as Error).message}`, { cause });
+  }
+  return verifyReceipt(receipt, bundleText, seller);
+}
+
+function receiptLine(check: ReceiptCheck, seller: string): string {
+  if (!check.ok) return `✘ receipt: ${check.problems.join("; ")}`;
+  return `✔ receipt: signed by the seller ${seller} for exactly this bundle; paid by ${check.payer} on ${check.network}${check.transaction === undefined ? "" : ` (transaction ${check.transaction})`}`;
 }

@@ -10,3 +10,4 @@ export * from "./facilitator";
 export * from "./market";
 export * from "./discovery";
 export * from "./buyer";
+export * from "./receipts";

@@ -8,6 +8,7 @@ import type { PaymentPayload, PaymentRequired, SettleResponse } from "@x402/core
 import { ChannelSeller } from "./seller";
 import type { Sale } from "./seller";
 import { EXACT_SCHEME, ExactSeller } from "./exact";
+import { ReceiptSigner, withReceipt } from "./receipts";
 import type { ExactSale } from "./exact";
 
 /** A payment verified for one answer, by scheme. */
@@ -22,7 +23,22 @@ export class DataSeller {
   constructor(
     readonly channel: ChannelSeller,
     readonly exact?: ExactSeller,
+    /** Signs a receipt for every paid answer (x402's offer-receipt), with the payee's key. */
+    readonly receipts?: ReceiptSigner,
   ) {}
+
+  /** The settlement response of a paid answer, with a signed receipt for `bundleText` when receipts are on. */
+  async receipted(response: SettleResponse, url: string, bundleText: string): Promise<SettleResponse> {
+    if (this.receipts === undefined || response.payer === undefined || response.payer === "") return response;
+    const receipt = await this.receipts.sign({
+      url,
+      bundleText,
+      payer: response.payer,
+      network: response.network,
+      ...(response.transaction === "" ? {} : { transaction: response.transaction }),
+    });
+    return withReceipt(response, receipt);
+  }
 
   /** The schemes on offer, in the order a 402 lists them. */
   get schemes(): string[] {

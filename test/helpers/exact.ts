@@ -28,6 +28,8 @@ import { encodeIngestMessage } from "../../src/telemetry";
 export const EXACT_PRICE = 10_000n;
 export const CHANNEL_PRICE = 1_000n;
 export const SETTLER_KEY = devAccountKey(7);
+/** The payee's key (anvil's account 3, the payee of {@link exactChain}): it signs receipts. */
+export const PAYEE_KEY = devAccountKey(3);
 
 export interface ExactChain {
   node: AnvilNode;
@@ -74,7 +76,11 @@ export async function exactChain(args: string[] = []): Promise<ExactChain> {
 }
 
 /** A batcher on `chain` selling by `iotrail-channel` in ETH and by `exact` in DemoToken. */
-export function exactSeller(chain: ExactChain, exact: Record<string, unknown> = {}): Promise<BatcherService> {
+export function exactSeller(
+  chain: ExactChain,
+  exact: Record<string, unknown> = {},
+  sales: Record<string, unknown> = {},
+): Promise<BatcherService> {
   const base = contractsTestConfig(chain.node.url, { chainId: 31337n });
   const config = contractsTestConfig(
     chain.node.url,
@@ -97,6 +103,7 @@ export function exactSeller(chain: ExactChain, exact: Record<string, unknown> = 
           settlerKey: SETTLER_KEY,
           ...exact,
         },
+        ...sales,
       },
     },
   );

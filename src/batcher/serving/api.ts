@@ -305,8 +305,9 @@ export async function createApi(options: ApiOptions): Promise<FastifyInstance> {
     if (text === undefined) return reply;
     const settled = await seller.settle(authorization.sale, url, readings);
     if (settled.status === "required") return paymentRequired(reply, settled.paymentRequired);
+    const response = await seller.receipted(settled.response, url, text);
     return reply
-      .header(PAYMENT_RESPONSE_HEADER, paymentResponseHeader(settled.response))
+      .header(PAYMENT_RESPONSE_HEADER, paymentResponseHeader(response))
       .header("content-type", "application/json")
       .send(text);
   };
