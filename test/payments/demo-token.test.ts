@@ -146,6 +146,16 @@ describe("DemoToken", function () {
       )
         .to.be.revertedWithCustomError(token, "ERC3009CallerNotPayee")
         .withArgs(relayer.address, payee.address);
+      await expect(
+        token
+          .connect(relayer)
+          .getFunction("receiveWithAuthorization(address,address,uint256,uint256,uint256,bytes32,bytes)")(
+          ...args(a),
+          a.signature,
+        ),
+      )
+        .to.be.revertedWithCustomError(token, "ERC3009CallerNotPayee")
+        .withArgs(relayer.address, payee.address);
       await token
         .connect(payee)
         .getFunction("receiveWithAuthorization(address,address,uint256,uint256,uint256,bytes32,bytes)")(
@@ -153,6 +163,38 @@ describe("DemoToken", function () {
         a.signature,
       );
       expect(await token.balanceOf(payee.address)).to.equal(250n);
+      // The v, r, s form too, for another authorization.
+      const b = await authorize("ReceiveWithAuthorization");
+      await token
+        .connect(payee)
+        .getFunction("receiveWithAuthorization(address,address,uint256,uint256,uint256,bytes32,uint8,bytes32,bytes32)")(
+        ...args(b),
+        b.v,
+        b.r,
+        b.s,
+      );
+      expect(await token.balanceOf(payee.address)).to.equal(500n);
+    });
+
+    it("a used authorization cannot be canceled afterwards (ERC3009AuthorizationUsedOrCanceled)", async function () {
+      const { token, payer, relayer, domain, authorize } = await loadFixture(authorizationFixture);
+      const a = await authorize("TransferWithAuthorization");
+      await token
+        .connect(relayer)
+        .getFunction("transferWithAuthorization(address,address,uint256,uint256,uint256,bytes32,bytes)")(
+        ...args(a),
+        a.signature,
+      );
+      const cancel = ethers.Signature.from(
+        await payer.signTypedData(domain, CANCEL_TYPES, { authorizer: payer.address, nonce: a.message.nonce }),
+      );
+      await expect(
+        token
+          .connect(relayer)
+          .cancelAuthorization(payer.address, a.message.nonce as string, cancel.v, cancel.r, cancel.s),
+      )
+        .to.be.revertedWithCustomError(token, "ERC3009AuthorizationUsedOrCanceled")
+        .withArgs(payer.address, a.message.nonce);
     });
 
     it("a canceled authorization cannot be used, and a cancel needs the authorizer's signature", async function () {
