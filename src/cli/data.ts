@@ -10,7 +10,20 @@ import { writeFile } from "node:fs/promises";
 import { Command } from "commander";
 import { DeviceKey } from "../device";
 import { deploymentPath, trustFromDeployment } from "../deployments";
-import { ChannelBuyerScheme, DISCOVERY_PATH, buyOverHttp402, receiptOf } from "../sales";
+import { Contract } from "ethers";
+import type { Provider } from "ethers";
+import { decodePaymentRequiredHeader } from "@x402/core/http";
+import type { PaymentRequirements } from "@x402/core/types";
+import {
+  ChannelBuyerScheme,
+  DISCOVERY_PATH,
+  EXACT_SCHEME,
+  ExactBuyerScheme,
+  IOTRAIL_CHANNEL_SCHEME,
+  PAYMENT_REQUIRED_HEADER,
+  buyOverHttp402,
+  receiptOf,
+} from "../sales";
 import type { ChannelState, DiscoveryDocument } from "../sales";
 import { formatReport, verdictLine, verifyBundle } from "../verify";
 import { parseRange } from "./bundle";
@@ -24,6 +37,8 @@ import { VERIFY_EXIT_CODES } from "./verify";
 
 interface BuyFlags {
   from: string;
+  scheme?: string;
+  asset?: string;
   device: string;
   range: string;
   signer?: string;
@@ -60,7 +75,9 @@ export function dataCommand(): Command {
     );
   data
     .command("buy")
-    .description("buy a range of a device's readings over a payment channel, and verify them against the chain")
+    .description(
+      "buy a range of a device's readings (over a payment channel, or by x402 exact), and verify them against the chain",
+    )
     .requiredOption("--from <url>", "the seller's API (a batcher with sales configured)")
     .requiredOption("--device <address>", "the device whose readings to buy")
     .requiredOption("--range <a..b>", "the sequences, first..last")
@@ -68,6 +85,12 @@ export function dataCommand(): Command {
       "--signer <key file>",
       "the key that signs your vouchers: an active registered device key (default: your own account's key, --key)",
     )
+    .option(
+      "--scheme <scheme>",
+      "auto (a channel you have, else exact if you hold the price in --asset, else a new channel), iotrail-channel or exact",
+      "auto",
+    )
+    .option("--asset <address>", "the token you pay in by x402 exact (default: the deployment record's DemoToken)")
     .option("--deposit <amount>", "the deposit of a channel opened for this (default: ten times the price)")
     .option("--max-price <amount>", "refuse to pay more than this for the range")
     .option("-o, --out <file>", "write the bundle here")
@@ -105,7 +128,45 @@ export function dataCommand(): Command {
               `opened a channel to ${payee} with ${unit === undefined ? deposit : formatAmount(deposit, unit, raw)}`,
             ),
         });
-        const purchase = await buyOverHttp402({ url, scheme, network: `eip155:${chainId}`, timeoutMs: ctx.timeoutMs });
+        if (!["auto", IOTRAIL_CHANNEL_SCHEME, EXACT_SCHEME].includes(flags.scheme ?? "auto")) {
+          throw new InvalidInputError(
+            `--scheme is auto, ${IOTRAIL_CHANNEL_SCHEME} or ${EXACT_SCHEME}, not ${flags.scheme}`,
+          );
+        }
+        // x402 exact: paid from the account's own key, in a token the buyer names (never the one a seller names).
+        const assets =
+          flags.asset !== undefined
+            ? [parseAddress(flags.asset, "--asset")]
+            : record.contracts.DemoToken === undefined
+              ? []
+              : [record.contracts.DemoToken.address];
+        const sending = flags.scheme === IOTRAIL_CHANNEL_SCHEME ? undefined : await ctx.sendingKey();
+        const exact =
+          sending === undefined || assets.length === 0
+            ? undefined
+            : new ExactBuyerScheme({
+                privateKey: sending.wallet().privateKey,
+                rpcUrl: ctx.rpcUrl(),
+                assets,
+                ...(flags.maxPrice === undefined
+                  ? {}
+                  : { maxPrice: parseAmount(flags.maxPrice, await ctx.unitOf(assets[0]!, raw), raw) }),
+              });
+        if (flags.scheme === EXACT_SCHEME && exact === undefined) {
+          throw new InvalidInputError(
+            "--scheme exact pays from a key file's account (--key, IOTRAIL_PRIVATE_KEY) in a token: --asset, or the deployment record's DemoToken",
+          );
+        }
+        const prefer =
+          flags.scheme === "auto" ? await preferredScheme(url, ctx.timeoutMs, scheme, exact, provider) : flags.scheme;
+        const purchase = await buyOverHttp402({
+          url,
+          scheme,
+          ...(exact === undefined ? {} : { exact }),
+          ...(prefer === undefined ? {} : { prefer }),
+          network: `eip155:${chainId}`,
+          timeoutMs: ctx.timeoutMs,
+        });
         // The seller's receipt (x402 offer-receipt), kept next to the bundle: `iotrail verify --receipt` checks it.
         const receipt = receiptOf(purchase.settlement);
         const receiptFile = flags.out === undefined || receipt === undefined ? undefined : `${flags.out}.receipt.json`;
@@ -122,6 +183,7 @@ export function dataCommand(): Command {
         if (report.verdict === "failed" && purchase.payTo !== undefined) {
           const failed = report.checks.find((c) => c.status === "fail")!;
           scheme.refuse(purchase.payTo, `it served a bundle that failed ${failed.check}: ${failed.message}`);
+          exact?.refuse(purchase.payTo, `it served a bundle that failed ${failed.check}: ${failed.message}`);
         }
         const state = purchase.settlement?.extra?.channelState as ChannelState | undefined;
         const price = purchase.settlement?.extra?.chargedAmount as string | undefined;
@@ -134,6 +196,9 @@ export function dataCommand(): Command {
             verdict: report.verdict,
             ...(price === undefined ? {} : { price }),
             ...(state === undefined ? {} : { channel: state }),
+            ...(purchase.settlement?.transaction
+              ? { scheme: EXACT_SCHEME, transaction: purchase.settlement.transaction }
+              : {}),
             attempts: purchase.attempts,
             ...(flags.out === undefined ? {} : { file: flags.out }),
             ...(receipt === undefined ? {} : { receipt }),
@@ -142,9 +207,11 @@ export function dataCommand(): Command {
           },
           [
             ...opened,
-            price === undefined || state === undefined
-              ? `got readings ${from}..${to} of ${device} without payment`
-              : `bought readings ${from}..${to} of ${device} for ${shown(price)} on channel ${state.channelId} (${shown(state.charged)} charged on it in all)`,
+            price !== undefined && state !== undefined
+              ? `bought readings ${from}..${to} of ${device} for ${shown(price)} on channel ${state.channelId} (${shown(state.charged)} charged on it in all)`
+              : purchase.settlement?.transaction
+                ? `bought readings ${from}..${to} of ${device} by x402 exact: transfer ${purchase.settlement.transaction}`
+                : `got readings ${from}..${to} of ${device} without payment`,
             ctx.options.verbose === true ? formatReport(report, { verbose: true }) : verdictLine(report),
             ...(flags.out === undefined ? [] : [`bundle written to ${flags.out}`]),
             ...(receiptFile === undefined ? [] : [`the seller's receipt written to ${receiptFile}`]),
@@ -154,6 +221,42 @@ export function dataCommand(): Command {
       }),
     );
   return data;
+}
+
+/**
+ * `--scheme auto`: a channel the buyer has to this seller first (no gas, no new deposit); else x402 exact if
+ * the seller offers it in a token the buyer pays in and the buyer holds the price; else a new channel.
+ */
+async function preferredScheme(
+  url: string,
+  timeoutMs: number,
+  channel: ChannelBuyerScheme,
+  exact: ExactBuyerScheme | undefined,
+  provider: Provider,
+): Promise<string | undefined> {
+  const response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+  const header = response.headers.get(PAYMENT_REQUIRED_HEADER);
+  if (response.status !== 402 || header === null) return undefined;
+  let accepts: PaymentRequirements[];
+  try {
+    accepts = decodePaymentRequiredHeader(header).accepts;
+  } catch {
+    return undefined;
+  }
+  const byChannel = accepts.find((a) => a.scheme === IOTRAIL_CHANNEL_SCHEME);
+  if (
+    byChannel !== undefined &&
+    (await channel.hasChannel(byChannel.payTo, byChannel.asset, BigInt(byChannel.amount)))
+  ) {
+    return IOTRAIL_CHANNEL_SCHEME;
+  }
+  const byExact = accepts.find((a) => a.scheme === EXACT_SCHEME);
+  if (byExact !== undefined && exact !== undefined && exact.accepts(byExact.asset)) {
+    const token = new Contract(byExact.asset, ["function balanceOf(address) view returns (uint256)"], provider);
+    const balance = (await token.getFunction("balanceOf")(exact.payer)) as bigint;
+    if (balance >= BigInt(byExact.amount)) return EXACT_SCHEME;
+  }
+  return byChannel === undefined ? undefined : IOTRAIL_CHANNEL_SCHEME;
 }
 
 /** The most a discovery document may weigh: it comes from the seller, who is not trusted. */

@@ -1,5 +1,6 @@
 /**
- * The buyer of data over HTTP 402 (`iotrail-channel`), as an x402 scheme client for `@x402/core`, and
+ * The buyer of data over HTTP 402 (`iotrail-channel`, and x402's `exact` through `@x402/evm`'s own client), as
+ * x402 scheme clients for `@x402/core`, and
  * {@link buyOverHttp402}, which GETs a priced URL and pays. The CLI's `data buy` runs it.
  */
 import { getAddress, getBytes, isHexString } from "ethers";
@@ -12,6 +13,11 @@ import { voucherDigestBytes } from "../eip712";
 import { recoverSigner } from "../crypto";
 import { ChannelStatus, channelTermsOf, formatChannelId } from "../payments";
 import type { PaymentChannelsClient } from "../payments";
+import { createPublicClient, http as viemHttp } from "viem";
+import type { Hex } from "viem";
+import { privateKeyToAccount } from "viem/accounts";
+import { ExactEvmScheme as ExactEvmClientScheme } from "@x402/evm/exact/client";
+import { toClientEvmSigner } from "@x402/evm";
 import { IOTRAIL_CHANNEL_SCHEME, PAYMENT_RESPONSE_HEADER } from "./wire";
 import type { ChannelState, ChannelPaymentPayload } from "./wire";
 
@@ -129,6 +135,12 @@ export class ChannelBuyerScheme {
     return { x402Version, payload: payload as unknown as Record<string, unknown> };
   }
 
+  /** Whether the payer has an open channel to `payee` in `token`, signed by our key, with room for `price`. */
+  async hasChannel(payee: string, token: string, price: bigint): Promise<boolean> {
+    const payer = await (this.options.channels.contract.runner as Signer).getAddress();
+    return (await this.findChannel(payer, getAddress(payee), getAddress(token), price)) !== undefined;
+  }
+
   /** An open channel of the payer's to this payee and token, signed by our key, with room for `price`. */
   private async findChannel(payer: string, payee: string, token: string, price: bigint, state?: ChannelState) {
     const { channels, key } = this.options;
@@ -143,6 +155,73 @@ export class ChannelBuyerScheme {
       return { channelId: record.channelId, paid: record.paid, terms: channelTermsOf(record) };
     }
     return undefined;
+  }
+}
+
+/**
+ * The buyer's side of x402's `exact` scheme: `@x402/evm`'s own client signs the EIP-3009 authorization, after
+ * the buyer's own checks: the asset is one the buyer agreed to pay in (never whatever the seller names), the
+ * price within its limit, and the payee not one it refused.
+ */
+export class ExactBuyerScheme {
+  readonly scheme = "exact";
+  private readonly client: ExactEvmClientScheme;
+  private readonly refused = new Map<string, string>();
+
+  constructor(
+    private readonly options: {
+      /** The buyer's key (a plain account: no registry standing needed). */
+      privateKey: string;
+      /** A client of the buyer's node (x402's client reads the token there when it must). */
+      rpcUrl: string;
+      /** The tokens the buyer pays in. */
+      assets: readonly string[];
+      maxPrice?: bigint;
+    },
+  ) {
+    const account = privateKeyToAccount(options.privateKey as Hex);
+    this.client = new ExactEvmClientScheme(
+      toClientEvmSigner(account, createPublicClient({ transport: viemHttp(options.rpcUrl) })),
+    );
+  }
+
+  get payer(): string {
+    return privateKeyToAccount(this.options.privateKey as Hex).address;
+  }
+
+  /** Accepts this seller's offer in `asset`? */
+  accepts(asset: string): boolean {
+    return this.options.assets.some((a) => sameAddress(a, asset));
+  }
+
+  refuse(payee: string, reason: string): void {
+    this.refused.set(getAddress(payee), reason);
+  }
+
+  async createPaymentPayload(x402Version: number, requirements: PaymentRequirements) {
+    const payee = getAddress(requirements.payTo);
+    const refusal = this.refused.get(payee);
+    if (refusal !== undefined) {
+      throw new IotrailError("SELLER_REFUSED", `not paying ${payee} again: ${refusal}`, { details: { payee } });
+    }
+    if (!this.accepts(requirements.asset)) {
+      throw new IotrailError(
+        "ASSET_NOT_ACCEPTED",
+        `the seller asks payment in ${requirements.asset}, which this buyer does not pay in (--asset); nothing was paid`,
+        { details: { asset: requirements.asset } },
+      );
+    }
+    const price = BigInt(requirements.amount);
+    if (this.options.maxPrice !== undefined && price > this.options.maxPrice) {
+      throw new IotrailError(
+        "PRICE_TOO_HIGH",
+        `the seller asks ${price}, more than the ${this.options.maxPrice} allowed`,
+        {
+          details: { price: price.toString(), maxPrice: this.options.maxPrice.toString() },
+        },
+      );
+    }
+    return this.client.createPaymentPayload(x402Version, requirements);
   }
 }
 
@@ -167,14 +246,22 @@ export interface Purchase {
 export async function buyOverHttp402(params: {
   url: string;
   scheme: ChannelBuyerScheme;
+  /** x402's `exact` scheme as well, for a buyer who may pay by EIP-3009 transfer. */
+  exact?: ExactBuyerScheme;
+  /** The scheme to pay by when the seller offers both (default: the seller's order). */
+  prefer?: string;
   network: `${string}:${string}`;
   timeoutMs: number;
   maxAttempts?: number;
 }): Promise<Purchase> {
-  // x402's spend controls know only its default stablecoins; the buyer's own limit is the scheme's `maxPrice`.
+  // x402's spend controls know only its default stablecoins; the buyer's own limits are the schemes' own.
   const client = x402Client.fromConfig({
-    schemes: [{ network: params.network, client: params.scheme }],
+    schemes: [
+      { network: params.network, client: params.scheme },
+      ...(params.exact === undefined ? [] : [{ network: params.network, client: params.exact }]),
+    ],
     spendControls: false,
+    paymentRequirementsSelector: (_version, accepts) => accepts.find((a) => a.scheme === params.prefer) ?? accepts[0]!,
   });
   const http = new x402HTTPClient(client);
   let headers: Record<string, string> = {};
