@@ -1,6 +1,6 @@
 // npm run bench [-- --quick]: every benchmark in one run, one report.
-//   - runs the Merkle, registry, payments, in-memory batcher, over-the-wire batcher and distinct-devices
-//     benches in turn
+//   - runs the Merkle, registry, payments, in-memory batcher, over-the-wire batcher, distinct-devices and
+//     data-sales benches in turn
 //     (each prints its own figures and ratios against its baseline, measured in the same run);
 //   - writes every figure, with the machine (CPU model, cores), the Node version and the crypto path, to
 //     bench/results/latest.json, and regenerates the results table in bench/README.md from it.
@@ -24,6 +24,7 @@ const STEPS: { name: string; command: string[] }[] = [
   { name: "batcher (in memory)", command: ["npx", "ts-node", "--transpile-only", "bench/batcher.ts"] },
   { name: "batcher (over the wire)", command: ["npx", "hardhat", "run", "bench/wire.ts"] },
   { name: "distinct devices", command: ["npx", "ts-node", "--transpile-only", "bench/distinct.ts"] },
+  { name: "data sales by scheme", command: ["npx", "hardhat", "run", "bench/sales.ts"] },
 ];
 
 /** Steps a quick run runs at once. */
@@ -69,6 +70,29 @@ interface WireCase {
   devicesCpuMicrosPerReading?: number;
 }
 
+interface SalesFigures {
+  purchases: number;
+  readingsPerBundle: number;
+  unpaid: { perSecond: number };
+  channel: { perSecond: number; ratio: number; gasPerRequest: number };
+  exact: { perSecond: number; ratio: number; gasPerRequest: number };
+}
+
+/** Paid bundles per second by scheme, against unpaid bundles of the same run (bench/sales.ts). */
+function salesTable(sales: SalesFigures | undefined): string[] {
+  if (sales === undefined) return [];
+  return [
+    "",
+    `Range bundles of ${sales.readingsPerBundle} readings, one buyer at a time, ${sales.purchases} of each (\`bench/sales.ts\`):`,
+    "",
+    "| answer | bundles/s | vs unpaid | gas per paid request |",
+    "| --- | --- | --- | --- |",
+    `| unpaid (baseline) | ${sales.unpaid.perSecond} | 1.00 | |`,
+    `| iotrail-channel (a voucher checked and recorded; claims come later, many channels at once) | ${sales.channel.perSecond} | ${sales.channel.ratio.toFixed(2)} | 0 |`,
+    `| x402 exact (EIP-3009, settled on the chain before the answer) | ${sales.exact.perSecond} | ${sales.exact.ratio.toFixed(2)} | ${sales.exact.gasPerRequest.toLocaleString("en-US")} |`,
+  ];
+}
+
 function table(results: Record<string, unknown>, date: string): string {
   const machine = results.machine as { cpu: string; cores: number; node: string; crypto: Record<string, string> };
   const memory = results.batcherInMemory as
@@ -109,6 +133,7 @@ function table(results: Record<string, unknown>, date: string): string {
       : [
           `| SQLite, HTTP, ${distinct.devices.toLocaleString("en-US")} distinct new devices, one reading each (${fleet}; peak RSS ${distinct.peakRssMiB} MiB) | ${distinct.perSecond.toLocaleString("en-US")} | | ${distinct.cpuMicrosPerReading} µs | ${memory === undefined ? "" : (distinct.perSecond / memory.best.perSecond).toFixed(2)} |`,
         ]),
+    ...salesTable(results.sales as SalesFigures | undefined),
   ].join("\n");
 }
 

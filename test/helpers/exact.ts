@@ -139,7 +139,8 @@ export async function publishedRange(chain: ExactChain, service: BatcherService,
   const url = (from: number, to: number) =>
     `${service.httpUrl}/v1/devices/${device.address}/bundle?from=${from}&to=${to}`;
   await waitFor(
-    async () => ((await fetch(url(1, count))).status === 402 ? true : undefined),
+    // Anchored once it is priced (402 from a seller) or served (200 from a batcher that does not sell).
+    async () => ([200, 402].includes((await fetch(url(1, count))).status) ? true : undefined),
     30_000,
     "the range anchored and for sale",
   );
