@@ -9,7 +9,13 @@ import { ExactEvmScheme } from "@x402/evm/exact/client";
 import { toClientEvmSigner } from "@x402/evm";
 import { wrapFetchWithPayment, x402Client } from "@x402/fetch";
 import { validateDiscoveryExtension } from "@x402/extensions/bazaar";
+import { createServer } from "node:http";
+import type { Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { PaymentPayload, PaymentRequirements } from "@x402/core/types";
 import type { BatcherService } from "../../src/batcher";
+import { localExactFacilitator } from "../../src/sales";
+import { devAccountKey } from "../helpers/node";
 import { iotrailOk } from "../helpers/cli";
 import { IOTRAIL_CHANNEL_SCHEME, EXACT_SCHEME } from "../../src/sales";
 import { pinTrust, verifyBundle } from "../../src/verify";
@@ -23,6 +29,64 @@ import {
   tokenBuyer,
 } from "../helpers/exact";
 import type { ExactChain } from "../helpers/exact";
+
+describe("x402 exact with an outside facilitator the seller configured (sales.exact.facilitatorUrl)", function () {
+  this.timeout(120_000);
+  let chain: ExactChain;
+  let service: BatcherService;
+  let facilitator: Server;
+  const calls: string[] = [];
+
+  before(async function () {
+    skipWithoutAnvil(this);
+    chain = await exactChain();
+    // The outside facilitator: x402's own exact facilitator behind /verify and /settle, with its own key.
+    const inner = localExactFacilitator({ rpcUrl: chain.node.url, chainId: 31337n, privateKey: devAccountKey(8) });
+    facilitator = createServer((request, response) => {
+      let body = "";
+      request.on("data", (chunk: Buffer) => (body += chunk.toString()));
+      request.on("end", () => {
+        const { paymentPayload, paymentRequirements } = JSON.parse(body) as {
+          paymentPayload: PaymentPayload;
+          paymentRequirements: PaymentRequirements;
+        };
+        calls.push(request.url!);
+        const answer =
+          request.url === "/verify"
+            ? inner.verify(paymentPayload, paymentRequirements)
+            : inner.settle(paymentPayload, paymentRequirements);
+        void answer.then((result) => {
+          response.setHeader("content-type", "application/json");
+          response.end(JSON.stringify(result));
+        });
+      });
+    });
+    await new Promise<void>((resolve) => facilitator.listen(0, "127.0.0.1", resolve));
+    const url = `http://127.0.0.1:${(facilitator.address() as AddressInfo).port}`;
+    service = await exactSeller(chain, { facilitatorUrl: url, settlerKey: undefined });
+  });
+  after(async function () {
+    await service?.stop();
+    facilitator?.close();
+    chain?.provider.destroy();
+    await chain?.node.stop();
+  });
+
+  it("the seller verifies and settles through it, and a stock client's purchase lands", async function () {
+    const { url } = await publishedRange(chain, service, 2);
+    const buyer = await tokenBuyer(chain, 1_000_000n);
+    const client = x402Client.fromConfig({
+      schemes: [
+        { network: "eip155:31337", client: new ExactEvmScheme(toClientEvmSigner(buyer.account, buyer.publicClient)) },
+      ],
+      spendControls: { allowedAssets: [{ network: "eip155:31337", asset: String(chain.token.target) }] },
+    });
+    const paid = await wrapFetchWithPayment(fetch, client)(url(1, 2));
+    expect(paid.status, await paid.clone().text()).to.equal(200);
+    expect(calls).to.deep.equal(["/verify", "/settle"]);
+    expect(await chain.token.balanceOf(chain.payee)).to.equal(2n * EXACT_PRICE);
+  });
+});
 
 describe("x402 exact (EIP-3009): a stock x402 client buys anchored data", function () {
   this.timeout(120_000);
