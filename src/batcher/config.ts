@@ -139,6 +139,8 @@ export interface SalesConfig {
   claimMarginSeconds: number;
   /** Bind the payee's sales to this voucher store even though another one sold for it before (N-I1). */
   rebindVoucherStore?: boolean;
+  /** Blocks a channel's deposit must be deep in before it pays for anything (default 1). */
+  confirmations?: number;
   /** x402's `exact` scheme (EIP-3009) beside `iotrail-channel` (absent: channels only). */
   exact?: ExactSalesConfig;
   /** Sign a receipt for every paid answer (x402's offer-receipt) with the payee's key, `BATCHER_RECEIPT_KEY`. */
@@ -235,6 +237,7 @@ export const KNOWN_FIELDS: Record<string, readonly string[]> = {
     "rebindVoucherStore",
     "exact",
     "receipts",
+    "confirmations",
   ],
   "sales.exact": ["asset", "payTo", "pricePerReading", "confirmations", "maxTimeoutSeconds", "facilitatorUrl"],
   http: ["host", "port", "maxMessageBytes", "maxBodyBytes", "getsPerSecond"],
@@ -614,6 +617,7 @@ function salesConfig(
     watchIntervalMs: int(sales, "watchIntervalMs", "sales.watchIntervalMs", 30_000, 100),
     ...(sales.rebindVoucherStore === true ? { rebindVoucherStore: true } : {}),
     claimMarginSeconds: int(sales, "claimMarginSeconds", "sales.claimMarginSeconds", 3_600, 0),
+    confirmations: int(sales, "confirmations", "sales.confirmations", 1, 1, 64),
     ...(sales.exact === undefined ? {} : { exact: exactConfig(section(sales, "exact"), settlerKey) }),
     ...(receipts ? { receipts, receiptKey: receiptKey! } : {}),
   };

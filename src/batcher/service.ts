@@ -122,6 +122,7 @@ async function openSales(
     pricePerReading: sales.pricePerReading,
     store,
     expiryMarginSeconds: BigInt(sales.claimMarginSeconds),
+    confirmations: sales.confirmations ?? 1,
   });
   let receipts: ReceiptSigner | undefined;
   if (sales.receipts === true) {

@@ -32,6 +32,11 @@ export interface SellerOptions {
   expiryMarginSeconds?: bigint;
   /** Chain time in seconds (default: the latest block's). */
   now?: () => Promise<bigint>;
+  /**
+   * Blocks a channel's state must be deep in to count (default 1: the latest block). With more, a deposit
+   * is read as it stood that many blocks back, so one a reorganization could still remove pays for nothing.
+   */
+  confirmations?: number;
 }
 
 /** A payment verified for one answer, to be recorded by {@link ChannelSeller.settle} before the answer goes out. */
@@ -135,7 +140,7 @@ export class ChannelSeller {
     if (channelId !== claimedId) return required(PAYMENT_ERRORS.malformed);
 
     const [onChain, stored, now] = await Promise.all([
-      this.options.channels.contract.getChannel(channelId),
+      this.channelState(channelId),
       this.options.store.get(channelId),
       this.options.now?.() ?? this.latestBlockTime(),
     ]);
@@ -243,6 +248,15 @@ export class ChannelSeller {
         },
       },
     };
+  }
+
+  /** The channel as the chain holds it `confirmations` blocks deep (the latest block by default). */
+  private async channelState(channelId: bigint) {
+    const contract = this.options.channels.contract;
+    const confirmations = this.options.confirmations ?? 1;
+    if (confirmations <= 1) return contract.getChannel(channelId);
+    const head = await contract.runner!.provider!.getBlockNumber();
+    return contract.getChannel(channelId, { blockTag: Math.max(0, head - confirmations + 1) });
   }
 
   private async latestBlockTime(): Promise<bigint> {

@@ -17,7 +17,9 @@ import type { PaymentPayload, PaymentRequirements } from "@x402/core/types";
 import type { Hex } from "viem";
 import type { BatcherService } from "../../src/batcher";
 import { TRANSFER_WITH_AUTHORIZATION_TYPES } from "../../src/eip712";
-import { EXACT_ERRORS, EXACT_SCHEME } from "../../src/sales";
+import { DeviceKey } from "../../src/device";
+import { PaymentChannelsClient } from "../../src/payments";
+import { ChannelBuyerScheme, EXACT_ERRORS, EXACT_SCHEME, buyOverHttp402 } from "../../src/sales";
 import { DemoToken__factory } from "../../typechain-types";
 import { EXACT_PRICE, exactChain, exactSeller, publishedRange, skipWithoutAnvil, tokenBuyer } from "../helpers/exact";
 import type { ExactChain } from "../helpers/exact";
@@ -236,7 +238,7 @@ describe("adversary: a payer avoiding payment by x402 exact, on a chain that min
   before(async function () {
     skipWithoutAnvil(this);
     chain = await exactChain();
-    service = await exactSeller(chain, { confirmations: 2 });
+    service = await exactSeller(chain, { confirmations: 2 }, { confirmations: 2 });
     range = (await publishedRange(chain, service, 4)).url;
   });
   after(async function () {
@@ -277,6 +279,29 @@ describe("adversary: a payer avoiding payment by x402 exact, on a chain that min
     const response = await answer;
     expect(response.status).to.equal(200);
     await chain.provider.send("evm_setAutomine", [true]);
+  });
+
+  it("security: a channel deposit that is not yet final (one block of two) pays for nothing; one block later it does", async function () {
+    const url = range(1, 1);
+    const payerKey = DeviceKey.generate();
+    const payer = payerKey.wallet(chain.provider);
+    const funder = await chain.provider.getSigner(0);
+    await (await funder.sendTransaction({ to: payer.address, value: 10n ** 18n })).wait();
+    const scheme = new ChannelBuyerScheme({
+      channels: PaymentChannelsClient.connect({ address: chain.paymentChannels, runner: payer }),
+      key: payerKey,
+    });
+    const buy = () => buyOverHttp402({ url, scheme, network: "eip155:31337", timeoutMs: 30_000 });
+    // The buyer opens its channel (mined at once) and pays from it: the seller reads one block back.
+    try {
+      await buy();
+      expect.fail("expected the payment to be refused");
+    } catch (error) {
+      expect((error as Error).message).to.contain("invalid_iotrail_channel_channel_not_found");
+    }
+    await chain.provider.send("evm_mine", []);
+    const purchase = await buy();
+    expect(purchase.settlement?.success).to.equal(true);
   });
 
   it("security: a payer who moves its tokens away after verification gets no data (its settlement fails first)", async function () {
