@@ -7,15 +7,20 @@
 // `iotrail-channel` checks a voucher signature against the chain's channel state and records it (no
 // transaction per request; the payee claims many channels at once later); `exact` settles each payment
 // on the chain before the bundle goes out. Nothing here asserts a timing.
-import { ExactEvmScheme } from "@x402/evm/exact/client";
-import { toClientEvmSigner } from "@x402/evm";
-import { wrapFetchWithPayment, x402Client } from "@x402/fetch";
 import { decodePaymentResponseHeader } from "@x402/core/http";
 import { DeviceKey } from "../src/device";
 import { initKeccak } from "../src/merkle";
 import { PaymentChannelsClient } from "../src/payments";
 import { ChannelBuyerScheme, buyOverHttp402 } from "../src/sales";
-import { CHANNEL_PRICE, EXACT_PRICE, exactChain, exactSeller, publishedRange, tokenBuyer } from "../test/helpers/exact";
+import {
+  CHANNEL_PRICE,
+  EXACT_PRICE,
+  exactChain,
+  exactSeller,
+  publishedRange,
+  stockExactFetch,
+  tokenBuyer,
+} from "../test/helpers/exact";
 import { contractsTestConfig, startBatcher } from "../test/helpers/batcher";
 import { QUICK, record } from "./report";
 
@@ -71,13 +76,7 @@ async function main(): Promise<void> {
 
     // x402 exact: a stock x402 client with a key and dUSD; the seller settles each payment on the chain.
     const buyer = await tokenBuyer(chain, EXACT_PRICE * BigInt(READINGS) * BigInt(PURCHASES + 1));
-    const client = x402Client.fromConfig({
-      schemes: [
-        { network: "eip155:31337", client: new ExactEvmScheme(toClientEvmSigner(buyer.account, buyer.publicClient)) },
-      ],
-      spendControls: { allowedAssets: [{ network: "eip155:31337", asset: String(chain.token.target) }] },
-    });
-    const pay = wrapFetchWithPayment(fetch, client);
+    const pay = stockExactFetch(chain, buyer);
     const transactions: string[] = [];
     const exact = await timed(PURCHASES, async () => {
       const response = await pay(sold);

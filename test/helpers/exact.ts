@@ -7,6 +7,9 @@ import hre from "hardhat";
 import { JsonRpcProvider, Wallet, id } from "ethers";
 import type { JsonRpcSigner } from "ethers";
 import { createPublicClient, http } from "viem";
+import { ExactEvmScheme } from "@x402/evm/exact/client";
+import { toClientEvmSigner } from "@x402/evm";
+import { wrapFetchWithPayment, x402Client } from "@x402/fetch";
 import type { Hex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import type { BatcherService } from "../../src/batcher";
@@ -145,6 +148,20 @@ export async function publishedRange(chain: ExactChain, service: BatcherService,
     "the range anchored and for sale",
   );
   return { device, url };
+}
+
+/**
+ * `fetch` that pays by x402's stock client: `@x402/fetch` with `@x402/evm`'s exact client for the buyer's
+ * key, allowed to pay in the chain's DemoToken (a stock client pays only assets it was told to).
+ */
+export function stockExactFetch(chain: ExactChain, buyer: Awaited<ReturnType<typeof tokenBuyer>>) {
+  const client = x402Client.fromConfig({
+    schemes: [
+      { network: "eip155:31337", client: new ExactEvmScheme(toClientEvmSigner(buyer.account, buyer.publicClient)) },
+    ],
+    spendControls: { allowedAssets: [{ network: "eip155:31337", asset: String(chain.token.target) }] },
+  });
+  return wrapFetchWithPayment(fetch, client);
 }
 
 /** A buyer with only a key and dUSD: no ETH, no device key, no channel. */

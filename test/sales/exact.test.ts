@@ -26,6 +26,7 @@ import {
   exactSeller,
   publishedRange,
   skipWithoutAnvil,
+  stockExactFetch,
   tokenBuyer,
 } from "../helpers/exact";
 import type { ExactChain } from "../helpers/exact";
@@ -75,13 +76,7 @@ describe("x402 exact with an outside facilitator the seller configured (sales.ex
   it("the seller verifies and settles through it, and a stock client's purchase lands", async function () {
     const { url } = await publishedRange(chain, service, 2);
     const buyer = await tokenBuyer(chain, 1_000_000n);
-    const client = x402Client.fromConfig({
-      schemes: [
-        { network: "eip155:31337", client: new ExactEvmScheme(toClientEvmSigner(buyer.account, buyer.publicClient)) },
-      ],
-      spendControls: { allowedAssets: [{ network: "eip155:31337", asset: String(chain.token.target) }] },
-    });
-    const paid = await wrapFetchWithPayment(fetch, client)(url(1, 2));
+    const paid = await stockExactFetch(chain, buyer)(url(1, 2));
     expect(paid.status, await paid.clone().text()).to.equal(200);
     expect(calls).to.deep.equal(["/verify", "/settle"]);
     expect(await chain.token.balanceOf(chain.payee)).to.equal(2n * EXACT_PRICE);

@@ -5,9 +5,6 @@
  */
 import { expect } from "chai";
 import { Wallet } from "ethers";
-import { ExactEvmScheme } from "@x402/evm/exact/client";
-import { toClientEvmSigner } from "@x402/evm";
-import { wrapFetchWithPayment, x402Client } from "@x402/fetch";
 import { decodePaymentResponseHeader } from "@x402/core/http";
 import { extractReceiptFromResponse, verifyReceiptSignatureEIP712 } from "@x402/extensions/offer-receipt";
 import type { EIP712SignedReceipt } from "@x402/extensions/offer-receipt";
@@ -17,7 +14,15 @@ import type { BatcherService } from "../../src/batcher";
 import { iotrail, tempDir } from "../helpers/cli";
 import { ConfigError } from "../../src/errors";
 import { ReceiptSigner, bundleHash, receiptOf, verifyReceipt } from "../../src/sales";
-import { PAYEE_KEY, exactChain, exactSeller, publishedRange, skipWithoutAnvil, tokenBuyer } from "../helpers/exact";
+import {
+  PAYEE_KEY,
+  exactChain,
+  exactSeller,
+  publishedRange,
+  skipWithoutAnvil,
+  stockExactFetch,
+  tokenBuyer,
+} from "../helpers/exact";
 import type { ExactChain } from "../helpers/exact";
 
 describe("x402 receipts (offer-receipt): what was paid, to whom, for which bytes", function () {
@@ -39,13 +44,7 @@ describe("x402 receipts (offer-receipt): what was paid, to whom, for which bytes
   async function buy(count: number) {
     const { url } = await publishedRange(chain, service, count);
     const buyer = await tokenBuyer(chain, 1_000_000n);
-    const client = x402Client.fromConfig({
-      schemes: [
-        { network: "eip155:31337", client: new ExactEvmScheme(toClientEvmSigner(buyer.account, buyer.publicClient)) },
-      ],
-      spendControls: { allowedAssets: [{ network: "eip155:31337", asset: String(chain.token.target) }] },
-    });
-    const response = await wrapFetchWithPayment(fetch, client)(url(1, count));
+    const response = await stockExactFetch(chain, buyer)(url(1, count));
     expect(response.status).to.equal(200);
     return { response, text: await response.clone().text(), buyer, url: url(1, count) };
   }
