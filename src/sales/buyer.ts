@@ -12,7 +12,7 @@ import type { DeviceKey } from "../device";
 import { voucherDigestBytes } from "../eip712";
 import { recoverSigner } from "../crypto";
 import { ChannelStatus, channelTermsOf, formatChannelId } from "../payments";
-import type { PaymentChannelsClient } from "../payments";
+import type { ChannelTerms, PaymentChannelsClient } from "../payments";
 import { createPublicClient, http as viemHttp } from "viem";
 import type { Hex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
@@ -47,6 +47,9 @@ export class ChannelBuyerScheme {
   private readonly options: BuyerOptions;
   /** Per channel: what the buyer believes was charged. */
   private readonly charged = new Map<bigint, bigint>();
+  /** Per payee and token: the channel last paid from, so that a repeat payment needs no chain lookup. */
+  private readonly known = new Map<string, { channelId: bigint; paid: bigint; deposit: bigint; terms: ChannelTerms }>();
+  private domain: ReturnType<PaymentChannelsClient["domain"]> | undefined;
   /** Payees that served something other than what was paid for: never paid again (N-M1). */
   private readonly refused = new Map<string, string>();
 
@@ -84,7 +87,7 @@ export class ChannelBuyerScheme {
     const payee = getAddress(requirements.payTo);
     const state = requirements.extra?.channelState as ChannelState | undefined;
     const voucherState = requirements.extra?.voucherState as { signedAmount?: string; signature?: string } | undefined;
-    const domain = await channels.domain();
+    const domain = await (this.domain ??= channels.domain());
 
     let channel = await this.findChannel(payer, payee, token, price, state);
     if (channel === undefined) {
@@ -96,7 +99,8 @@ export class ChannelBuyerScheme {
       }
       this.options.onOpen?.({ payee, token, deposit });
       const { channelId } = await channels.open({ payee, signer: key.address, token, amount: deposit });
-      channel = { channelId, terms: await channels.terms(channelId), paid: 0n };
+      channel = { channelId, terms: await channels.terms(channelId), paid: 0n, deposit };
+      this.known.set(`${payee}:${token}`, channel);
     }
     let charged = this.charged.get(channel.channelId) ?? channel.paid;
     if (state !== undefined && BigInt(state.channelId) === channel.channelId) {
@@ -135,6 +139,11 @@ export class ChannelBuyerScheme {
     return { x402Version, payload: payload as unknown as Record<string, unknown> };
   }
 
+  /** Looks channels up on the chain again at the next payment (after the seller refused one). */
+  forgetChannels(): void {
+    this.known.clear();
+  }
+
   /** Whether the payer has an open channel to `payee` in `token`, signed by our key, with room for `price`. */
   async hasChannel(payee: string, token: string, price: bigint): Promise<boolean> {
     const payer = await (this.options.channels.contract.runner as Signer).getAddress();
@@ -144,6 +153,14 @@ export class ChannelBuyerScheme {
   /** An open channel of the payer's to this payee and token, signed by our key, with room for `price`. */
   private async findChannel(payer: string, payee: string, token: string, price: bigint, state?: ChannelState) {
     const { channels, key } = this.options;
+    // The channel paid from last, while it has room; a corrective 402 (the seller's state) looks again.
+    const cacheKey = `${payee}:${token}`;
+    const known = this.known.get(cacheKey);
+    if (known !== undefined && state === undefined) {
+      const charged = this.charged.get(known.channelId) ?? known.paid;
+      if (known.deposit - charged >= price) return known;
+    }
+    this.known.delete(cacheKey);
     const candidates = await channels.recoverBySalt({ payer, payee, signer: key.address, token, cap: 0n, expiry: 0n });
     for (const record of candidates) {
       if (record.status !== ChannelStatus.Open) continue;
@@ -152,7 +169,14 @@ export class ChannelBuyerScheme {
           ? BigInt(state.charged)
           : (this.charged.get(record.channelId) ?? record.paid);
       if (record.deposit - charged < price) continue;
-      return { channelId: record.channelId, paid: record.paid, terms: channelTermsOf(record) };
+      const found = {
+        channelId: record.channelId,
+        paid: record.paid,
+        deposit: record.deposit,
+        terms: channelTermsOf(record),
+      };
+      this.known.set(cacheKey, found);
+      return found;
     }
     return undefined;
   }
@@ -321,6 +345,8 @@ export async function buyOverHttp402(params: {
         },
       );
     }
+    // A refused payment may have been over a channel that closed since: look it up again.
+    if (attempts > 0) params.scheme.forgetChannels();
     attempts += 1;
     const payload = await http.createPaymentPayload(required);
     payTo = payload.accepted.payTo;

@@ -37,7 +37,17 @@ export interface SellerOptions {
    * is read as it stood that many blocks back, so one a reorganization could still remove pays for nothing.
    */
   confirmations?: number;
+  /**
+   * How long a channel's state and the chain's time read for one request serve the next ones (ms; default
+   * 2,000; 0 reads the chain every time). A repeat buyer's warm path then makes no chain call. It is safe
+   * because a channel's deposit never falls while it is open, and a close started within this window still
+   * leaves the whole challenge period to the payee's watcher, which claims the stored voucher.
+   */
+  chainCacheMs?: number;
 }
+
+/** The most channels whose state the seller keeps at once (the oldest go first). */
+const CHANNEL_CACHE_SIZE = 10_000;
 
 /** A payment verified for one answer, to be recorded by {@link ChannelSeller.settle} before the answer goes out. */
 export interface Sale {
@@ -55,12 +65,16 @@ export interface Sale {
 export type SaleAuthorization =
   { status: "paid"; sale: Sale } | { status: "required"; paymentRequired: PaymentRequired };
 
+type ChannelOnChain = Awaited<ReturnType<PaymentChannelsClient["contract"]["getChannel"]>>;
+
 const uintString = (value: unknown): value is string => typeof value === "string" && /^[0-9]{1,78}$/.test(value);
 
 /** The seller's side: prices an answer, checks a payment against the chain and the store, records it. */
 export class ChannelSeller {
   private readonly options: SellerOptions;
   private domain: Promise<Eip712Domain> | undefined;
+  private readonly channelCache = new Map<bigint, { at: number; state: Promise<ChannelOnChain> }>();
+  private blockTime: { at: number; value: Promise<bigint> } | undefined;
 
   constructor(options: SellerOptions) {
     this.options = { ...options, payee: getAddress(options.payee), token: getAddress(options.token) };
@@ -250,8 +264,36 @@ export class ChannelSeller {
     };
   }
 
-  /** The channel as the chain holds it `confirmations` blocks deep (the latest block by default). */
-  private async channelState(channelId: bigint) {
+  /**
+   * The channel as the chain holds it `confirmations` blocks deep (the latest block by default), read at most
+   * once per `chainCacheMs`.
+   */
+  private channelState(channelId: bigint): Promise<ChannelOnChain> {
+    const ttl = this.options.chainCacheMs ?? 2_000;
+    const cached = this.channelCache.get(channelId);
+    if (cached !== undefined && Date.now() - cached.at < ttl) return cached.state;
+    const state = this.readChannel(channelId);
+    if (ttl > 0) {
+      this.channelCache.delete(channelId);
+      this.channelCache.set(channelId, { at: Date.now(), state });
+      if (this.channelCache.size > CHANNEL_CACHE_SIZE) this.channelCache.delete(this.channelCache.keys().next().value!);
+      // Only an open channel's state is kept: one not open yet (or not deep enough) may open any moment.
+      state.then(
+        (read) => {
+          if (Number(read.status) !== ChannelStatus.Open) this.forget(channelId, state);
+        },
+        () => this.forget(channelId, state),
+      );
+    }
+    return state;
+  }
+
+  /** Drops a cached read, unless a newer one replaced it. */
+  private forget(channelId: bigint, state: Promise<ChannelOnChain>): void {
+    if (this.channelCache.get(channelId)?.state === state) this.channelCache.delete(channelId);
+  }
+
+  private async readChannel(channelId: bigint): Promise<ChannelOnChain> {
     const contract = this.options.channels.contract;
     const confirmations = this.options.confirmations ?? 1;
     if (confirmations <= 1) return contract.getChannel(channelId);
@@ -259,9 +301,18 @@ export class ChannelSeller {
     return contract.getChannel(channelId, { blockTag: Math.max(0, head - confirmations + 1) });
   }
 
-  private async latestBlockTime(): Promise<bigint> {
-    const block = await this.options.channels.contract.runner?.provider?.getBlock("latest");
-    return BigInt(block?.timestamp ?? Math.floor(Date.now() / 1000));
+  private latestBlockTime(): Promise<bigint> {
+    const ttl = this.options.chainCacheMs ?? 2_000;
+    if (this.blockTime !== undefined && Date.now() - this.blockTime.at < ttl) return this.blockTime.value;
+    const value = (async () => {
+      const block = await this.options.channels.contract.runner?.provider?.getBlock("latest");
+      return BigInt(block?.timestamp ?? Math.floor(Date.now() / 1000));
+    })();
+    if (ttl > 0) {
+      this.blockTime = { at: Date.now(), value };
+      value.catch(() => (this.blockTime = undefined));
+    }
+    return value;
   }
 }
 

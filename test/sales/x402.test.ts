@@ -107,6 +107,72 @@ describe("x402 over payment channels (iotrail-channel)", function () {
     });
   });
 
+  describe("ChannelSeller's warm path", function () {
+    it("a repeat buyer's payments read the channel and the chain's time once per chainCacheMs, and with chainCacheMs 0 every payment reads the chain", async function () {
+      const fx = await loadFixture(channelsFixture);
+      const real = fx.pay.connect(ethers.provider);
+      const reads = { channel: 0, block: 0 };
+      const provider = ethers.provider;
+      // The seller's view of the chain, counted.
+      const counted = {
+        domain: () => real.domain(),
+        contract: {
+          target: real.contract.target,
+          getChannel: (...args: Parameters<typeof real.contract.getChannel>) => {
+            reads.channel++;
+            return real.contract.getChannel(...args);
+          },
+          runner: {
+            provider: {
+              getBlock: (tag: string) => {
+                reads.block++;
+                return provider.getBlock(tag);
+              },
+              getBlockNumber: () => provider.getBlockNumber(),
+            },
+          },
+        },
+      } as unknown as typeof real;
+      const store = new SqliteVoucherStore(join(mkdtempSync(join(tmpdir(), "iotrail-x402-")), "vouchers.sqlite"));
+      const s = new ChannelSeller({
+        chainId: fx.payments.chainId,
+        channels: counted,
+        payee: fx.buyer.address,
+        token: ETH,
+        pricePerReading: PRICE,
+        store,
+        chainCacheMs: 60_000,
+      });
+      const scheme = new ChannelBuyerScheme({ channels: fx.pay, key: fx.device });
+      const buyOnce = async () => {
+        const first = await s.authorize(undefined, URL, 1);
+        if (first.status !== "required") throw new Error("expected 402");
+        const paid = await s.authorize(await paymentHeader(scheme, first.paymentRequired), URL, 1);
+        if (paid.status !== "paid") throw new Error(`expected paid, got ${JSON.stringify(paid)}`);
+        expect((await s.settle(paid.sale, URL, 1)).status).to.equal("settled");
+      };
+      await buyOnce();
+      expect(reads).to.deep.equal({ channel: 1, block: 1 });
+      for (let i = 0; i < 5; i++) await buyOnce();
+      expect(reads, "five more payments, no chain call").to.deep.equal({ channel: 1, block: 1 });
+      // With no cache every payment reads the chain.
+      const uncached = new ChannelSeller({
+        chainId: fx.payments.chainId,
+        channels: counted,
+        payee: fx.buyer.address,
+        token: ETH,
+        pricePerReading: PRICE,
+        store,
+        chainCacheMs: 0,
+      });
+      const first = await uncached.authorize(undefined, URL, 1);
+      if (first.status !== "required") throw new Error("expected 402");
+      await uncached.authorize(await paymentHeader(scheme, first.paymentRequired), URL, 1);
+      expect(reads).to.deep.equal({ channel: 2, block: 2 });
+      await store.close();
+    });
+  });
+
   describe("ChannelSeller.settle", function () {
     it("security: of two payments authorized from the same state, one is settled and the other gets a corrective 402", async function () {
       const fx = await loadFixture(channelsFixture);
