@@ -36,13 +36,15 @@ async function timed(count: number, one: (i: number) => Promise<void>): Promise<
 async function main(): Promise<void> {
   await initKeccak();
   const chain = await exactChain();
-  const seller = await exactSeller(chain);
   const base = contractsTestConfig(chain.node.url, { chainId: 31337n });
+  // One buyer makes every request here: lift the per-client GET budget (20/s by default) out of the way.
+  const http = { ...base.http, getsPerSecond: 100_000 };
+  const seller = await exactSeller(chain, {}, {}, { http });
   const free = await startBatcher(
     contractsTestConfig(
       chain.node.url,
       { chainId: 31337n, anchor: chain.anchor, registry: chain.registry },
-      { anchoring: { ...base.anchoring, confirmations: 1 } },
+      { anchoring: { ...base.anchoring, confirmations: 1 }, http },
     ),
   );
   try {

@@ -83,6 +83,7 @@ export function exactSeller(
   chain: ExactChain,
   exact: Record<string, unknown> = {},
   sales: Record<string, unknown> = {},
+  top: Partial<BatcherConfig> = {},
 ): Promise<BatcherService> {
   const base = contractsTestConfig(chain.node.url, { chainId: 31337n });
   const config = contractsTestConfig(
@@ -108,6 +109,7 @@ export function exactSeller(
         },
         ...sales,
       },
+      ...top,
     },
   );
   return startBatcher(config as BatcherConfig);
